@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: MIT
+#
+# gpuvm top-level Makefile.
+#
+#   make                 build everything into build/
+#   make V=1             show full commands
+#   make O=dir           build into dir (the source tree stays clean)
+#   make CC=clang        any compiler; CONFIG_FOO=y|n overrides gpuvm.config
+#   make check           build, then run every test (tests/run-tests.sh)
+#   make run             the main job
+#   make bench           the benchmarks
+#   make gpucheck        on a machine with an NVIDIA GPU: the real-driver checks
+#   make SANITIZE=address,undefined | SANITIZE=thread
+#   make clean | distclean
+#
+# See Documentation/build.rst.
+
+MAKEFLAGS += -rR --no-print-directory
+.SUFFIXES:
+
+srctree := $(CURDIR)
+O ?= build
+objtree := $(abspath $(O))
+V ?= 0
+
+PHONY := all
+all:
+
+include $(srctree)/scripts/Kbuild.include
+include $(srctree)/gpuvm.config
+
+# ---------------------------------------------------------------------------
+# Toolchain and flags
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+AR ?= ar
+ifeq ($(origin AR),default)
+AR := ar
+endif
+PKG_CONFIG ?= pkg-config
+
+# Build dependencies, before pkg-config is asked about them: installed when
+# root, else the exact apt-get line and a stop (scripts/deps.sh).
+ifeq ($(filter clean distclean gpucheck,$(MAKECMDGOALS)),)
+ifneq ($(shell $(srctree)/scripts/deps.sh >&2; echo $$?),0)
+$(error missing build dependencies (see above))
+endif
+endif
+
+# The toolkit's cuda.h when one is installed, else our declaration header.
+CUDA_HOME ?= /usr/local/cuda
+ifneq ($(wildcard $(CUDA_HOME)/include/cuda.h),)
+CUDA_INCLUDE := -isystem $(CUDA_HOME)/include
+CUDA_H := toolkit ($(CUDA_HOME)/include/cuda.h)
+else
+CUDA_INCLUDE := -I$(srctree)/include/compat
+CUDA_H := gpuvm (include/compat/cuda.h)
+endif
+
+NVCC ?= $(wildcard $(CUDA_HOME)/bin/nvcc)
+
+FUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null)
+URING_CFLAGS := $(shell $(PKG_CONFIG) --cflags liburing 2>/dev/null)
+URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+OPTFLAGS ?= -O2 -g
+WARNFLAGS := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARNFLAGS += -Werror
+endif
+
+config-defines := $(foreach c,$(filter CONFIG_%,$(.VARIABLES)),$(if $(filter y,$($(c))),-D$(c)=1))
+
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+
+GPUVM_CFLAGS := -std=gnu11 $(OPTFLAGS) $(WARNFLAGS) -fPIC -pthread \
+	-fvisibility=hidden -D_GNU_SOURCE $(config-defines) \
+	-I$(srctree)/include $(CUDA_INCLUDE) $(SAN_FLAGS) $(EXTRA_CFLAGS)
+GPUVM_LDFLAGS := -pthread $(SAN_FLAGS) $(EXTRA_LDFLAGS)
+
+LIBGPUVM_SO := $(objtree)/lib/libgpuvm.so
+LIBGPUVM_A := $(objtree)/lib/libgpuvm.a
+LIBGPUVM_PRELOAD := $(objtree)/lib/libgpuvm_preload.so
+LIBCUDASIM := $(objtree)/lib/cudasim/libcuda.so.1
+
+# Libraries every user of libgpuvm needs (the library itself opens libcuda).
+LIBGPUVM_DEPLIBS := -ldl -lrt -lm $(URING_LIBS)
+
+# ---------------------------------------------------------------------------
+# Commands (each product goes through if_changed; see Kbuild.include)
+
+quiet_cmd_cc_o_c = CC      $(short)
+      cmd_cc_o_c = $(CC) $(GPUVM_CFLAGS) $(obj-ccflags) -MMD -MP \
+		   -MF $(depfile) -c -o $@ $<
+
+quiet_cmd_ar_lib = AR      $(short)
+      cmd_ar_lib = rm -f $@ && $(AR) rcs $@ $(all-lib-objs)
+
+quiet_cmd_link_libgpuvm = LD      $(short)
+      cmd_link_libgpuvm = $(CC) -shared -o $@ $(all-lib-objs) \
+		   -Wl,-soname,libgpuvm.so \
+		   -Wl,--version-script=$(srctree)/vmm/libgpuvm.map \
+		   $(GPUVM_LDFLAGS) $(LIBGPUVM_DEPLIBS)
+
+quiet_cmd_link_preload = LD      $(short)
+      cmd_link_preload = $(CC) -shared -o $@ $(all-preload-objs) \
+		   -Wl,-soname,libgpuvm_preload.so \
+		   $(GPUVM_LDFLAGS) -L$(objtree)/lib -lgpuvm \
+		   -Wl,-rpath,'$$ORIGIN' -ldl
+
+quiet_cmd_link_shlib = LD      $(short)
+      cmd_link_shlib = $(CC) -shared -o $@ $(objs) $(link-files) \
+		   $(prod-ldflags) $(GPUVM_LDFLAGS) $(prod-ldlibs)
+
+quiet_cmd_link_prog = LD      $(short)
+      cmd_link_prog = $(CC) -o $@ $(objs) $(link-files) $(prod-ldflags) \
+		   $(GPUVM_LDFLAGS) -Wl,-rpath,$(objtree)/lib \
+		   -Wl,-rpath,'$$ORIGIN/../lib' $(prod-ldlibs) \
+		   $(if $(filter $(LIBGPUVM_A),$(link-files)),$(LIBGPUVM_DEPLIBS))
+
+# ---------------------------------------------------------------------------
+# Read every Kbuild file
+
+include $(srctree)/scripts/Makefile.build
+
+all: $(LIBGPUVM_SO) $(LIBGPUVM_A) $(LIBGPUVM_PRELOAD) $(all-products)
+
+$(LIBGPUVM_SO): $(all-lib-objs) $(srctree)/vmm/libgpuvm.map FORCE
+	$(call if_changed,link_libgpuvm)
+
+$(LIBGPUVM_A): $(all-lib-objs) FORCE
+	$(call if_changed,ar_lib)
+
+$(LIBGPUVM_PRELOAD): $(all-preload-objs) $(LIBGPUVM_SO) FORCE
+	$(call if_changed,link_preload)
+
+$(objtree)/%.o: $(srctree)/%.c FORCE
+	$(call if_changed,cc_o_c)
+
+# ---------------------------------------------------------------------------
+# Verbs
+
+TEST_ENV := GPUVM_BUILD=$(objtree) GPUVM_SRC=$(srctree) \
+	LD_LIBRARY_PATH=$(objtree)/lib/cudasim$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH)) \
+	SANITIZE=$(SANITIZE)
+
+PHONY += check
+check: all
+	$(Q)$(TEST_ENV) $(srctree)/tests/run-tests.sh \
+		$(sort $(all-tests)) $(addprefix $(srctree)/,$(all-testscripts))
+
+PHONY += run
+run: all
+	$(Q)$(TEST_ENV) $(srctree)/scripts/run-main-job.sh
+
+PHONY += bench
+bench: all
+	$(Q)$(TEST_ENV) $(srctree)/scripts/run-bench.sh $(all-benches)
+
+PHONY += gpucheck
+gpucheck:
+	$(Q)$(srctree)/scripts/gpucheck.sh
+
+PHONY += clean distclean
+clean:
+	$(Q)rm -rf $(objtree)
+distclean: clean
+
+PHONY += FORCE
+FORCE:
+
+.PHONY: $(PHONY)
+
+# The command line each target was built with, and header dependencies.
+-include $(foreach t,$(all-objs) $(all-products) $(LIBGPUVM_SO) $(LIBGPUVM_A) \
+	$(LIBGPUVM_PRELOAD),$(dir $(t)).$(notdir $(t)).cmd)
+-include $(foreach t,$(all-objs),$(dir $(t)).$(notdir $(t)).d)

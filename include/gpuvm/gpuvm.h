@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gpuvm.h - the public API of libgpuvm, a user-space GPU virtual-memory
+ * manager.
+ *
+ * Every call returns 0 or a negative errno.  Device memory comes from one
+ * large virtual reservation per device, backed on demand by fixed-size
+ * physical chunks (see Documentation/vmm.rst).  Nothing here needs the CUDA
+ * headers: device pointers are gpuvm_ptr_t (the driver's CUdeviceptr) and
+ * streams are passed as void * (the driver's CUstream).
+ *
+ * The library initializes itself lazily on first use (thread-safe) and tears
+ * down at exit; gpuvm_init()/gpuvm_shutdown() exist for callers that want to
+ * choose the moment.
+ */
+#ifndef GPUVM_GPUVM_H
+#define GPUVM_GPUVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GPUVM_API __attribute__((visibility("default")))
+
+/* A device virtual address (the driver's CUdeviceptr). */
+typedef uint64_t gpuvm_ptr_t;
+
+#define GPUVM_MAX_DEVICES	16
+
+/* Flags of gpuvm_alloc(). */
+#define GPUVM_ALLOC_NOCACHE	(1u << 0)	/* map fresh: skip the free-range cache */
+#define GPUVM_ALLOC_LARGE	(1u << 1)	/* never sub-allocate (own chunks) */
+
+/**
+ * gpuvm_init - initialize the library (idempotent, thread-safe)
+ *
+ * Opens the driver (GPUVM_LIBCUDA or libcuda.so.1), reads policy defaults
+ * from GPUVM_<KNOB> variables and sets up every device lazily.
+ * Return: 0, or -ENODEV when no driver or device is usable.
+ */
+GPUVM_API int gpuvm_init(void);
+
+/**
+ * gpuvm_shutdown - free every cached resource and detach from the driver
+ *
+ * Live allocations are released.  Called at exit automatically.
+ */
+GPUVM_API void gpuvm_shutdown(void);
+
+/**
+ * gpuvm_device_count - number of devices gpuvm can manage
+ * Return: count (>= 1), or negative errno.
+ */
+GPUVM_API int gpuvm_device_count(void);
+
+/**
+ * gpuvm_alloc - allocate device memory
+ * @dev: device ordinal
+ * @size: bytes requested (> 0)
+ * @flags: GPUVM_ALLOC_*
+ * @ptr: on success, the device address
+ *
+ * Return: 0; -EINVAL (bad size, flags or device), -ENOMEM (out of memory
+ * after reclaiming what could be reclaimed, or over the limit), -EIO (the
+ * driver failed).
+ */
+GPUVM_API int gpuvm_alloc(int dev, size_t size, unsigned int flags, gpuvm_ptr_t *ptr);
+
+/**
+ * gpuvm_alloc_async - allocate in stream order
+ * @dev: device ordinal
+ * @size: bytes requested
+ * @stream: the CUstream the memory will be used on (NULL: legacy stream)
+ * @ptr: on success, the device address
+ *
+ * Like gpuvm_alloc(), but may also reuse memory freed with
+ * gpuvm_free_async() on the same @stream without waiting for that stream.
+ */
+GPUVM_API int gpuvm_alloc_async(int dev, size_t size, void *stream, gpuvm_ptr_t *ptr);
+
+/**
+ * gpuvm_alloc_growable - reserve a growable allocation
+ * @dev: device ordinal
+ * @max_size: the largest size it may ever grow to (virtual only)
+ * @size: the initial size (mapped now; may be 0)
+ * @ptr: on success, the device address; it never moves
+ *
+ * Grow and shrink it with gpuvm_resize().
+ */
+GPUVM_API int gpuvm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t *ptr);
+
+/**
+ * gpuvm_resize - grow or shrink a growable allocation in place
+ * @ptr: start address returned by gpuvm_alloc_growable()
+ * @new_size: new size, at most its max_size
+ *
+ * Maps or unmaps chunks at the tail; the address never moves and the data
+ * below min(old, new) size is kept.
+ * Return: 0; -EINVAL (not a growable allocation start), -ERANGE (above
+ * max_size), -ENOMEM.
+ */
+GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size);
+
+/**
+ * gpuvm_free - free an allocation
+ * @ptr: the address gpuvm_alloc*() returned
+ *
+ * Synchronous for the caller like cuMemFree: the memory is not handed out
+ * again while GPU work queued before this call may still touch it.
+ * Return: 0; -EINVAL when @ptr is not the start of a live gpuvm allocation
+ * (nothing is changed).
+ */
+GPUVM_API int gpuvm_free(gpuvm_ptr_t ptr);
+
+/**
+ * gpuvm_free_async - free in stream order
+ * @ptr: the address gpuvm_alloc*() returned
+ * @stream: the CUstream whose queued work may still use @ptr
+ *
+ * The memory is reused once an event recorded on @stream now has completed
+ * (immediately by later gpuvm_alloc_async() on the same stream).
+ */
+GPUVM_API int gpuvm_free_async(gpuvm_ptr_t ptr, void *stream);
+
+/**
+ * gpuvm_owns - whether an address lies in memory gpuvm handed out
+ * @ptr: any address
+ * @dev: if non-NULL, receives the device ordinal
+ * Return: true when @ptr is inside a live gpuvm allocation.  Cheap, no lock.
+ */
+GPUVM_API bool gpuvm_owns(gpuvm_ptr_t ptr, int *dev);
+
+struct gpuvm_alloc_info {
+	gpuvm_ptr_t base;	/* allocation start */
+	uint64_t size;		/* bytes usable (mapped, rounded) */
+	uint64_t requested;	/* bytes asked for */
+	uint64_t max_size;	/* virtual size reserved (growable), else size */
+	uint64_t id;		/* allocation id, unique per process */
+	uint32_t nr_chunks;	/* physical chunks behind it (0: sub-allocated) */
+	int32_t device;
+	uint32_t flags;		/* GPUVM_INFO_* */
+};
+
+#define GPUVM_INFO_SMALL	(1u << 0)	/* sub-allocated from a shared chunk */
+#define GPUVM_INFO_GROWABLE	(1u << 1)
+
+/**
+ * gpuvm_query - describe the allocation containing an address
+ * @ptr: any address inside a live gpuvm allocation
+ * @info: filled on success
+ * Return: 0, or -ENOENT when gpuvm did not hand out @ptr.
+ */
+GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info);
+
+/* Driver calls counted by the wrapper, by name (gpuvm_driver_call_name()). */
+enum gpuvm_driver_call {
+	GPUVM_DRV_MEM_CREATE,
+	GPUVM_DRV_MEM_RELEASE,
+	GPUVM_DRV_MEM_MAP,
+	GPUVM_DRV_MEM_UNMAP,
+	GPUVM_DRV_MEM_SET_ACCESS,
+	GPUVM_DRV_ADDRESS_RESERVE,
+	GPUVM_DRV_ADDRESS_FREE,
+	GPUVM_DRV_EVENT_CREATE,
+	GPUVM_DRV_EVENT_RECORD,
+	GPUVM_DRV_EVENT_QUERY,
+	GPUVM_DRV_EVENT_SYNCHRONIZE,
+	GPUVM_DRV_EVENT_DESTROY,
+	GPUVM_DRV_CTX_SYNCHRONIZE,
+	GPUVM_DRV_OTHER,
+	GPUVM_DRV_NR
+};
+
+/**
+ * gpuvm_driver_call_name - the driver function an index counts
+ * Return: e.g. "cuMemCreate", or NULL for an index out of range.
+ */
+GPUVM_API const char *gpuvm_driver_call_name(int call);
+
+struct gpuvm_stats {
+	/* bytes */
+	uint64_t requested;	/* sum of live requested sizes */
+	uint64_t allocated;	/* sum of live allocation sizes (rounded) */
+	uint64_t mapped;	/* physical bytes mapped into the arena */
+	uint64_t cached;	/* physical bytes held but not in use */
+	uint64_t physical;	/* physical bytes created (in use + cached) */
+	uint64_t reserved_va;	/* arena virtual bytes */
+	uint64_t limit;		/* memory limit, 0 = none */
+	uint64_t device_total;	/* what the driver reports */
+	uint64_t peak_requested;
+	uint64_t peak_allocated;
+	uint64_t peak_mapped;
+	uint64_t largest_free_run; /* largest mappable run of free physical */
+	/* counts */
+	uint64_t live_allocs;
+	uint64_t alloc_calls;
+	uint64_t free_calls;
+	uint64_t cache_hits;	/* served from a mapped free range */
+	uint64_t stitches;	/* new VA ranges built from pooled chunks */
+	uint64_t ooms;		/* -ENOMEM returned */
+	uint64_t chunks;	/* physical chunks held */
+	uint64_t chunks_free;	/* of which not mapped by any allocation */
+	uint64_t reclaimed;	/* bytes handed back to the driver */
+	uint64_t trace_dropped;	/* trace events dropped (ring full) */
+	uint64_t driver_calls[GPUVM_DRV_NR];
+	/* 0..1 */
+	double frag_internal;	/* 1 - requested / mapped */
+	double frag_external;	/* 1 - largest mappable run / free physical */
+	double frag_peak;	/* 1 - peak requested / peak mapped */
+};
+
+/**
+ * gpuvm_stats - statistics of one device
+ * @dev: device ordinal
+ * @stats: filled on success
+ */
+GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats);
+
+/**
+ * gpuvm_reclaim - hand cached physical chunks back to the driver
+ * @dev: device ordinal, or -1 for every device
+ * @target: bytes to release at least (0: everything cached)
+ * Return: bytes released (>= 0), or negative errno.
+ */
+GPUVM_API int64_t gpuvm_reclaim(int dev, uint64_t target);
+
+/*
+ * Policy knobs.  One schema, shared by the library, gpuvmfs and the CLI:
+ * every knob has a type, a range or choices, a default and a unit.  Values
+ * are uint64_t (sizes in bytes, enums as the index of the choice, bools 0/1).
+ */
+enum gpuvm_knob_type {
+	GPUVM_KNOB_SIZE,	/* bytes; text accepts K/M/G/T suffixes */
+	GPUVM_KNOB_UINT,	/* plain unsigned integer */
+	GPUVM_KNOB_BOOL,	/* 0/1, also on/off, true/false, yes/no */
+	GPUVM_KNOB_ENUM,	/* one of choices[] */
+};
+
+struct gpuvm_knob {
+	const char *name;
+	enum gpuvm_knob_type type;
+	const char *unit;		/* "bytes", "x device memory", ... or NULL */
+	uint64_t min, max;		/* inclusive range (SIZE, UINT) */
+	uint64_t def;			/* default */
+	const char *const *choices;	/* ENUM: NULL-terminated */
+	bool new_allocs_only;		/* applies to allocations made later */
+	bool init_only;			/* read once when a device is set up */
+	const char *help;		/* one line */
+};
+
+/** gpuvm_knob_count - number of knobs in the schema */
+GPUVM_API int gpuvm_knob_count(void);
+
+/** gpuvm_knob_at - the i-th knob of the schema, or NULL */
+GPUVM_API const struct gpuvm_knob *gpuvm_knob_at(int i);
+
+/** gpuvm_knob_find - a knob by name, or NULL */
+GPUVM_API const struct gpuvm_knob *gpuvm_knob_find(const char *name);
+
+/**
+ * gpuvm_knob_parse - validate text for a knob and convert it
+ * @knob: the knob
+ * @text: the text (a trailing newline is accepted; nothing else trailing)
+ * @val: on success, the value
+ * Return: 0; -EINVAL (empty, garbage, partial number, negative, unknown
+ * choice, too long), -ERANGE (overflow, or outside [min, max]).
+ */
+GPUVM_API int gpuvm_knob_parse(const struct gpuvm_knob *knob, const char *text, uint64_t *val);
+
+/**
+ * gpuvm_knob_check - validate a value (range, choices, cross-knob rules
+ * that do not need live state such as granularity multiples)
+ * Return: 0, -EINVAL or -ERANGE.
+ */
+GPUVM_API int gpuvm_knob_check(const struct gpuvm_knob *knob, uint64_t val);
+
+/**
+ * gpuvm_knob_format - a value as text, the way knob files show it
+ * (sizes in bytes, enums as "[active] other", bools 0/1), no newline
+ * Return: the length written (snprintf semantics), or negative errno.
+ */
+GPUVM_API int gpuvm_knob_format(const struct gpuvm_knob *knob, uint64_t val, char *buf, size_t len);
+
+/**
+ * gpuvm_policy_get - the live value of a knob
+ * @dev: device ordinal, or -1 for the process defaults
+ */
+GPUVM_API int gpuvm_policy_get(int dev, const char *name, uint64_t *val);
+
+/**
+ * gpuvm_policy_set - change a knob (validated; nothing changes on error)
+ * @dev: device ordinal, or -1 for every device and the process defaults
+ */
+GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val);
+
+/** gpuvm_policy_set_str - gpuvm_knob_parse() then gpuvm_policy_set() */
+GPUVM_API int gpuvm_policy_set_str(int dev, const char *name, const char *text);
+
+/*
+ * Framework entry points.
+ *
+ * PyTorch: torch.cuda.memory.CUDAPluggableAllocator("libgpuvm.so",
+ *          "gpuvm_torch_malloc", "gpuvm_torch_free")
+ * CuPy:    cupy.cuda.memory.CFunctionAllocator(...) with gpuvm_cupy_malloc
+ *          and gpuvm_cupy_free (see Documentation/usage.rst)
+ */
+GPUVM_API void *gpuvm_torch_malloc(size_t size, int device, void *stream);
+GPUVM_API void gpuvm_torch_free(void *ptr, size_t size, int device, void *stream);
+GPUVM_API intptr_t gpuvm_cupy_malloc(intptr_t param, size_t size, int device);
+GPUVM_API void gpuvm_cupy_free(intptr_t param, intptr_t ptr, int device);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GPUVM_GPUVM_H */

@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# deps.sh - make sure the Debian build dependencies are present.
+# As root, installs what is missing; otherwise prints the exact command.
+
+pkgs="libfuse3-dev fuse3 liburing-dev check pkg-config"
+missing=""
+
+have_pc() { pkg-config --exists "$1" 2>/dev/null; }
+
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+have_pc fuse3 || missing="$missing libfuse3-dev"
+command -v fusermount3 >/dev/null 2>&1 || missing="$missing fuse3"
+have_pc liburing || missing="$missing liburing-dev"
+have_pc check || missing="$missing check"
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "  DEPS    installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null &&
+	apt-get install -y -qq $pkgs >/dev/null || {
+		echo "deps: apt-get install failed; run: apt-get install -y $pkgs" >&2
+		exit 1
+	}
+	exit 0
+fi
+
+echo "gpuvm: missing build dependencies:$missing" >&2
+echo "run:   sudo apt-get install -y $pkgs" >&2
+exit 1
