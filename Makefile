@@ -61,6 +61,9 @@ CUDA_H := gpuvm (include/compat/cuda.h)
 endif
 
 NVCC ?= $(wildcard $(CUDA_HOME)/bin/nvcc)
+# Real code for Ampere and Hopper, PTX for what comes later.
+NVCC_ARCHS ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	      -gencode arch=compute_90,code=compute_90
 
 FUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
 FUSE_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null)
@@ -145,6 +148,22 @@ $(LIBGPUVM_PRELOAD): $(all-preload-objs) $(LIBGPUVM_SO) FORCE
 
 $(objtree)/%.o: $(srctree)/%.c FORCE
 	$(call if_changed,cc_o_c)
+
+# Generated sources, compiled from the output tree.
+$(objtree)/%.o: $(objtree)/%.c FORCE
+	$(call if_changed,cc_o_c)
+
+# kernels/*.cu as one fatbin embedded in libgpuvm (gpuvm_kernels_fatbin);
+# without nvcc the array is empty and only the C references exist.
+quiet_cmd_fatbin_c = $(if $(NVCC),NVCC   ,GEN    ) $(short)
+      cmd_fatbin_c = $(if $(NVCC),$(NVCC) -fatbin $(NVCC_ARCHS) \
+		   -I$(srctree)/kernels -o $@.fatbin $< &&) \
+		   $(srctree)/scripts/bin2c.sh gpuvm_kernels_fatbin \
+		   $(if $(NVCC),$@.fatbin) > $@
+
+$(objtree)/kernels/module_fatbin.c: $(srctree)/kernels/module.cu \
+		$(wildcard $(srctree)/kernels/*.cu) $(srctree)/kernels/kernels.h FORCE
+	$(call if_changed,fatbin_c)
 
 # ---------------------------------------------------------------------------
 # Verbs
