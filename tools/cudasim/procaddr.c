@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+/*
+ * procaddr.c - cuGetProcAddress and the driver symbol table.
+ *
+ * Callers ask for a name without suffix ("cuMemAlloc") and the API version
+ * they were built for (1000 * major + 10 * minor).  The table lists, per
+ * name, each ABI version with the first API version that uses it; the
+ * newest one not above the caller's version wins.  With
+ * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM the _ptds/_ptsz variant is
+ * returned where one exists.
+ */
+#include <string.h>
+
+#include "cudasim.h"
+
+/* Entry points without a prototype in cuda.h: only their address is used. */
+#define CS_DECLARE(name) extern void name(void)
+CS_DECLARE(cuCtxCreate_v3);
+CS_DECLARE(cuCtxCreate_v4);
+CS_DECLARE(cuMemAllocAsync_ptsz);
+CS_DECLARE(cuMemFreeAsync_ptsz);
+CS_DECLARE(cuMemAllocFromPoolAsync_ptsz);
+CS_DECLARE(cuMemcpy_ptds);
+CS_DECLARE(cuMemcpyAsync_ptsz);
+CS_DECLARE(cuMemcpyPeer_ptds);
+CS_DECLARE(cuMemcpyHtoD_v2_ptds);
+CS_DECLARE(cuMemcpyDtoH_v2_ptds);
+CS_DECLARE(cuMemcpyDtoD_v2_ptds);
+CS_DECLARE(cuMemcpyHtoDAsync_v2_ptsz);
+CS_DECLARE(cuMemcpyDtoHAsync_v2_ptsz);
+CS_DECLARE(cuMemcpyDtoDAsync_v2_ptsz);
+CS_DECLARE(cuMemsetD8_v2_ptds);
+CS_DECLARE(cuMemsetD16_v2_ptds);
+CS_DECLARE(cuMemsetD32_v2_ptds);
+CS_DECLARE(cuMemsetD8Async_ptsz);
+CS_DECLARE(cuMemsetD16Async_ptsz);
+CS_DECLARE(cuMemsetD32Async_ptsz);
+CS_DECLARE(cuStreamQuery_ptsz);
+CS_DECLARE(cuStreamSynchronize_ptsz);
+CS_DECLARE(cuStreamWaitEvent_ptsz);
+CS_DECLARE(cuStreamGetCtx_ptsz);
+CS_DECLARE(cuStreamGetFlags_ptsz);
+CS_DECLARE(cuStreamBeginCapture_ptsz);
+CS_DECLARE(cuStreamBeginCapture_v2_ptsz);
+CS_DECLARE(cuStreamEndCapture_ptsz);
+CS_DECLARE(cuStreamIsCapturing_ptsz);
+CS_DECLARE(cuStreamGetCaptureInfo_ptsz);
+CS_DECLARE(cuStreamGetCaptureInfo_v2_ptsz);
+CS_DECLARE(cuStreamGetCaptureInfo_v3);
+CS_DECLARE(cuStreamGetCaptureInfo_v3_ptsz);
+CS_DECLARE(cuEventRecord_ptsz);
+CS_DECLARE(cuLaunchKernel_ptsz);
+CS_DECLARE(cuModuleLoadDataEx);
+CS_DECLARE(cuModuleLoadFatBinary);
+
+struct cs_proc {
+	const char *name;
+	int version;		/* first API version using this ABI */
+	void *fn;
+	void *fn_per_thread;	/* _ptds/_ptsz variant, or NULL */
+};
+
+#define P(name, version, fn)		{ name, version, (void *)(fn), NULL }
+#define PT(name, version, fn, fn_pt)	{ name, version, (void *)(fn), (void *)(fn_pt) }
+
+static const struct cs_proc cs_procs[] = {
+	P("cuInit", 2000, cuInit),
+	P("cuDriverGetVersion", 2020, cuDriverGetVersion),
+	P("cuGetErrorName", 6000, cuGetErrorName),
+	P("cuGetErrorString", 6000, cuGetErrorString),
+	P("cuGetProcAddress", 11030, cuGetProcAddress),
+	P("cuGetProcAddress", 12000, cuGetProcAddress_v2),
+
+	P("cuDeviceGet", 2000, cuDeviceGet),
+	P("cuDeviceGetCount", 2000, cuDeviceGetCount),
+	P("cuDeviceGetName", 2000, cuDeviceGetName),
+	P("cuDeviceGetUuid", 9020, cuDeviceGetUuid),
+	P("cuDeviceGetUuid", 11040, cuDeviceGetUuid_v2),
+	P("cuDeviceTotalMem", 2000, cuDeviceTotalMem),
+	P("cuDeviceTotalMem", 3020, cuDeviceTotalMem_v2),
+	P("cuDeviceGetAttribute", 2000, cuDeviceGetAttribute),
+	P("cuDeviceGetPCIBusId", 4010, cuDeviceGetPCIBusId),
+	P("cuDeviceComputeCapability", 2000, cuDeviceComputeCapability),
+	P("cuDeviceCanAccessPeer", 4000, cuDeviceCanAccessPeer),
+	P("cuDeviceGetDefaultMemPool", 11020, cuDeviceGetDefaultMemPool),
+	P("cuDeviceGetMemPool", 11020, cuDeviceGetMemPool),
+
+	P("cuDevicePrimaryCtxRetain", 7000, cuDevicePrimaryCtxRetain),
+	P("cuDevicePrimaryCtxRelease", 7000, cuDevicePrimaryCtxRelease),
+	P("cuDevicePrimaryCtxRelease", 11000, cuDevicePrimaryCtxRelease_v2),
+	P("cuDevicePrimaryCtxGetState", 7000, cuDevicePrimaryCtxGetState),
+	P("cuDevicePrimaryCtxSetFlags", 11000, cuDevicePrimaryCtxSetFlags_v2),
+	P("cuDevicePrimaryCtxReset", 11000, cuDevicePrimaryCtxReset_v2),
+	P("cuCtxCreate", 2000, cuCtxCreate),
+	P("cuCtxCreate", 3020, cuCtxCreate_v2),
+	P("cuCtxCreate", 11040, cuCtxCreate_v3),
+	P("cuCtxCreate", 12050, cuCtxCreate_v4),
+	P("cuCtxDestroy", 2000, cuCtxDestroy),
+	P("cuCtxDestroy", 4000, cuCtxDestroy_v2),
+	P("cuCtxPushCurrent", 2000, cuCtxPushCurrent),
+	P("cuCtxPushCurrent", 4000, cuCtxPushCurrent_v2),
+	P("cuCtxPopCurrent", 2000, cuCtxPopCurrent),
+	P("cuCtxPopCurrent", 4000, cuCtxPopCurrent_v2),
+	P("cuCtxSetCurrent", 4000, cuCtxSetCurrent),
+	P("cuCtxGetCurrent", 4000, cuCtxGetCurrent),
+	P("cuCtxGetDevice", 2000, cuCtxGetDevice),
+	P("cuCtxGetFlags", 7000, cuCtxGetFlags),
+	P("cuCtxGetApiVersion", 3020, cuCtxGetApiVersion),
+	P("cuCtxSynchronize", 2000, cuCtxSynchronize),
+	P("cuCtxEnablePeerAccess", 4000, cuCtxEnablePeerAccess),
+	P("cuCtxDisablePeerAccess", 4000, cuCtxDisablePeerAccess),
+	P("cuCtxGetStreamPriorityRange", 5050, cuCtxGetStreamPriorityRange),
+
+	P("cuMemGetInfo", 2000, cuMemGetInfo),
+	P("cuMemGetInfo", 3020, cuMemGetInfo_v2),
+	P("cuMemAlloc", 2000, cuMemAlloc),
+	P("cuMemAlloc", 3020, cuMemAlloc_v2),
+	P("cuMemAllocPitch", 2000, cuMemAllocPitch),
+	P("cuMemAllocPitch", 3020, cuMemAllocPitch_v2),
+	P("cuMemFree", 2000, cuMemFree),
+	P("cuMemFree", 3020, cuMemFree_v2),
+	P("cuMemGetAddressRange", 2000, cuMemGetAddressRange),
+	P("cuMemGetAddressRange", 3020, cuMemGetAddressRange_v2),
+	PT("cuMemAllocAsync", 11020, cuMemAllocAsync, cuMemAllocAsync_ptsz),
+	PT("cuMemFreeAsync", 11020, cuMemFreeAsync, cuMemFreeAsync_ptsz),
+	PT("cuMemAllocFromPoolAsync", 11020, cuMemAllocFromPoolAsync,
+	   cuMemAllocFromPoolAsync_ptsz),
+	P("cuMemPoolTrimTo", 11020, cuMemPoolTrimTo),
+	P("cuPointerGetAttribute", 4000, cuPointerGetAttribute),
+	P("cuPointerGetAttributes", 7000, cuPointerGetAttributes),
+	P("cuIpcGetMemHandle", 4010, cuIpcGetMemHandle),
+
+	PT("cuMemcpy", 4000, cuMemcpy, cuMemcpy_ptds),
+	PT("cuMemcpyAsync", 4000, cuMemcpyAsync, cuMemcpyAsync_ptsz),
+	PT("cuMemcpyPeer", 4000, cuMemcpyPeer, cuMemcpyPeer_ptds),
+	P("cuMemcpyHtoD", 2000, cuMemcpyHtoD),
+	PT("cuMemcpyHtoD", 3020, cuMemcpyHtoD_v2, cuMemcpyHtoD_v2_ptds),
+	P("cuMemcpyDtoH", 2000, cuMemcpyDtoH),
+	PT("cuMemcpyDtoH", 3020, cuMemcpyDtoH_v2, cuMemcpyDtoH_v2_ptds),
+	P("cuMemcpyDtoD", 2000, cuMemcpyDtoD),
+	PT("cuMemcpyDtoD", 3020, cuMemcpyDtoD_v2, cuMemcpyDtoD_v2_ptds),
+	P("cuMemcpyHtoDAsync", 2000, cuMemcpyHtoDAsync),
+	PT("cuMemcpyHtoDAsync", 3020, cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync_v2_ptsz),
+	P("cuMemcpyDtoHAsync", 2000, cuMemcpyDtoHAsync),
+	PT("cuMemcpyDtoHAsync", 3020, cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync_v2_ptsz),
+	P("cuMemcpyDtoDAsync", 3000, cuMemcpyDtoDAsync),
+	PT("cuMemcpyDtoDAsync", 3020, cuMemcpyDtoDAsync_v2, cuMemcpyDtoDAsync_v2_ptsz),
+	P("cuMemsetD8", 2000, cuMemsetD8),
+	PT("cuMemsetD8", 3020, cuMemsetD8_v2, cuMemsetD8_v2_ptds),
+	P("cuMemsetD16", 2000, cuMemsetD16),
+	PT("cuMemsetD16", 3020, cuMemsetD16_v2, cuMemsetD16_v2_ptds),
+	P("cuMemsetD32", 2000, cuMemsetD32),
+	PT("cuMemsetD32", 3020, cuMemsetD32_v2, cuMemsetD32_v2_ptds),
+	PT("cuMemsetD8Async", 3020, cuMemsetD8Async, cuMemsetD8Async_ptsz),
+	PT("cuMemsetD16Async", 3020, cuMemsetD16Async, cuMemsetD16Async_ptsz),
+	PT("cuMemsetD32Async", 3020, cuMemsetD32Async, cuMemsetD32Async_ptsz),
+
+	P("cuMemGetAllocationGranularity", 10020, cuMemGetAllocationGranularity),
+	P("cuMemAddressReserve", 10020, cuMemAddressReserve),
+	P("cuMemAddressFree", 10020, cuMemAddressFree),
+	P("cuMemCreate", 10020, cuMemCreate),
+	P("cuMemRelease", 10020, cuMemRelease),
+	P("cuMemMap", 10020, cuMemMap),
+	P("cuMemUnmap", 10020, cuMemUnmap),
+	P("cuMemSetAccess", 10020, cuMemSetAccess),
+	P("cuMemGetAccess", 10020, cuMemGetAccess),
+	P("cuMemRetainAllocationHandle", 11000, cuMemRetainAllocationHandle),
+	P("cuMemGetAllocationPropertiesFromHandle", 10020,
+	  cuMemGetAllocationPropertiesFromHandle),
+	P("cuMemExportToShareableHandle", 10020, cuMemExportToShareableHandle),
+	P("cuMemImportFromShareableHandle", 10020, cuMemImportFromShareableHandle),
+
+	P("cuStreamCreate", 2000, cuStreamCreate),
+	P("cuStreamCreateWithPriority", 5050, cuStreamCreateWithPriority),
+	P("cuStreamDestroy", 2000, cuStreamDestroy),
+	P("cuStreamDestroy", 4000, cuStreamDestroy_v2),
+	PT("cuStreamQuery", 2000, cuStreamQuery, cuStreamQuery_ptsz),
+	PT("cuStreamSynchronize", 2000, cuStreamSynchronize, cuStreamSynchronize_ptsz),
+	PT("cuStreamWaitEvent", 3020, cuStreamWaitEvent, cuStreamWaitEvent_ptsz),
+	PT("cuStreamGetCtx", 9020, cuStreamGetCtx, cuStreamGetCtx_ptsz),
+	PT("cuStreamGetFlags", 5050, cuStreamGetFlags, cuStreamGetFlags_ptsz),
+	PT("cuStreamBeginCapture", 10000, cuStreamBeginCapture, cuStreamBeginCapture_ptsz),
+	PT("cuStreamBeginCapture", 10010, cuStreamBeginCapture_v2, cuStreamBeginCapture_v2_ptsz),
+	PT("cuStreamEndCapture", 10000, cuStreamEndCapture, cuStreamEndCapture_ptsz),
+	PT("cuStreamIsCapturing", 10000, cuStreamIsCapturing, cuStreamIsCapturing_ptsz),
+	PT("cuStreamGetCaptureInfo", 10010, cuStreamGetCaptureInfo, cuStreamGetCaptureInfo_ptsz),
+	PT("cuStreamGetCaptureInfo", 11030, cuStreamGetCaptureInfo_v2,
+	   cuStreamGetCaptureInfo_v2_ptsz),
+	PT("cuStreamGetCaptureInfo", 12030, cuStreamGetCaptureInfo_v3,
+	   cuStreamGetCaptureInfo_v3_ptsz),
+	P("cuEventCreate", 2000, cuEventCreate),
+	P("cuEventDestroy", 2000, cuEventDestroy),
+	P("cuEventDestroy", 4000, cuEventDestroy_v2),
+	PT("cuEventRecord", 2000, cuEventRecord, cuEventRecord_ptsz),
+	P("cuEventQuery", 2000, cuEventQuery),
+	P("cuEventSynchronize", 2000, cuEventSynchronize),
+	P("cuEventElapsedTime", 2000, cuEventElapsedTime),
+	P("cuEventElapsedTime", 12080, cuEventElapsedTime_v2),
+
+	P("cuModuleLoad", 2000, cuModuleLoad),
+	P("cuModuleLoadData", 2000, cuModuleLoadData),
+	P("cuModuleLoadDataEx", 2010, cuModuleLoadDataEx),
+	P("cuModuleLoadFatBinary", 2000, cuModuleLoadFatBinary),
+	P("cuModuleUnload", 2000, cuModuleUnload),
+	P("cuModuleGetFunction", 2000, cuModuleGetFunction),
+	PT("cuLaunchKernel", 4000, cuLaunchKernel, cuLaunchKernel_ptsz),
+};
+
+static CUresult get_proc_address(const char *symbol, void **pfn, int cudaVersion,
+				 cuuint64_t flags, CUdriverProcAddressQueryResult *status)
+{
+	const struct cs_proc *best = NULL;
+	bool found = false;
+	size_t i;
+
+	if (!symbol || !pfn)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (flags & ~(cuuint64_t)(CU_GET_PROC_ADDRESS_LEGACY_STREAM |
+				  CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM))
+		return CUDA_ERROR_INVALID_VALUE;
+	*pfn = NULL;
+	for (i = 0; i < sizeof(cs_procs) / sizeof(cs_procs[0]); i++) {
+		const struct cs_proc *p = &cs_procs[i];
+
+		if (strcmp(p->name, symbol))
+			continue;
+		found = true;
+		if (p->version <= cudaVersion && (!best || p->version > best->version))
+			best = p;
+	}
+	if (!best) {
+		if (status)
+			*status = found ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
+					: CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+		return CUDA_ERROR_NOT_FOUND;
+	}
+	if ((flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) && best->fn_per_thread)
+		*pfn = best->fn_per_thread;
+	else
+		*pfn = best->fn;
+	if (status)
+		*status = CU_GET_PROC_ADDRESS_SUCCESS;
+	return CUDA_SUCCESS;
+}
+
+/* Both forms work before cuInit: the runtime resolves everything first. */
+CS_API CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion,
+				    cuuint64_t flags, CUdriverProcAddressQueryResult *symbolStatus)
+{
+	CS_ENTER("cuGetProcAddress");
+	return get_proc_address(symbol, pfn, cudaVersion, flags, symbolStatus);
+}
+
+CS_API CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion,
+				 cuuint64_t flags)
+{
+	CS_ENTER("cuGetProcAddress");
+	return get_proc_address(symbol, pfn, cudaVersion, flags, NULL);
+}
