@@ -72,6 +72,14 @@ URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing 2>/dev/null)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
+# STATIC_DEPS=1: libfuse3, liburing and Check linked statically, so the
+# build runs on a machine where they are not installed (make gpucheck).
+ifeq ($(STATIC_DEPS),1)
+FUSE_LIBS := -Wl,-Bstatic -lfuse3 -Wl,-Bdynamic -lpthread -ldl
+URING_LIBS := -Wl,-Bstatic -luring -Wl,-Bdynamic
+CHECK_LIBS := -Wl,-Bstatic -lcheck_pic -lsubunit -Wl,-Bdynamic -lm -lrt -pthread
+endif
+
 OPTFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 ifeq ($(WERROR),1)
@@ -127,7 +135,8 @@ quiet_cmd_link_shlib = LD      $(short)
 quiet_cmd_link_prog = LD      $(short)
       cmd_link_prog = $(CC) -o $@ $(objs) $(link-files) $(prod-ldflags) \
 		   $(GPUVM_LDFLAGS) -Wl,-rpath,$(objtree)/lib \
-		   -Wl,-rpath,'$$ORIGIN/../lib' $(prod-ldlibs) \
+		   -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,'$$ORIGIN/../../lib' \
+		   $(prod-ldlibs) \
 		   $(if $(filter $(LIBGPUVM_A),$(link-files)),$(LIBGPUVM_DEPLIBS))
 
 # ---------------------------------------------------------------------------
@@ -170,7 +179,8 @@ $(objtree)/kernels/module_fatbin.c: $(srctree)/kernels/module.cu \
 
 TEST_ENV := GPUVM_BUILD=$(objtree) GPUVM_SRC=$(srctree) \
 	LD_LIBRARY_PATH=$(objtree)/lib/cudasim$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH)) \
-	SANITIZE=$(SANITIZE)
+	SANITIZE=$(SANITIZE) \
+	$(if $(filter address,$(subst $(comma), ,$(SANITIZE))),ASAN_OPTIONS=suppressions=$(srctree)/scripts/sanitizers/asan.supp$(if $(ASAN_OPTIONS),:$(ASAN_OPTIONS)))
 
 PHONY += check
 check: all

@@ -423,9 +423,12 @@ CS_API CUresult cuCtxSynchronize(void)
 		return CUDA_ERROR_NOT_INITIALIZED;
 	cs_lock();
 	res = __cs_need_ctx(&c);
-	/* Synchronizing while a stream captures in global mode is illegal. */
-	if (res == CUDA_SUCCESS && __cs_any_global_capture())
+	/* Synchronizing while a stream captures in global mode is illegal
+	 * and breaks the capture (measured). */
+	if (res == CUDA_SUCCESS && __cs_any_global_capture()) {
+		__cs_invalidate_global_captures();
 		res = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+	}
 	cs_unlock();
 	return res;
 }

@@ -84,10 +84,13 @@ struct cs_handle {
 	size_t size;			/* bytes */
 	int fd;				/* backing file: a device memfd or foreign */
 	size_t fd_off;			/* bytes, where the allocation starts in fd */
-	struct cs_extent *phys;		/* NULL for foreign imports */
+	struct cs_extent *phys;		/* NULL for imports */
+	struct cs_handle *origin;	/* import in the exporting process */
+	bool owns_fd;			/* import from another process */
 	CUmemAllocationProp prop;
 	unsigned long refs;		/* unreleased handle references */
 	unsigned long maps;		/* live mappings */
+	unsigned long holds;		/* imports of it (their ->origin) */
 	unsigned long long block_id;
 	bool inherited;			/* from the parent at fork: not a leak */
 };
@@ -211,6 +214,7 @@ void __cs_handle_put(struct cs_handle *h);
 /* stream.c */
 CUresult __cs_stream_check(CUstream s, struct cs_ctx *ctx);
 bool __cs_any_global_capture(void);
+void __cs_invalidate_global_captures(void);
 
 /* leakcheck.c */
 void cs_leakcheck_setup(void);

@@ -47,8 +47,9 @@ CS_API unsigned long cudasim_outstanding(int fd)
 		if (h->inherited)
 			continue;
 		n++;
-		dprintf(fd, "cudasim: leak: handle 0x%llx size %zu device %d refs %lu maps %lu%s\n",
-			h->id, h->size, h->dev, h->refs, h->maps, h->phys ? "" : " (imported)");
+		dprintf(fd, "cudasim: leak: handle 0x%llx size %zu device %d "
+			"refs %lu maps %lu%s\n", h->id, h->size, h->dev, h->refs, h->maps,
+			h->phys ? "" : " (imported)");
 	}
 	for (i = 0; i < cs.resvs.nr; i++) {
 		struct cs_resv *rv = cs.resvs.v[i];

@@ -392,7 +392,7 @@ static CUresult mem_free(CUdeviceptr dptr)
 		return CUDA_ERROR_NOT_INITIALIZED;
 	cs_lock();
 	res = __cs_need_ctx(&ctx);
-	if (res != CUDA_SUCCESS)
+	if (res != CUDA_SUCCESS || !dptr)	/* freeing 0 succeeds (measured) */
 		goto out_unlock;
 	r = __cs_region_find(dptr);
 	if (!r || r->kind != CS_REGION_ALLOC || r->start != dptr) {
@@ -492,7 +492,7 @@ CS_API CUresult cuMemFreeAsync(CUdeviceptr dptr, CUstream hStream)
 	if (res != CUDA_SUCCESS)
 		goto out_unlock;
 	res = __cs_stream_check(hStream, ctx);
-	if (res != CUDA_SUCCESS)
+	if (res != CUDA_SUCCESS || !dptr)
 		goto out_unlock;
 	r = __cs_region_find(dptr);
 	if (!r || r->kind != CS_REGION_ALLOC || r->start != dptr) {

@@ -7,8 +7,9 @@
  * call) holding the pointer, RANGE_START_ADDR/RANGE_SIZE the reservation it
  * lies in; for cuMemAlloc memory all three name the allocation.
  *
- * Boolean and enum attributes are written as int (4 bytes), as the driver
- * does; ALLOWED_HANDLE_TYPES too.
+ * Boolean and enum attributes are written as int (4 bytes) and
+ * ALLOWED_HANDLE_TYPES as unsigned long long (8), as the driver does
+ * (measured on an H200).
  */
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@ static size_t cs_attr_size(CUpointer_attribute attr)
 		return sizeof(CUdeviceptr);
 	case CU_POINTER_ATTRIBUTE_BUFFER_ID:
 	case CU_POINTER_ATTRIBUTE_MEMORY_BLOCK_ID:
+	case CU_POINTER_ATTRIBUTE_ALLOWED_HANDLE_TYPES:
 		return sizeof(unsigned long long);
 	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
 	case CU_POINTER_ATTRIBUTE_MAPPING_SIZE:
@@ -40,7 +42,6 @@ static size_t cs_attr_size(CUpointer_attribute attr)
 	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
 	case CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE:
 	case CU_POINTER_ATTRIBUTE_MAPPED:
-	case CU_POINTER_ATTRIBUTE_ALLOWED_HANDLE_TYPES:
 	case CU_POINTER_ATTRIBUTE_IS_GPU_DIRECT_RDMA_CAPABLE:
 	case CU_POINTER_ATTRIBUTE_ACCESS_FLAGS:
 	default:
@@ -50,7 +51,8 @@ static size_t cs_attr_size(CUpointer_attribute attr)
 
 static bool cs_attr_known(CUpointer_attribute attr)
 {
-	return attr >= CU_POINTER_ATTRIBUTE_CONTEXT && attr <= CU_POINTER_ATTRIBUTE_MEMORY_BLOCK_ID;
+	return attr >= CU_POINTER_ATTRIBUTE_CONTEXT &&
+	       attr <= CU_POINTER_ATTRIBUTE_MEMORY_BLOCK_ID;
 }
 
 #define PUT(type, value) (*(type *)data = (type)(value))
@@ -65,19 +67,14 @@ static CUresult __cs_pointer_attr(void *data, CUpointer_attribute attr, uintptr_
 
 	if (!cs_attr_known(attr))
 		return CUDA_ERROR_INVALID_VALUE;
-	if (!r) {
-		/* Reserved but unmapped VA is "not mapped"; the rest unknown. */
-		if (attr == CU_POINTER_ATTRIBUTE_MAPPED && __cs_resv_find(ptr)) {
-			PUT(int, 0);
-			return CUDA_SUCCESS;
-		}
+	/* Reserved but unmapped VA is as unknown as any other (measured). */
+	if (!r)
 		return CUDA_ERROR_INVALID_VALUE;
-	}
 	vmm = r->kind == CS_REGION_MAPPING;
 	switch (attr) {
 	case CU_POINTER_ATTRIBUTE_CONTEXT:
-		/* VMM memory belongs to no context: report the device's primary. */
-		PUT(CUcontext, vmm ? &cs.dev[r->dev].primary : r->ctx);
+		/* VMM memory belongs to no context: NULL (measured). */
+		PUT(CUcontext, vmm ? NULL : r->ctx);
 		break;
 	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
 		PUT(unsigned int, CU_MEMORYTYPE_DEVICE);
@@ -118,7 +115,7 @@ static CUresult __cs_pointer_attr(void *data, CUpointer_attribute attr, uintptr_
 		PUT(int, 1);
 		break;
 	case CU_POINTER_ATTRIBUTE_ALLOWED_HANDLE_TYPES:
-		PUT(unsigned int, vmm ? r->handle->prop.requestedHandleTypes : 0);
+		PUT(unsigned long long, vmm ? r->handle->prop.requestedHandleTypes : 0);
 		break;
 	case CU_POINTER_ATTRIBUTE_ACCESS_FLAGS: {
 		int dev = cur && __cs_ctx_valid(cur) ? cur->dev : r->dev;

@@ -229,10 +229,13 @@ static CUresult get_proc_address(const char *symbol, void **pfn, int cudaVersion
 			best = p;
 	}
 	if (!best) {
-		if (status)
-			*status = found ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
-					: CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
-		return CUDA_ERROR_NOT_FOUND;
+		/* With a status to say why, the driver returns success
+		 * (measured); the 4-argument form has only the error. */
+		if (!status)
+			return CUDA_ERROR_NOT_FOUND;
+		*status = found ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
+				: CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+		return CUDA_SUCCESS;
 	}
 	if ((flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) && best->fn_per_thread)
 		*pfn = best->fn_per_thread;

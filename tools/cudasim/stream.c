@@ -77,6 +77,17 @@ bool __cs_any_global_capture(void)
 	return false;
 }
 
+/* An unsafe call during capture invalidates the captures it breaks. */
+void __cs_invalidate_global_captures(void)
+{
+	struct cs_stream *p;
+
+	for (p = streams; p; p = p->next)
+		if (p->capture == CU_STREAM_CAPTURE_STATUS_ACTIVE &&
+		    p->capture_mode != CU_STREAM_CAPTURE_MODE_RELAXED)
+			p->capture = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+}
+
 static CUresult stream_create(CUstream *phStream, unsigned int flags, int priority)
 {
 	struct cs_stream *s;

@@ -186,20 +186,26 @@ static CUresult __handle_add(struct cs_handle *h)
 	return CUDA_SUCCESS;
 }
 
-/* Drop the allocation once no handle reference and no mapping is left. */
+/* Drop the allocation once no handle reference, mapping or import of it
+ * is left. */
 void __cs_handle_put(struct cs_handle *h)
 {
 	struct cs_device *d = &cs.dev[h->dev];
+	struct cs_handle *origin = h->origin;
 
-	if (h->refs || h->maps)
+	if (h->refs || h->maps || h->holds)
 		return;
 	cs_vec_remove(&cs.handles, h, (uintptr_t)h->id, cs_handle_key);
 	d->nr_handles--;
 	if (h->phys)
 		__cs_phys_free(d, h->phys);
-	else
+	else if (h->owns_fd)
 		close(h->fd);
 	free(h);
+	if (origin) {
+		origin->holds--;
+		__cs_handle_put(origin);
+	}
 }
 
 CS_API CUresult cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
@@ -218,7 +224,7 @@ CS_API CUresult cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
 	if (res != CUDA_SUCCESS)
 		return res;
 	if (prop->requestedHandleTypes & ~(unsigned int)CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR)
-		return CUDA_ERROR_NOT_SUPPORTED;
+		return CUDA_ERROR_INVALID_VALUE;	/* Win32, fabric: not here */
 	if (prop->win32HandleMetaData)
 		return CUDA_ERROR_INVALID_VALUE;
 	h = calloc(1, sizeof(*h));
@@ -330,18 +336,21 @@ CS_API CUresult cuMemMap(CUdeviceptr ptr, size_t size, size_t offset,
 	CS_ENTER("cuMemMap");
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
-	if (!ptr || !size || flags || !CS_IS_ALIGNED(ptr, CS_GRANULARITY) ||
-	    !CS_IS_ALIGNED(size, CS_GRANULARITY) || !CS_IS_ALIGNED(offset, CS_GRANULARITY))
+	if (!ptr || !size || flags)
 		return CUDA_ERROR_INVALID_VALUE;
+	/* The driver answers these with NOT_SUPPORTED (measured, H200). */
+	if (!CS_IS_ALIGNED(ptr, CS_GRANULARITY) || !CS_IS_ALIGNED(size, CS_GRANULARITY) ||
+	    !CS_IS_ALIGNED(offset, CS_GRANULARITY))
+		return CUDA_ERROR_NOT_SUPPORTED;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	cs_lock();
 	h = __cs_handle_find(handle);
-	if (!h || !h->refs)
+	if (!h || !h->refs || offset >= h->size || size > h->size - offset) {
+		res = CUDA_ERROR_NOT_SUPPORTED;
 		goto out_free;
-	if (offset >= h->size || size > h->size - offset)
-		goto out_free;
+	}
 	rv = __cs_resv_find(ptr);
 	if (!rv || size > rv->size - (ptr - rv->start))
 		goto out_free;
@@ -406,8 +415,10 @@ CS_API CUresult cuMemUnmap(CUdeviceptr ptr, size_t size)
 		if (r->start < ptr || r->size > end - r->start)
 			goto out_unlock;
 	}
-	if (!n)
+	if (!n) {
+		res = CUDA_SUCCESS;	/* nothing mapped there: a no-op */
 		goto out_unlock;
+	}
 	i = __cs_region_index_from(ptr);
 	while (n--) {
 		struct cs_region *r = cs.regions.v[i];
@@ -528,9 +539,10 @@ CS_API CUresult cuMemGetAccess(unsigned long long *flags, const CUmemLocation *l
  * The exported fd is a sealed memfd holding a struct cs_export: which
  * process exported it, the identity (st_dev, st_ino) of the device memory
  * file and the allocation's place in it.  Importing it in the exporting
- * process (or a fork child sharing the file) finds the allocation itself;
- * another process opens the exporter's memory through /proc/<pid>/fd, which
- * works while the exporter lives.
+ * process gives a new handle that keeps the allocation alive (->origin);
+ * another process (a fork child too: it has its own copy of device memory)
+ * opens the exporter's memory through /proc/<pid>/fd, which works while the
+ * exporter lives.
  */
 CS_API CUresult cuMemExportToShareableHandle(void *shareableHandle,
 					     CUmemGenericAllocationHandle handle,
@@ -615,22 +627,41 @@ CS_API CUresult cuMemImportFromShareableHandle(CUmemGenericAllocationHandle *han
 		return CUDA_ERROR_INVALID_DEVICE;
 
 	cs_lock();
-	/* Our own memory: the allocation must still exist. */
+	/* Our own memory: the allocation must still exist.  As the driver
+	 * does (measured), the import is a new handle to the same memory. */
 	for (i = 0; i < cs.ndev; i++) {
 		struct cs_device *d = &cs.dev[i];
+		struct cs_handle *origin = NULL;
 		size_t k;
 
 		if (d->memfd_dev != ex.memfd_dev || d->memfd_ino != ex.memfd_ino)
 			continue;
-		for (k = 0; k < cs.handles.nr; k++) {
+		for (k = 0; k < cs.handles.nr && !origin; k++) {
 			h = cs.handles.v[k];
-			if (h->fd == d->memfd && h->fd_off == ex.offset && h->size == ex.size) {
-				h->refs++;
-				*handle = h->id;
-				res = CUDA_SUCCESS;
-				break;
-			}
+			if (h->fd == d->memfd && h->fd_off == ex.offset && h->size == ex.size)
+				origin = h->origin ? h->origin : h;
 		}
+		if (!origin)
+			goto out_unlock;
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			res = CUDA_ERROR_OUT_OF_MEMORY;
+			goto out_unlock;
+		}
+		h->dev = origin->dev;
+		h->size = origin->size;
+		h->fd = origin->fd;
+		h->fd_off = origin->fd_off;
+		h->prop = origin->prop;
+		h->origin = origin;
+		h->refs = 1;
+		res = __handle_add(h);
+		if (res != CUDA_SUCCESS) {
+			free(h);
+			goto out_unlock;
+		}
+		origin->holds++;
+		*handle = h->id;
 		goto out_unlock;
 	}
 	/* Another process's memory, reached through its fd table. */
@@ -647,6 +678,7 @@ CS_API CUresult cuMemImportFromShareableHandle(CUmemGenericAllocationHandle *han
 	h->dev = ex.dev;
 	h->size = ex.size;
 	h->fd = memfd;
+	h->owns_fd = true;
 	h->fd_off = ex.offset;
 	h->prop = ex.prop;
 	h->prop.location.id = ex.dev;
