@@ -42,6 +42,12 @@ static inline void vmm_trace(enum gpuvm_trace_event ev, int dev, uint64_t stream
  */
 int vmm_trace_start(const char *path, uint64_t capacity, uint64_t granularity);
 
+/**
+ * vmm_trace_set_geometry - fill the header's capacity and granularity of a
+ * trace started before the first device was set up (GPUVM_TRACE)
+ */
+void vmm_trace_set_geometry(uint64_t capacity, uint64_t granularity);
+
 /** vmm_trace_stop - flush and close the trace, stop the writer */
 void vmm_trace_stop(void);
 

@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_vmm_alloc.c - the manager on cudasim (or a real driver): allocation
+ * paths and their exact driver-call counts, fragmentation against the
+ * driver's own allocator, data integrity, growable allocations, limit,
+ * watermarks, reclaim, small objects, stream-ordered frees, live policy.
+ *
+ * Check forks each test: every test starts with a fresh library and ends
+ * with the exit-time teardown that CUDASIM_LEAKCHECK=1 verifies.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../vmm/internal.h"
+#include "testlib.h"
+
+#define MiB (1ull << 20)
+
+static uint64_t calls(int call)
+{
+	return tl_calls(0, call);
+}
+
+/* Page table, arena and accounting agree (internal check). */
+static bool consistent(int dev)
+{
+	struct vmm_device *d = &vmm.dev[dev];
+	bool ok;
+
+	if (!d->ready)
+		return true;
+	vmm_lock(d);
+	ok = __pt_check(d);
+	vmm_unlock(d);
+	return ok;
+}
+
+static void setup(void)
+{
+	if (!tl_open()) {
+		fprintf(stderr, "SKIP: no CUDA driver\n");
+		exit(77);
+	}
+	ck_assert_int_eq(gpuvm_init(), 0);
+	ck_assert_int_eq(tl_use_device(0), 0);
+}
+
+static void teardown(void)
+{
+	ck_assert(consistent(0));
+	tl_close();
+}
+
+START_TEST(basic)
+{
+	struct gpuvm_alloc_info info;
+	gpuvm_ptr_t p, q;
+	int dev = -1;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB, 0, &p), 0);
+	ck_assert_uint_eq(p % (2 * MiB), 0);
+	ck_assert(gpuvm_owns(p, &dev));
+	ck_assert_int_eq(dev, 0);
+	ck_assert(gpuvm_owns(p + 5 * MiB - 1, NULL));
+	ck_assert_int_eq(gpuvm_query(p + 12345, &info), 0);
+	ck_assert_uint_eq(info.base, p);
+	ck_assert_uint_eq(info.size, 6 * MiB);
+	ck_assert_uint_eq(info.requested, 5 * MiB);
+	ck_assert_uint_eq(info.nr_chunks, 3);
+	ck_assert_int_eq(info.device, 0);
+	ck_assert_uint_gt(info.id, 0);
+	ck_assert_int_eq(tl_fill(p, 5 * MiB, 1), 0);
+	ck_assert(tl_verify(p, 5 * MiB, 1));
+	ck_assert_int_eq(gpuvm_free(p + 4096), -EINVAL);	/* not the start */
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	ck_assert_int_eq(gpuvm_free(p), -EINVAL);		/* double free */
+	ck_assert(!gpuvm_owns(p, NULL));
+	ck_assert_int_eq(gpuvm_query(p, &info), -ENOENT);
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB, 0, &q), 0);
+	ck_assert_uint_eq(q, p);	/* the freed range, once synchronized */
+	ck_assert_int_eq(gpuvm_free(q), 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+	struct gpuvm_alloc_info info;
+	struct gpuvm_stats st, st2;
+	gpuvm_ptr_t p = 0;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 0, 0, &p), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc(0, 1, 0, NULL), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc(0, 1, 0x80, &p), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc(-1, 1, 0, &p), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc(99, 1, 0, &p), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc(0, SIZE_MAX, 0, &p), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc(0, 1ull << 50, 0, &p), -ENOMEM);
+	ck_assert_int_eq(gpuvm_alloc_growable(0, 4 * MiB, 8 * MiB, &p), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc_growable(0, 0, 0, &p), -EINVAL);
+	ck_assert_int_eq(gpuvm_free(0), -EINVAL);
+	ck_assert_int_eq(gpuvm_free(12345), -EINVAL);
+	ck_assert_int_eq(gpuvm_free_async(0, NULL), -EINVAL);
+	ck_assert_int_eq(gpuvm_resize(0, 1), -EINVAL);
+	ck_assert_int_eq(gpuvm_query(0, &info), -ENOENT);
+	ck_assert_int_eq(gpuvm_query(0, NULL), -EINVAL);
+	ck_assert(!gpuvm_owns(0, NULL));
+	ck_assert_int_eq(gpuvm_stats(5, &st), -EINVAL);
+	ck_assert_int_eq(gpuvm_stats(0, NULL), -EINVAL);
+	ck_assert_int_eq(gpuvm_reclaim(7, 0), -EINVAL);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	/* a free inside the arena but of nothing changes nothing */
+	ck_assert_int_eq(gpuvm_free(vmm.dev[0].arena.base + 2 * MiB), -EINVAL);
+	ck_assert_int_eq(gpuvm_stats(0, &st2), 0);
+	ck_assert_uint_eq(st2.free_calls, st.free_calls);
+	ck_assert_uint_eq(st2.physical, st.physical);
+}
+END_TEST
+
+/* A cached hit makes no driver call at all. */
+START_TEST(hit_zero_calls)
+{
+	gpuvm_ptr_t a, b, c, d;
+	uint64_t before;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &b), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	/* the first reuse synchronizes once; that covers both frees */
+	before = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &c), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), before + 1);
+	before = tl_calls_total(0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &d), 0);
+	ck_assert_uint_eq(tl_calls_total(0), before);
+	ck_assert(c == a || c == b);
+	ck_assert(d == a || d == b);
+	ck_assert_int_eq(gpuvm_free(c), 0);
+	ck_assert_int_eq(gpuvm_free(d), 0);
+	ck_assert_uint_eq(tl_calls_total(0), before);
+}
+END_TEST
+
+/* Stitching k pooled chunks: k cuMemMap, one cuMemSetAccess, no create. */
+START_TEST(stitch_counts)
+{
+	uint64_t creates, maps, access;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p;
+
+	ck_assert_int_eq(gpuvm_policy_set(-1, "pool_reserve", 16 * MiB), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.chunks, 8);
+	ck_assert_uint_eq(st.chunks_free, 8);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	maps = calls(GPUVM_DRV_MEM_MAP);
+	access = calls(GPUVM_DRV_MEM_SET_ACCESS);
+	ck_assert_int_eq(gpuvm_alloc(0, 16 * MiB, 0, &p), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_MAP), maps + 8);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_SET_ACCESS), access + 1);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.stitches, 1);
+	ck_assert_uint_eq(st.chunks_free, 0);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	/* 6 MiB more than the pool: 3 creates, then 3 maps + 1 access */
+	ck_assert_int_eq(gpuvm_alloc(0, 22 * MiB, GPUVM_ALLOC_NOCACHE, &p), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 3);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_SET_ACCESS), access + 2);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+}
+END_TEST
+
+/*
+ * Allocate blocks, free every other one, ask for a block larger than any
+ * hole: the driver's allocator fails, gpuvm stitches the holes' chunks.
+ */
+START_TEST(fragmentation)
+{
+	enum { N = 28 };
+	uint64_t block = 32 * MiB, big = 96 * MiB;
+	gpuvm_ptr_t p[N], q, tmp;
+	struct gpuvm_stats st;
+	int i, n;
+
+	if (!tl_is_cudasim()) {
+		fprintf(stderr, "SKIP: needs cudasim's fixed capacity\n");
+		return;
+	}
+	/* the driver's own allocator: 28 x 32 MiB of 1 GiB, 128 MiB tail */
+	for (n = 0; n < N && !tl_mem_alloc(&p[n], block); n++)
+		;
+	ck_assert_int_eq(n, N);
+	ck_assert_int_eq(tl_mem_alloc(&q, big), 0);	/* the tail still fits */
+	for (i = 0; i < N; i += 2)
+		ck_assert_int_eq(tl_mem_free(p[i]), 0);
+	ck_assert_int_ne(tl_mem_alloc(&tmp, big + 64 * MiB), 0);
+	ck_assert_int_ne(tl_mem_alloc(&tmp, 2 * block), 0);	/* 14 holes of 32 */
+	for (i = 1; i < N; i += 2)
+		ck_assert_int_eq(tl_mem_free(p[i]), 0);
+	ck_assert_int_eq(tl_mem_free(q), 0);
+
+	/* the same through gpuvm */
+	for (n = 0; n < N; n++)
+		ck_assert_int_eq(gpuvm_alloc(0, block, 0, &p[n]), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, big, 0, &q), 0);
+	for (i = 0; i < N; i += 2)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 2 * block, 0, &p[0]), 0);
+	ck_assert_int_eq(tl_fill(p[0], 2 * block, 9), 0);
+	ck_assert(tl_verify(p[0], 2 * block, 9));
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.ooms, 0);
+	ck_assert_uint_le(st.physical, (uint64_t)N * block + big);
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(p[0]), 0);
+	for (i = 1; i < N; i += 2)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert_int_eq(gpuvm_free(q), 0);
+}
+END_TEST
+
+/* Patterns survive frees, reuse, stitches from stolen chunks. */
+START_TEST(integrity)
+{
+	enum { N = 24 };
+	gpuvm_ptr_t p[N], big;
+	uint64_t sz[N];
+	int i, round;
+
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < N; i++) {
+			sz[i] = (1 + (i * 7 + round) % 5) * 3 * MiB + 4096 * i;
+			ck_assert_int_eq(gpuvm_alloc(0, sz[i], 0, &p[i]), 0);
+			ck_assert_int_eq(tl_fill(p[i], sz[i], 100 * round + i), 0);
+		}
+		for (i = 0; i < N; i += 3)
+			ck_assert_int_eq(gpuvm_free(p[i]), 0);
+		/* larger than any freed range: stitched from stolen chunks */
+		ck_assert_int_eq(gpuvm_alloc(0, 40 * MiB, 0, &big), 0);
+		ck_assert_int_eq(tl_fill(big, 40 * MiB, 777), 0);
+		for (i = 0; i < N; i++)
+			if (i % 3)
+				ck_assert_msg(tl_verify(p[i], sz[i], 100 * round + i),
+					      "round %d block %d", round, i);
+		ck_assert(tl_verify(big, 40 * MiB, 777));
+		ck_assert(consistent(0));
+		for (i = 0; i < N; i++)
+			if (i % 3)
+				ck_assert_int_eq(gpuvm_free(p[i]), 0);
+		ck_assert_int_eq(gpuvm_free(big), 0);
+	}
+}
+END_TEST
+
+START_TEST(growable)
+{
+	struct gpuvm_alloc_info info;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p, q;
+
+	ck_assert_int_eq(gpuvm_alloc_growable(0, 64 * MiB, 3 * MiB, &p), 0);
+	ck_assert_int_eq(gpuvm_query(p, &info), 0);
+	ck_assert_uint_eq(info.size, 4 * MiB);
+	ck_assert_uint_eq(info.max_size, 64 * MiB);
+	ck_assert_uint_eq(info.flags & GPUVM_INFO_GROWABLE, GPUVM_INFO_GROWABLE);
+	ck_assert(!gpuvm_owns(p + 10 * MiB, NULL));	/* reserved, not mapped */
+	ck_assert_int_eq(tl_fill(p, 3 * MiB, 5), 0);
+	ck_assert_int_eq(gpuvm_resize(p, 30 * MiB), 0);
+	ck_assert(gpuvm_owns(p + 29 * MiB, NULL));
+	ck_assert(tl_verify(p, 3 * MiB, 5));
+	ck_assert_int_eq(tl_fill(p, 30 * MiB, 6), 0);
+	ck_assert_int_eq(gpuvm_resize(p, 9 * MiB), 0);
+	ck_assert(tl_verify(p, 9 * MiB, 6));
+	ck_assert_int_eq(gpuvm_query(p, &info), 0);
+	ck_assert_uint_eq(info.base, p);
+	ck_assert_uint_eq(info.size, 10 * MiB);
+	ck_assert_uint_eq(info.requested, 9 * MiB);
+	ck_assert_uint_eq(info.nr_chunks, 5);
+	ck_assert_int_eq(gpuvm_resize(p, 65 * MiB), -ERANGE);
+	ck_assert_int_eq(gpuvm_resize(p + 2 * MiB, 4 * MiB), -EINVAL);
+	ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, 0, &q), 0);
+	ck_assert_int_eq(gpuvm_resize(q, 8 * MiB), -EINVAL);	/* not growable */
+	ck_assert_int_eq(gpuvm_resize(p, 0), 0);
+	ck_assert_int_eq(gpuvm_query(p, &info), -ENOENT);	/* nothing mapped */
+	ck_assert_int_eq(gpuvm_resize(p, 64 * MiB), 0);
+	ck_assert_int_eq(tl_fill(p, 64 * MiB, 8), 0);
+	ck_assert(tl_verify(p, 64 * MiB, 8));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.requested, 68 * MiB);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	ck_assert_int_eq(gpuvm_free(q), 0);
+	/* growable of initial size 0 */
+	ck_assert_int_eq(gpuvm_alloc_growable(0, 8 * MiB, 0, &p), 0);
+	ck_assert_int_eq(gpuvm_resize(p, 1), 0);
+	ck_assert_int_eq(tl_fill(p, 1, 1), 0);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+}
+END_TEST
+
+START_TEST(limit)
+{
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, b;
+
+	ck_assert_int_eq(gpuvm_policy_set(0, "limit", 16 * MiB), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 10 * MiB, 0, &b), -ENOMEM);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.ooms, 1);
+	ck_assert_uint_eq(st.limit, 16 * MiB);
+	ck_assert_uint_le(st.physical, 16 * MiB);
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &b), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	/* a's chunks are reused (after a sync) under the limit */
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, GPUVM_ALLOC_NOCACHE, &a), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 16 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+}
+END_TEST
+
+START_TEST(watermarks)
+{
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p[8];
+	uint64_t v;
+	int i;
+
+	ck_assert_int_eq(gpuvm_policy_set(0, "high_watermark", 8 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_set(0, "low_watermark", 16 * MiB), -EINVAL);
+	ck_assert_int_eq(gpuvm_policy_get(0, "low_watermark", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(gpuvm_policy_set(0, "low_watermark", 4 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_set(0, "high_watermark", 2 * MiB), -EINVAL);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, 0, &p[i]), 0);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_le(st.cached, 8 * MiB);
+	ck_assert_uint_ge(st.cached, 4 * MiB);
+	ck_assert_uint_gt(st.reclaimed, 0);
+	ck_assert_uint_gt(st.driver_calls[GPUVM_DRV_MEM_RELEASE], 0);
+}
+END_TEST
+
+START_TEST(reclaim)
+{
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p[4], s;
+	int64_t got;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, 0, &p[i]), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 1000, 0, &s), 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert_int_eq(gpuvm_free(s), 0);
+	got = gpuvm_reclaim(0, 4 * MiB);
+	ck_assert_int_ge(got, 4 * MiB);
+	got = gpuvm_reclaim(-1, 0);
+	ck_assert_int_gt(got, 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert_uint_eq(st.mapped, 0);
+	ck_assert_uint_eq(st.cached, 0);
+	ck_assert_uint_eq(st.chunks, 0);
+	ck_assert_uint_eq(st.live_allocs, 0);
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
+START_TEST(small_objects)
+{
+	enum { N = 600 };
+	static gpuvm_ptr_t p[N];
+	static uint64_t sz[N];
+	struct gpuvm_alloc_info info;
+	struct gpuvm_stats st;
+	uint64_t creates;
+	int i;
+
+	srand(3);
+	for (i = 0; i < N; i++) {
+		sz[i] = i < 64 ? (uint64_t)i + 1 : 1 + (uint64_t)rand() % (1 << (8 + i % 13));
+		ck_assert_int_eq(gpuvm_alloc(0, sz[i], 0, &p[i]), 0);
+		ck_assert_uint_eq(p[i] % 256, 0);
+		ck_assert_int_eq(tl_fill(p[i], sz[i], i), 0);
+	}
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(gpuvm_query(p[i] + sz[i] - 1, &info), 0);
+		ck_assert_uint_eq(info.base, p[i]);
+		ck_assert_uint_eq(info.requested, sz[i]);
+		ck_assert_uint_eq(info.flags & GPUVM_INFO_SMALL, GPUVM_INFO_SMALL);
+		ck_assert_uint_eq(info.nr_chunks, 0);
+		if (sz[i] > 2048)
+			ck_assert_uint_le(info.size - sz[i], info.size / 8);
+		else
+			ck_assert_uint_lt(info.size - sz[i], 256);
+		ck_assert(gpuvm_owns(p[i], NULL));
+		ck_assert(tl_verify(p[i], sz[i], i));
+	}
+	for (i = 0; i < N; i += 2)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert(!gpuvm_owns(p[0], NULL));
+	ck_assert_int_eq(gpuvm_free(p[0]), -EINVAL);
+	ck_assert_int_eq(gpuvm_free(p[1] + 256), -EINVAL);
+	/* refill the holes: the slabs are reused, nothing new is created */
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	for (i = 0; i < N; i += 2) {
+		ck_assert_int_eq(gpuvm_alloc(0, sz[i], 0, &p[i]), 0);
+		ck_assert_int_eq(tl_fill(p[i], sz[i], i + 1000), 0);
+	}
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	for (i = 0; i < N; i++)
+		ck_assert(tl_verify(p[i], sz[i], i % 2 ? i : i + 1000));
+	ck_assert(consistent(0));
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	/* every slab empty: reclaim gives all of it back */
+	gpuvm_reclaim(0, 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert_uint_eq(st.requested, 0);
+	ck_assert_uint_eq(st.live_allocs, 0);
+	/* small_max 0: everything takes the large path */
+	ck_assert_int_eq(gpuvm_policy_set(0, "small_max", 0), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 100, 0, &p[0]), 0);
+	ck_assert_int_eq(gpuvm_query(p[0], &info), 0);
+	ck_assert_uint_eq(info.flags & GPUVM_INFO_SMALL, 0);
+	ck_assert_uint_eq(info.size, 2 * MiB);
+	ck_assert_int_eq(gpuvm_free(p[0]), 0);
+}
+END_TEST
+
+/* Classes of up to 8 KiB take 64 KiB pages of one shared chunk. */
+START_TEST(small_classes_share_chunks)
+{
+	gpuvm_ptr_t p[32];
+	struct gpuvm_stats st;
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		ck_assert_int_eq(gpuvm_alloc(0, 256 * (i + 1), 0, &p[i]), 0);
+		ck_assert_int_eq(tl_fill(p[i], 256 * (i + 1), i), 0);
+	}
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.chunks, 1);
+	ck_assert_uint_eq(st.physical, 2 * MiB);
+	for (i = 0; i < 32; i++)
+		ck_assert(tl_verify(p[i], 256 * (i + 1), i));
+	ck_assert(consistent(0));
+	for (i = 0; i < 32; i++)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
+START_TEST(async_free)
+{
+	gpuvm_ptr_t a, b;
+	uint64_t before;
+	void *stream = NULL;	/* the legacy stream */
+
+	ck_assert_int_eq(gpuvm_alloc_async(0, 8 * MiB, stream, &a), 0);
+	ck_assert_int_eq(gpuvm_free_async(a, stream), 0);
+	/* same stream: reused at once, without waiting or synchronizing */
+	before = calls(GPUVM_DRV_CTX_SYNCHRONIZE) + calls(GPUVM_DRV_EVENT_SYNCHRONIZE) +
+		 calls(GPUVM_DRV_EVENT_QUERY);
+	ck_assert_int_eq(gpuvm_alloc_async(0, 8 * MiB, stream, &b), 0);
+	ck_assert_uint_eq(b, a);
+	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE) + calls(GPUVM_DRV_EVENT_SYNCHRONIZE) +
+			  calls(GPUVM_DRV_EVENT_QUERY), before);
+	ck_assert_int_eq(gpuvm_free_async(b, stream), 0);
+	ck_assert_uint_ge(calls(GPUVM_DRV_EVENT_RECORD), 2);
+	/* another user: waits for the event (a query), no context sync */
+	before = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &b), 0);
+	ck_assert_uint_eq(b, a);
+	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), before);
+	ck_assert_uint_ge(calls(GPUVM_DRV_EVENT_QUERY), 1);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+}
+END_TEST
+
+START_TEST(policy_live)
+{
+	uint64_t v;
+	gpuvm_ptr_t p;
+	struct gpuvm_alloc_info info;
+
+	ck_assert_int_eq(gpuvm_policy_get(0, "chunk_size", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(gpuvm_policy_set(0, "chunk_size", 3 * MiB), -EINVAL);
+	ck_assert_int_eq(gpuvm_policy_set(0, "chunk_size", 2 * GPUVM_MAX_DEVICES * MiB), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB, 0, &p), 0);
+	ck_assert_int_eq(gpuvm_query(p, &info), 0);
+	ck_assert_uint_eq(info.size, 32 * MiB);
+	ck_assert_uint_eq(info.nr_chunks, 1);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	ck_assert_int_eq(gpuvm_policy_set(0, "va_factor", 2), -EINVAL);	/* init only */
+	ck_assert_int_eq(gpuvm_policy_set(0, "va_factor", 200), -ERANGE);
+	ck_assert_int_eq(gpuvm_policy_set(0, "nope", 1), -EINVAL);
+	ck_assert_int_eq(gpuvm_policy_set(9, "limit", 1), -EINVAL);
+	ck_assert_int_eq(gpuvm_policy_set_str(0, "placement", "first-fit\n"), 0);
+	ck_assert_int_eq(gpuvm_policy_get(0, "placement", &v), 0);
+	ck_assert_uint_eq(v, VMM_PLACE_FIRST_FIT);
+	ck_assert_int_eq(gpuvm_policy_set_str(0, "placement", "worst"), -EINVAL);
+	ck_assert_int_eq(gpuvm_policy_get(0, "placement", &v), 0);
+	ck_assert_uint_eq(v, VMM_PLACE_FIRST_FIT);
+	ck_assert_int_eq(gpuvm_policy_set_str(-1, "free_batch", "16"), 0);
+	ck_assert_int_eq(gpuvm_policy_get(-1, "free_batch", &v), 0);
+	ck_assert_uint_eq(v, 16);
+	ck_assert_int_eq(gpuvm_policy_get(0, "free_batch", &v), 0);
+	ck_assert_uint_eq(v, 16);
+	ck_assert_int_eq(gpuvm_policy_set(-1, "va_factor", 8), 0);	/* later devices */
+	ck_assert_int_eq(gpuvm_policy_get(-1, "va_factor", &v), 0);
+	ck_assert_uint_eq(v, 8);
+	ck_assert_int_eq(gpuvm_policy_get(0, "va_factor", &v), 0);
+	ck_assert_uint_eq(v, 4);
+	ck_assert_int_eq(gpuvm_policy_get(0, NULL, &v), -EINVAL);
+}
+END_TEST
+
+START_TEST(stats_fragmentation)
+{
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p[8];
+	int i;
+
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert(st.frag_internal == 0.0 && st.frag_external == 0.0 && st.frag_peak == 0.0);
+	ck_assert_uint_gt(st.reserved_va, 0);
+	ck_assert_uint_gt(st.device_total, 0);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, GPUVM_ALLOC_LARGE, &p[i]), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.requested, 24 * MiB);
+	ck_assert_uint_eq(st.allocated, 32 * MiB);
+	ck_assert_uint_eq(st.mapped, 32 * MiB);
+	ck_assert(st.frag_internal > 0.24 && st.frag_internal < 0.26);
+	ck_assert_uint_eq(st.live_allocs, 8);
+	ck_assert_uint_eq(st.alloc_calls, 8);
+	for (i = 0; i < 8; i += 2)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.cached, 16 * MiB);
+	/* stitching makes all free chunks one mappable run */
+	ck_assert_uint_eq(st.largest_free_run, 16 * MiB);
+	ck_assert(st.frag_external == 0.0);
+	ck_assert_int_eq(gpuvm_policy_set(0, "stitch", 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.largest_free_run, 4 * MiB);
+	ck_assert(st.frag_external > 0.74 && st.frag_external < 0.76);
+	ck_assert(st.frag_peak > 0.24 && st.frag_peak < 0.26);
+	ck_assert_uint_eq(st.peak_requested, 24 * MiB);
+	for (i = 1; i < 8; i += 2)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("vmm_alloc");
+	TCase *tc = tcase_create("alloc");
+	SRunner *sr;
+	int failed;
+
+	if (!getenv("GPUVM_RUNDIR") && getenv("GPUVM_BUILD")) {
+		static char dir[4096];
+
+		snprintf(dir, sizeof(dir), "%s/tests/run", getenv("GPUVM_BUILD"));
+		setenv("GPUVM_RUNDIR", dir, 1);
+	}
+	if (!tl_available()) {
+		printf("SKIP: no CUDA driver (libcuda.so.1)\n");
+		return 77;
+	}
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, basic);
+	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, hit_zero_calls);
+	tcase_add_test(tc, stitch_counts);
+	tcase_add_test(tc, fragmentation);
+	tcase_add_test(tc, integrity);
+	tcase_add_test(tc, growable);
+	tcase_add_test(tc, limit);
+	tcase_add_test(tc, watermarks);
+	tcase_add_test(tc, reclaim);
+	tcase_add_test(tc, small_objects);
+	tcase_add_test(tc, small_classes_share_chunks);
+	tcase_add_test(tc, async_free);
+	tcase_add_test(tc, policy_live);
+	tcase_add_test(tc, stats_fragmentation);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: MIT
+/*
+ * alloc.c - the large path, free and lookups.
+ *
+ * (Growable allocations: growable.c.)
+ *
+ * A request above small_max (or GPUVM_ALLOC_LARGE) is rounded up to the
+ * chunk size and served, cheapest first, by
+ *   1. a cached range: freed, synchronized, still mapped (no driver call;
+ *      best fit, the excess split off at a chunk boundary);
+ *   2. a synchronization, when deferred frees would serve it (one sync
+ *      covers every free before it; see __dev_sync());
+ *   3. a new VA range stitched from pooled chunks, chunks stolen from
+ *      cached ranges and, only then, new chunks under the limit;
+ *   4. -ENOMEM, after memory held in stale chunk sizes went back.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "trace.h"
+
+#define GPUVM_ALLOC_FLAGS	(GPUVM_ALLOC_NOCACHE | GPUVM_ALLOC_LARGE)
+#define VMM_ALLOC_ASYNC		(1u << 31)	/* internal: stream-ordered */
+
+uint64_t __new_id(struct vmm_device *d)
+{
+	return (++d->next_id << 4) | (uint64_t)d->ordinal;
+}
+
+int range_cmp_size(const struct vtree_node *a, const struct vtree_node *b)
+{
+	const struct vmm_range *x = container_of(a, struct vmm_range, by_size);
+	const struct vmm_range *y = container_of(b, struct vmm_range, by_size);
+
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return x->va < y->va ? -1 : x->va > y->va;
+}
+
+struct vmm_range *range_new(uint64_t csize, uint32_t cap)
+{
+	struct vmm_range *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (cap) {
+		r->chunks = calloc(cap, sizeof(*r->chunks));
+		if (!r->chunks) {
+			free(r);
+			return NULL;
+		}
+	}
+	r->cap_chunks = cap;
+	r->chunk_size = csize;
+	r->slot = VMM_NO_SLOT;
+	INIT_LIST_HEAD(&r->link);
+	return r;
+}
+
+/* Free the descriptor only: its chunks and VA were handed on already. */
+void __range_destroy(struct vmm_device *d, struct vmm_range *r)
+{
+	free(r->chunks);
+	free(r);
+}
+
+void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated)
+{
+	struct gpuvm_seg_stats *st = d->st;
+
+	st->requested += requested;
+	st->allocated += allocated;
+	st->live_allocs++;
+	st->alloc_calls++;
+	if (st->requested > st->peak_requested)
+		st->peak_requested = st->requested;
+	if (st->allocated > st->peak_allocated)
+		st->peak_allocated = st->allocated;
+}
+
+void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated)
+{
+	struct gpuvm_seg_stats *st = d->st;
+
+	st->requested -= requested;
+	st->allocated -= allocated;
+	st->live_allocs--;
+	st->free_calls++;
+}
+
+/* A deferred range is now covered by a sync (or its event): reusable. */
+void __range_cache(struct vmm_device *d, struct vmm_range *r)
+{
+	if (r->event) {
+		if (d->nr_events < sizeof(d->events) / sizeof(d->events[0]))
+			d->events[d->nr_events++] = r->event;
+		else
+			drv_event_destroy(d->ordinal, r->event);
+		r->event = NULL;
+	}
+	r->flags &= ~RANGE_F_ASYNC;
+	r->stream = NULL;
+	r->state = RANGE_CACHED;
+	vtree_insert(&d->cached, &r->by_size);
+	list_add_tail(&r->link, &d->cached_lru);
+	d->cached_range_bytes += r->size;
+}
+
+/* Take a cached range out of the cache. */
+static void cache_remove(struct vmm_device *d, struct vmm_range *r)
+{
+	vtree_erase(&d->cached, &r->by_size);
+	list_del_init(&r->link);
+	d->cached_range_bytes -= r->size;
+	d->st->chunks_free -= r->nr_chunks;
+}
+
+/*
+ * Split the chunks of @r from index @k on into a new cached range.  Fails
+ * quietly (no split) when the descriptor cannot be allocated.
+ */
+static void split_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k)
+{
+	struct vmm_range *t = range_new(r->chunk_size, r->nr_chunks - k);
+	uint32_t i;
+
+	if (!t)
+		return;
+	t->va = r->va + (uint64_t)k * r->chunk_size;
+	t->nr_chunks = r->nr_chunks - k;
+	t->size = t->va_size = (uint64_t)t->nr_chunks * r->chunk_size;
+	for (i = 0; i < t->nr_chunks; i++)
+		t->chunks[i] = r->chunks[k + i];
+	r->nr_chunks = k;
+	r->size = r->va_size = (uint64_t)k * r->chunk_size;
+	__pt_set(d, t->va, t->size, GPUVM_PTE_CACHED, 0, t, VMM_GK_NONE);
+	d->st->chunks_free += t->nr_chunks;
+	__range_cache(d, t);
+}
+
+/* Best-fit cached range for @size bytes, split when the excess is a chunk. */
+static struct vmm_range *cache_take(struct vmm_device *d, uint64_t size)
+{
+	struct vmm_range key = { .size = size, .va = 0 }, *r;
+	struct vtree_node *n = vtree_lower_bound(&d->cached, &key.by_size);
+	uint64_t need;
+
+	if (!n)
+		return NULL;
+	r = container_of(n, struct vmm_range, by_size);
+	cache_remove(d, r);
+	need = round_up(size, r->chunk_size);
+	if (r->size > need)
+		split_tail(d, r, (uint32_t)(need / r->chunk_size));
+	return r;
+}
+
+/* An async-freed range of the same stream: stream order makes it safe now. */
+static struct vmm_range *async_take(struct vmm_device *d, uint64_t size, void *stream)
+{
+	struct vmm_range *r, *tmp, *best = NULL;
+
+	list_for_each_entry_safe(r, tmp, &d->async, struct vmm_range, link) {
+		if (r->stream != stream || r->size < size || r->size >= 2 * size + r->chunk_size)
+			continue;
+		if (!best || r->size < best->size)
+			best = r;
+	}
+	if (!best)
+		return NULL;
+	list_del_init(&best->link);
+	d->nr_deferred--;
+	d->deferred_bytes -= best->size;
+	d->st->chunks_free -= best->nr_chunks;
+	if (best->event) {
+		if (d->nr_events < sizeof(d->events) / sizeof(d->events[0]))
+			d->events[d->nr_events++] = best->event;
+		else
+			drv_event_destroy(d->ordinal, best->event);
+		best->event = NULL;
+	}
+	best->flags &= ~RANGE_F_ASYNC;
+	best->stream = NULL;
+	return best;
+}
+
+/* A new range of @size bytes: VA from the arena, chunks gathered and mapped. */
+static int range_stitch(struct vmm_device *d, uint64_t size, uint64_t csize,
+			struct vmm_range **out)
+{
+	uint32_t k = (uint32_t)(size / csize);
+	struct vmm_range *r;
+	uint64_t va;
+	int ret;
+
+	if ((uint64_t)k * csize != size || size > d->arena.size)
+		return -ENOMEM;
+	r = range_new(csize, k);
+	if (!r)
+		return -ENOMEM;
+	ret = arena_alloc(&d->arena, size, (int)d->knob[VMM_KNOB_PLACEMENT], &va);
+	if (ret)
+		goto out_free_range;
+	ret = __chunks_gather(d, csize, k, r->chunks, d->knob[VMM_KNOB_STITCH] != 0);
+	if (ret)
+		goto out_free_va;
+	ret = __chunks_map(d, va, r->chunks, k);
+	if (ret)
+		goto out_return_chunks;
+	r->va = va;
+	r->size = r->va_size = size;
+	r->nr_chunks = k;
+	d->st->stitches++;
+	if (d->st->mapped > d->st->peak_mapped)
+		d->st->peak_mapped = d->st->mapped;
+	*out = r;
+	return 0;
+
+out_return_chunks:
+	__chunks_return(d, r->chunks, k);
+out_free_va:
+	arena_free(&d->arena, va, size);
+out_free_range:
+	__range_destroy(d, r);
+	return ret;
+}
+
+/* Would a new range of @size bytes need new chunks (pool and cache short)? */
+static bool would_create(struct vmm_device *d, uint64_t size)
+{
+	uint64_t have = d->nr_pool * d->chunk_size;
+
+	if (d->knob[VMM_KNOB_STITCH])
+		have += d->cached_range_bytes;
+	return have < size;
+}
+
+/**
+ * __range_get - a mapped range of at least @size bytes, not yet live
+ * @d: the device (locked; the lock may be dropped for a synchronization)
+ * @size: bytes
+ * @csize: chunk size for a new range
+ * @flags: GPUVM_ALLOC_NOCACHE skips cached ranges; VMM_ALLOC_ASYNC: in
+ *	   stream order on @stream
+ * @stream: for stream-ordered allocation, the stream (NULL: legacy)
+ * @out: the range
+ */
+int __range_get(struct vmm_device *d, uint64_t size, uint64_t csize, unsigned int flags,
+		void *stream, struct vmm_range **out)
+{
+	bool synced = false, collected = false;
+	struct vmm_range *r;
+	int ret;
+
+	size = round_up(size, csize);
+retry:
+	if (!(flags & GPUVM_ALLOC_NOCACHE)) {
+		r = (flags & VMM_ALLOC_ASYNC) ? async_take(d, size, stream) : NULL;
+		if (!r)
+			r = cache_take(d, size);
+		if (r) {
+			d->st->cache_hits++;
+			*out = r;
+			return 0;
+		}
+	}
+	if (d->nr_deferred && !collected) {
+		/* events of async frees may have completed */
+		collected = true;
+		__dev_collect(d, true);
+		goto retry;
+	}
+	if (d->nr_deferred && !synced &&
+	    (d->nr_deferred >= d->knob[VMM_KNOB_FREE_BATCH] || d->deferred_bytes >= size ||
+	     would_create(d, size))) {
+		synced = true;
+		if (!__dev_sync(d))
+			goto retry;
+	}
+	ret = range_stitch(d, size, csize, out);
+	if (ret == -ENOMEM && d->nr_deferred && !synced) {
+		synced = true;
+		if (!__dev_sync(d))
+			goto retry;
+	}
+	if (ret == -ENOMEM && __dev_reclaim(d, 0) > 0) {
+		ret = range_stitch(d, size, csize, out);
+	}
+	return ret;
+}
+
+void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested,
+		   uint32_t seg_flags, void *stream)
+{
+	r->state = RANGE_LIVE;
+	r->requested = requested;
+	r->id = __new_id(d);
+	r->time_ns = 0;
+	r->slot = __atab_add(d, r->id, seg_flags, r->va, r->size, requested, r->va_size,
+			     r->nr_chunks, stream);
+	__pt_set(d, r->va, r->size, GPUVM_PTE_MAPPED, r->id, r, VMM_GK_LARGE);
+	if (r->va_size > r->size)
+		__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_RESERVED, r->id, r,
+			 VMM_GK_NONE);
+	d->inuse_bytes += r->size;
+	vmm_stats_alloc(d, requested, r->size);
+}
+
+/* A live large range is freed: deferred until a sync (or its event). */
+void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *stream)
+{
+	vmm_trace(GPUVM_EV_FREE_REQUESTED, d->ordinal, (uint64_t)(uintptr_t)stream, r->va, 0, 0);
+	vmm_stats_free(d, r->requested, r->size);
+	__atab_del(d, r->slot);
+	r->slot = VMM_NO_SLOT;
+	r->id = 0;
+	r->requested = 0;
+	d->inuse_bytes -= r->size;
+	if (r->va_size > r->size) {
+		/* a growable range keeps only what is mapped */
+		__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_FREE, 0, NULL,
+			 VMM_GK_NONE);
+		arena_free(&d->arena, r->va + r->size, r->va_size - r->size);
+		r->va_size = r->size;
+	}
+	r->flags &= ~RANGE_F_GROWABLE;
+	if (!r->size) {
+		__range_destroy(d, r);
+		return;
+	}
+	__pt_set(d, r->va, r->size, GPUVM_PTE_CACHED, 0, r, VMM_GK_NONE);
+	d->st->chunks_free += r->nr_chunks;
+	r->state = RANGE_DEFERRED;
+	r->tag = d->sync_started;
+	d->nr_deferred++;
+	d->deferred_bytes += r->size;
+	if (async) {
+		drv_event_t ev = NULL;
+
+		if (d->nr_events)
+			ev = d->events[--d->nr_events];
+		else if (drv_event_create(d->ordinal, &ev))
+			ev = NULL;
+		if (ev && !drv_event_record(d->ordinal, ev, stream)) {
+			r->event = ev;
+			r->stream = stream;
+			r->flags |= RANGE_F_ASYNC;
+			list_add_tail(&r->link, &d->async);
+			return;
+		}
+		/* no event: a context synchronization covers it as well */
+		if (ev)
+			d->events[d->nr_events++] = ev;
+	}
+	list_add_tail(&r->link, &d->deferred);
+}
+
+/*
+ * Release cached ranges, oldest first, until @target bytes went back (0:
+ * all); @stale_only: only ranges of a chunk size other than the current.
+ */
+uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only)
+{
+	struct vmm_range *r, *tmp;
+	struct vmm_chunk *c;
+	uint64_t done = 0;
+
+	list_for_each_entry_safe(r, tmp, &d->cached_lru, struct vmm_range, link) {
+		if (target && done >= target)
+			break;
+		if (stale_only && r->chunk_size == d->chunk_size)
+			continue;
+		vtree_erase(&d->cached, &r->by_size);
+		while (r->nr_chunks && (!target || done < target)) {
+			if (__chunks_unmap_tail(d, r, 1, &c) != 1)
+				break;
+			d->cached_range_bytes -= r->chunk_size;
+			d->st->chunks_free--;
+			if (__chunk_release(d, c))
+				break;	/* in the pool now */
+			done += r->chunk_size;
+		}
+		if (r->va_size > r->size) {
+			__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_FREE, 0,
+				 NULL, VMM_GK_NONE);
+			arena_free(&d->arena, r->va + r->size, r->va_size - r->size);
+			r->va_size = r->size;
+		}
+		if (!r->nr_chunks) {
+			list_del_init(&r->link);
+			__range_destroy(d, r);
+		} else {
+			vtree_insert(&d->cached, &r->by_size);
+			if (!target || done < target)
+				break;	/* an unmap failed: try again later */
+		}
+	}
+	return done;
+}
+
+/* ---- the public API ---- */
+
+/* The device whose arena holds @ptr, or NULL.  No lock. */
+struct vmm_device *device_of(gpuvm_ptr_t ptr)
+{
+	int i, n = __atomic_load_n(&vmm.nr_devices, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n; i++) {
+		struct vmm_device *d = &vmm.dev[i];
+
+		if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
+			continue;
+		if (ptr >= d->arena.base && ptr - d->arena.base < d->arena.size)
+			return d;
+	}
+	return NULL;
+}
+
+static int vmm_alloc(int dev, size_t size, unsigned int flags, void *stream, bool async,
+		     gpuvm_ptr_t *ptr)
+{
+	struct vmm_device *d;
+	struct vmm_range *r;
+	uint64_t csize, granted = 0;
+	int ret;
+
+	if (!ptr || !size || size > VMM_SIZE_MAX || (flags & ~GPUVM_ALLOC_FLAGS))
+		return -EINVAL;
+	d = vmm_device_get(dev, &ret);
+	if (!d)
+		return ret;
+	vmm_lock(d);
+	if (!(flags & GPUVM_ALLOC_LARGE) && small_fits(d, size)) {
+		ret = __small_alloc(d, size, ptr);
+		granted = d->cls[small_class_of(size)].size;
+	} else {
+		csize = d->chunk_size;
+		ret = __range_get(d, size, csize, flags | (async ? VMM_ALLOC_ASYNC : 0), stream,
+				  &r);
+		if (!ret) {
+			range_go_live(d, r, size, async ? GPUVM_SEG_ALLOC_ASYNC : 0, stream);
+			*ptr = r->va;
+			granted = r->size;
+		}
+	}
+	if (!ret) {
+		vmm_trace(GPUVM_EV_ALLOC, d->ordinal, (uint64_t)(uintptr_t)stream, *ptr, size,
+			  granted);
+	} else if (ret == -ENOMEM) {
+		d->st->ooms++;
+		vmm_trace(GPUVM_EV_OOM, d->ordinal, (uint64_t)(uintptr_t)stream, 0, size, 0);
+	}
+	d->st->cached = d->st->physical - d->inuse_bytes;
+	if (VMM_DEBUG_CHECKS && !__pt_check(d))
+		vmm_warn("device %d: page table inconsistent after alloc", d->ordinal);
+	vmm_unlock(d);
+	return ret;
+}
+
+/**
+ * gpuvm_alloc - allocate device memory
+ * @dev: device ordinal
+ * @size: bytes requested (> 0)
+ * @flags: GPUVM_ALLOC_*
+ * @ptr: on success, the device address
+ *
+ * Return: 0; -EINVAL (bad size, flags or device), -ENOMEM, -EIO.
+ */
+GPUVM_API int gpuvm_alloc(int dev, size_t size, unsigned int flags, gpuvm_ptr_t *ptr)
+{
+	return vmm_alloc(dev, size, flags, NULL, false, ptr);
+}
+
+/**
+ * gpuvm_alloc_async - allocate in stream order
+ * @dev: device ordinal
+ * @size: bytes requested
+ * @stream: the CUstream the memory will be used on (NULL: legacy stream)
+ * @ptr: on success, the device address
+ *
+ * May reuse at once a range gpuvm_free_async() freed on the same @stream.
+ */
+GPUVM_API int gpuvm_alloc_async(int dev, size_t size, void *stream, gpuvm_ptr_t *ptr)
+{
+	return vmm_alloc(dev, size, 0, stream, true, ptr);
+}
+
+static int vmm_free(gpuvm_ptr_t ptr, bool async, void *stream)
+{
+	struct vmm_device *d = device_of(ptr);
+	struct vmm_range *r;
+	int ret = -EINVAL;
+
+	if (!d)
+		return -EINVAL;
+	vmm_lock(d);
+	r = pt_owner_of(d, ptr);
+	if (!r || r->state != RANGE_LIVE)
+		goto out_unlock;
+	if (r->flags & RANGE_F_SLAB) {
+		ret = __small_free(d, r, ptr);
+	} else if (r->va == ptr) {
+		__range_free(d, r, async, stream);
+		ret = 0;
+	}
+	if (!ret) {
+		uint64_t high = d->knob[VMM_KNOB_HIGH_WATERMARK];
+
+		if (high && d->st->physical - d->inuse_bytes > high)
+			__dev_trim(d);
+	}
+	d->st->cached = d->st->physical - d->inuse_bytes;
+	if (VMM_DEBUG_CHECKS && !__pt_check(d))
+		vmm_warn("device %d: page table inconsistent after free", d->ordinal);
+out_unlock:
+	vmm_unlock(d);
+	return ret;
+}
+
+/**
+ * gpuvm_free - free an allocation
+ * @ptr: the address gpuvm_alloc*() returned
+ *
+ * The memory is reused only after a synchronization that began after this
+ * call, so GPU work queued before it cannot see it handed out again.
+ * Return: 0, or -EINVAL when @ptr is not the start of a live allocation.
+ */
+GPUVM_API int gpuvm_free(gpuvm_ptr_t ptr)
+{
+	return vmm_free(ptr, false, NULL);
+}
+
+/**
+ * gpuvm_free_async - free in stream order
+ * @ptr: the address gpuvm_alloc*() returned
+ * @stream: the CUstream whose queued work may still use @ptr
+ *
+ * Return: 0, or -EINVAL when @ptr is not the start of a live allocation.
+ */
+GPUVM_API int gpuvm_free_async(gpuvm_ptr_t ptr, void *stream)
+{
+	return vmm_free(ptr, true, stream);
+}
+
+/**
+ * gpuvm_owns - whether an address lies in memory gpuvm handed out
+ * @ptr: any address
+ * @dev: if non-NULL, receives the device ordinal
+ *
+ * Lock-free for large allocations (an arena bounds check and one page-table
+ * byte); for sub-allocated objects the slab is consulted under the lock.
+ */
+GPUVM_API bool gpuvm_owns(gpuvm_ptr_t ptr, int *dev)
+{
+	struct vmm_device *d = device_of(ptr);
+	uint64_t g;
+	uint8_t kind;
+	bool owned;
+
+	if (!d)
+		return false;
+	g = (ptr - d->arena.base) / d->gran;
+	kind = __atomic_load_n(&d->owner[g], __ATOMIC_RELAXED) & VMM_GK_MASK;
+	if (kind == VMM_GK_NONE)
+		return false;
+	if (kind == VMM_GK_LARGE) {
+		owned = true;
+	} else {
+		vmm_lock(d);
+		owned = pt_owner(d, g) && (pt_owner(d, g)->flags & RANGE_F_SLAB) &&
+			__small_owns(d, pt_owner(d, g), ptr);
+		vmm_unlock(d);
+	}
+	if (owned && dev)
+		*dev = d->ordinal;
+	return owned;
+}
+
+/**
+ * gpuvm_query - describe the allocation containing an address
+ * @ptr: any address inside a live gpuvm allocation
+ * @info: filled on success
+ * Return: 0, or -ENOENT when gpuvm did not hand out @ptr (-EINVAL: NULL @info).
+ */
+GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
+{
+	struct vmm_device *d;
+	struct vmm_range *r;
+	int ret = -ENOENT;
+
+	if (!info)
+		return -EINVAL;
+	d = device_of(ptr);
+	if (!d)
+		return -ENOENT;
+	vmm_lock(d);
+	r = pt_owner_of(d, ptr);
+	if (!r || r->state != RANGE_LIVE || ptr >= r->va + r->size)
+		goto out_unlock;
+	if (r->flags & RANGE_F_SLAB) {
+		ret = __small_query(d, r, ptr, info);
+		goto out_unlock;
+	}
+	memset(info, 0, sizeof(*info));
+	info->base = r->va;
+	info->size = r->size;
+	info->requested = r->requested;
+	info->max_size = r->va_size;
+	info->id = r->id;
+	info->nr_chunks = r->nr_chunks;
+	info->device = d->ordinal;
+	info->flags = (r->flags & RANGE_F_GROWABLE) ? GPUVM_INFO_GROWABLE : 0;
+	ret = 0;
+out_unlock:
+	vmm_unlock(d);
+	return ret;
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+/*
+ * chunk_pool.c - physical chunks: creation under the limit, the pool of
+ * unmapped chunks, gathering chunks for a new range (pool first, then
+ * chunks stolen from cached ranges, then new ones) and mapping them.
+ *
+ * Cost model (DESIGN §3): cuMemCreate is the dearest call by far, so a
+ * chunk is created only when neither the pool nor a cached range can give
+ * one; a range of k chunks costs k cuMemMap and a single cuMemSetAccess.
+ *
+ * Callers hold the device lock.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "trace.h"
+
+static inline uint64_t chunk_bytes(const struct vmm_device *d, const struct vmm_chunk *c)
+{
+	return (uint64_t)c->granules * d->gran;
+}
+
+int __chunk_create(struct vmm_device *d, uint64_t size, struct vmm_chunk **out)
+{
+	uint64_t limit = d->knob[VMM_KNOB_LIMIT];
+	struct vmm_chunk *c;
+	int ret;
+
+	if (limit && d->st->physical + size > limit)
+		return -ENOMEM;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	ret = drv_mem_create(d->ordinal, size, &c->handle);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	c->id = d->next_chunk_id++;
+	if (c->id == GPUVM_NO_CHUNK)
+		c->id = d->next_chunk_id++;
+	c->granules = (uint32_t)(size / d->gran);
+	INIT_LIST_HEAD(&c->link);
+	d->st->physical += size;
+	d->st->chunks++;
+	vmm_trace(GPUVM_EV_CHUNK_CREATE, d->ordinal, 0, 0, size, size);
+	*out = c;
+	return 0;
+}
+
+/*
+ * Hand an unmapped chunk back to the driver; it must be on no list.  When
+ * the driver refuses, the chunk goes to the pool (a later trim, reclaim or
+ * the shutdown tries again) and -errno is returned.
+ */
+int __chunk_release(struct vmm_device *d, struct vmm_chunk *c)
+{
+	uint64_t size = chunk_bytes(d, c);
+	int ret;
+
+	ret = drv_mem_release(d->ordinal, c->handle);
+	if (ret) {
+		vmm_warn("device %d: cuMemRelease of chunk %u failed (%d); kept in the pool",
+			 d->ordinal, c->id, ret);
+		__chunks_return(d, &c, 1);
+		return ret;
+	}
+	d->st->physical -= size;
+	d->st->chunks--;
+	d->st->reclaimed += size;
+	vmm_trace(GPUVM_EV_CHUNK_RELEASE, d->ordinal, 0, 0, 0, size);
+	free(c);
+	return 0;
+}
+
+void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k)
+{
+	uint32_t i;
+
+	for (i = 0; i < k; i++) {
+		list_add(&c[i]->link, &d->pool);
+		d->nr_pool++;
+		d->st->chunks_free++;
+	}
+}
+
+/*
+ * Unmap the last @k chunks of range @r (each its own mapping) into @out,
+ * from the tail down.  On a failure the chunks unmapped so far are in @out
+ * and @r is consistent: its size covers what is still mapped.
+ * Return: chunks unmapped (== k on success), or -errno when none could be.
+ */
+int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
+			struct vmm_chunk **out)
+{
+	uint32_t n = 0;
+	int ret = 0;
+
+	while (n < k && r->nr_chunks) {
+		struct vmm_chunk *c = r->chunks[r->nr_chunks - 1];
+		uint64_t va = r->va + r->size - r->chunk_size;
+
+		ret = drv_mem_unmap(d->ordinal, va, r->chunk_size);
+		if (ret)
+			break;
+		vmm_trace(GPUVM_EV_UNMAP, d->ordinal, 0, va, 0, r->chunk_size);
+		__pt_clear_chunks(d, va, r->chunk_size);
+		r->chunks[--r->nr_chunks] = NULL;
+		r->size -= r->chunk_size;
+		d->st->mapped -= r->chunk_size;
+		out[n++] = c;
+	}
+	if (!n && ret)
+		return ret;
+	return n;
+}
+
+/*
+ * Map @k chunks at @va, one mapping each, then set access once over the
+ * whole range.  On failure nothing stays mapped.
+ */
+int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32_t k)
+{
+	uint64_t off = 0, total = 0;
+	uint32_t i, j;
+	int ret;
+
+	for (i = 0; i < k; i++) {
+		ret = drv_mem_map(d->ordinal, va + off, chunk_bytes(d, c[i]), c[i]->handle);
+		if (ret)
+			goto out_unmap;
+		off += chunk_bytes(d, c[i]);
+	}
+	total = off;
+	ret = drv_set_access(d->ordinal, va, total);
+	if (ret)
+		goto out_unmap;
+	for (off = 0, j = 0; j < k; j++) {
+		__pt_map_chunk(d, va + off, c[j]);
+		off += chunk_bytes(d, c[j]);
+	}
+	d->st->mapped += total;
+	vmm_trace(GPUVM_EV_MAP, d->ordinal, 0, va, 0, total);
+	return 0;
+
+out_unmap:
+	for (off = 0, j = 0; j < i; j++) {
+		if (drv_mem_unmap(d->ordinal, va + off, chunk_bytes(d, c[j])))
+			vmm_warn("device %d: cannot undo the mapping at 0x%llx", d->ordinal,
+				 (unsigned long long)(va + off));
+		off += chunk_bytes(d, c[j]);
+	}
+	return ret;
+}
+
+/* Take up to @k pooled chunks of @csize bytes. */
+static uint32_t pool_take(struct vmm_device *d, uint64_t csize, uint32_t k,
+			  struct vmm_chunk **out)
+{
+	struct vmm_chunk *c, *tmp;
+	uint32_t n = 0;
+
+	list_for_each_entry_safe(c, tmp, &d->pool, struct vmm_chunk, link) {
+		if (n == k)
+			break;
+		if (chunk_bytes(d, c) != csize)
+			continue;
+		list_del_init(&c->link);
+		d->nr_pool--;
+		d->st->chunks_free--;
+		out[n++] = c;
+	}
+	return n;
+}
+
+/* Steal up to @k chunks of @csize bytes from cached ranges, oldest first. */
+static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk **out)
+{
+	struct vmm_range *r, *tmp;
+	uint32_t n = 0;
+	int got;
+
+	list_for_each_entry_safe(r, tmp, &d->cached_lru, struct vmm_range, link) {
+		uint32_t m;
+
+		if (n == k)
+			break;
+		if (r->chunk_size != csize)
+			continue;
+		m = k - n < r->nr_chunks ? k - n : r->nr_chunks;
+		vtree_erase(&d->cached, &r->by_size);
+		got = __chunks_unmap_tail(d, r, m, out + n);
+		if (got > 0) {
+			uint64_t tail = r->va + r->size;
+
+			/* the unmapped tail's VA goes back to the arena */
+			__pt_set(d, tail, r->va + r->va_size - tail, GPUVM_PTE_FREE, 0, NULL,
+				 VMM_GK_NONE);
+			arena_free(&d->arena, tail, r->va + r->va_size - tail);
+			r->va_size = r->size;
+			d->cached_range_bytes -= (uint64_t)got * csize;
+			d->st->chunks_free -= got;
+			n += got;
+		}
+		if (!r->nr_chunks) {
+			list_del_init(&r->link);
+			__range_destroy(d, r);
+		} else {
+			vtree_insert(&d->cached, &r->by_size);
+		}
+		if (got < 0)
+			return n ? (int)n : got;
+		if ((uint32_t)got < m)
+			return n;	/* an unmap failed: stop here */
+	}
+	return n;
+}
+
+/*
+ * Gather @k unmapped chunks of @csize bytes into @out: pooled ones first,
+ * then (when @allow_steal) chunks of cached ranges, then new ones under the
+ * limit.  On failure every chunk gathered is back in the pool.
+ */
+int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
+		    struct vmm_chunk **out, bool allow_steal)
+{
+	uint32_t n;
+	int ret = 0, got;
+	bool reclaimed = false;
+
+	n = pool_take(d, csize, k, out);
+	if (n < k && allow_steal) {
+		got = steal(d, csize, k - n, out + n);
+		if (got < 0) {
+			ret = got;
+			goto out_return;
+		}
+		n += got;
+	}
+	while (n < k) {
+		ret = __chunk_create(d, csize, &out[n]);
+		if (ret == -ENOMEM && !reclaimed) {
+			/* memory held in another chunk size is of no use here */
+			reclaimed = true;
+			if (__pool_release(d, 0, true) + __cached_release(d, 0, true))
+				continue;
+		}
+		if (ret)
+			goto out_return;
+		n++;
+	}
+	return 0;
+
+out_return:
+	__chunks_return(d, out, n);
+	return ret;
+}
+
+/*
+ * Release pooled chunks until @target bytes went back (0: all of them);
+ * @stale_only: only chunks of a size other than the current chunk_size.
+ */
+uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only)
+{
+	struct vmm_chunk *c, *tmp;
+	uint64_t done = 0;
+
+	list_for_each_entry_safe(c, tmp, &d->pool, struct vmm_chunk, link) {
+		uint64_t bytes = chunk_bytes(d, c);
+
+		if (target && done >= target)
+			break;
+		if (stale_only && bytes == d->chunk_size)
+			continue;
+		list_del_init(&c->link);
+		d->nr_pool--;
+		d->st->chunks_free--;
+		if (__chunk_release(d, c))
+			break;	/* back at the pool's head: try again later */
+		done += bytes;
+	}
+	return done;
+}
+
+int __pool_reserve(struct vmm_device *d, uint64_t bytes)
+{
+	uint64_t have = 0;
+	struct vmm_chunk *c;
+	int ret;
+
+	while (have < bytes) {
+		ret = __chunk_create(d, d->chunk_size, &c);
+		if (ret)
+			return ret;
+		__chunks_return(d, &c, 1);
+		have += d->chunk_size;
+	}
+	return 0;
+}

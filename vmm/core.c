@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core.c - set-up and tear-down of the process and of each device, the
+ * synchronization that makes deferred frees reusable, trimming, reclaim
+ * and live knob changes.
+ *
+ * Free semantics (Documentation/vmm.rst, "Frees"): a free is tagged with
+ * the number of synchronizations begun before it (sync_started).  A
+ * synchronization numbered n covers every free tagged below n, so one
+ * cuCtxSynchronize makes every deferred free before it reusable, and the
+ * hot path (free, then an allocation that a synchronized free can serve)
+ * makes no driver call and no system call.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "trace.h"
+
+struct vmm_state vmm = {
+	.setup_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* What a forked child forgot, kept reachable so leak checkers stay quiet. */
+static struct vmm_state vmm_forgotten;
+
+uint64_t vmm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The device lock; the published tables are "being written" while held. */
+void vmm_lock(struct vmm_device *d)
+{
+	pthread_mutex_lock(&d->lock);
+	__pt_begin(d);
+}
+
+void vmm_unlock(struct vmm_device *d)
+{
+	__pt_end(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * One cuCtxSynchronize of the device's context with the lock dropped (GPU
+ * work may take long); afterwards every free tagged before it is collected.
+ * Callers must re-check what they looked at before.
+ */
+int __dev_sync(struct vmm_device *d)
+{
+	uint64_t n = ++d->sync_started;
+	int ret;
+
+	vmm_unlock(d);
+	ret = drv_ctx_synchronize(d->ordinal);
+	vmm_lock(d);
+	if (ret)
+		return ret;
+	if (n > d->sync_done)
+		d->sync_done = n;
+	d->syncing = true;	/* no nested sync from the trim in collect */
+	__dev_collect(d, false);
+	d->syncing = false;
+	return 0;
+}
+
+/*
+ * Move what completed syncs (or, with @query_events, completed events of
+ * async frees) cover from the deferred lists to the cache and the pool.
+ */
+void __dev_collect(struct vmm_device *d, bool query_events)
+{
+	struct vmm_chunk_batch *b, *bt;
+	struct vmm_range *r, *rt;
+	struct vmm_chunk *c, *ct;
+	uint64_t high;
+
+	list_for_each_entry_safe(r, rt, &d->deferred, struct vmm_range, link) {
+		if (r->tag >= d->sync_done)
+			break;		/* tags only grow along the list */
+		list_del_init(&r->link);
+		d->nr_deferred--;
+		d->deferred_bytes -= r->size;
+		vmm_trace(GPUVM_EV_FREE_COMPLETED, d->ordinal, 0, r->va, 0, r->size);
+		__range_cache(d, r);
+	}
+	list_for_each_entry_safe(r, rt, &d->async, struct vmm_range, link) {
+		if (r->tag >= d->sync_done &&
+		    (!query_events || drv_event_query(d->ordinal, r->event)))
+			continue;
+		list_del_init(&r->link);
+		d->nr_deferred--;
+		d->deferred_bytes -= r->size;
+		vmm_trace(GPUVM_EV_FREE_COMPLETED, d->ordinal, (uint64_t)(uintptr_t)r->stream,
+			  r->va, 0, r->size);
+		__range_cache(d, r);
+	}
+	list_for_each_entry_safe(b, bt, &d->deferred_chunks, struct vmm_chunk_batch, link) {
+		if (b->tag >= d->sync_done)
+			break;
+		list_del_init(&b->link);
+		d->nr_deferred--;
+		d->deferred_bytes -= b->bytes;
+		list_for_each_entry_safe(c, ct, &b->chunks, struct vmm_chunk, link) {
+			list_del_init(&c->link);
+			d->st->chunks_free--;	/* __chunks_return counts it again */
+			__chunks_return(d, &c, 1);
+		}
+		free(b);
+	}
+	__small_collect(d);
+	high = d->knob[VMM_KNOB_HIGH_WATERMARK];
+	if (high && d->st->physical - d->inuse_bytes > high)
+		__dev_trim(d);
+}
+
+/*
+ * Release cached memory down to low_watermark: pooled chunks first, then
+ * the oldest cached ranges, then empty slabs.  Deferred frees are synced
+ * first when what is releasable now would not reach the mark.
+ */
+void __dev_trim(struct vmm_device *d)
+{
+	uint64_t low = d->knob[VMM_KNOB_LOW_WATERMARK], cached, want, done;
+
+	cached = d->st->physical - d->inuse_bytes;
+	if (cached <= low)
+		return;
+	want = cached - low;
+	if (d->nr_deferred && !d->syncing)
+		__dev_sync(d);	/* collects, and trims again from there */
+	cached = d->st->physical - d->inuse_bytes;
+	if (cached <= low)
+		return;
+	want = cached - low;
+	done = __pool_release(d, want, false);
+	if (done < want)
+		done += __cached_release(d, want - done, false);
+	if (done < want && __small_release_empty(d))
+		done += __cached_release(d, want - done, false);
+}
+
+/* Hand back @target bytes of cached memory (0: all); return bytes released. */
+int64_t __dev_reclaim(struct vmm_device *d, uint64_t target)
+{
+	uint64_t done;
+
+	if (d->nr_deferred)
+		__dev_sync(d);
+	__small_release_empty(d);
+	done = __pool_release(d, target, false);
+	if (!target || done < target)
+		done += __cached_release(d, target ? target - done : 0, false);
+	d->st->cached = d->st->physical - d->inuse_bytes;
+	return (int64_t)done;
+}
+
+static void vmm_atexit(void)
+{
+	gpuvm_shutdown();
+}
+
+static void atfork_child(void)
+{
+	int i;
+
+	/*
+	 * The GPU context does not survive fork: forget the parent's state
+	 * (unmap its segments, never remove them) and start afresh lazily.
+	 */
+	if (!__atomic_load_n(&vmm.initialized, __ATOMIC_RELAXED))
+		return;
+	publish_exit(false);
+	control_forget();
+	drv_close(false);
+	memcpy(&vmm_forgotten, &vmm, sizeof(vmm));
+	memset(&vmm, 0, sizeof(vmm));
+	pthread_mutex_init(&vmm.setup_lock, NULL);
+	for (i = 0; i < GPUVM_MAX_DEVICES; i++)
+		pthread_mutex_init(&vmm.dev[i].lock, NULL);
+	vmm_trace_on = false;
+}
+
+/*
+ * GPUVM_TRACE names the trace file, or is a bool like every knob variable
+ * ("1": the default file, <rundir>/<pid>.trace).
+ */
+static void trace_from_env(void)
+{
+	const char *env = getenv("GPUVM_TRACE");
+	char path[4096];
+	uint64_t on;
+
+	if (!env || !*env)
+		return;
+	if (!gpuvm_knob_parse(&vmm_knobs[VMM_KNOB_TRACE], env, &on)) {
+		if (!on)
+			return;
+		snprintf(path, sizeof(path), "%s/%d.trace", publish_rundir(), (int)getpid());
+	} else {
+		snprintf(path, sizeof(path), "%s", env);
+	}
+	if (vmm_trace_start(path, 0, 0)) {
+		vmm_warn("GPUVM_TRACE: cannot write the trace to %s", path);
+		vmm.defaults[VMM_KNOB_TRACE] = 0;
+		return;
+	}
+	vmm.defaults[VMM_KNOB_TRACE] = 1;
+}
+
+/**
+ * gpuvm_init - initialize the library (idempotent, thread-safe)
+ *
+ * Opens the driver, reads the GPUVM_<KNOB> defaults, publishes the state
+ * segment; devices are set up on first use.
+ * Return: 0, or -ENODEV when no driver or device is usable.
+ */
+GPUVM_API int gpuvm_init(void)
+{
+	static bool hooks_done;
+	int st = __atomic_load_n(&vmm.initialized, __ATOMIC_ACQUIRE);
+	int ret, n, i;
+
+	if (st)
+		return st > 0 ? 0 : st;
+	pthread_mutex_lock(&vmm.setup_lock);
+	if (vmm.initialized) {
+		ret = vmm.initialized > 0 ? 0 : vmm.initialized;
+		goto out_unlock;
+	}
+	vmm_log_init();
+	policy_load_env(vmm.defaults);
+	ret = drv_open();
+	if (ret)
+		goto out_failed;
+	n = drv_device_count();
+	if (n < 1) {
+		ret = -ENODEV;
+		goto out_close;
+	}
+	for (i = 0; i < GPUVM_MAX_DEVICES; i++) {
+		pthread_mutex_init(&vmm.dev[i].lock, NULL);
+		vmm.dev[i].ordinal = i;
+	}
+	ret = publish_init();
+	if (ret)
+		vmm_warn("cannot publish state in %s (%d): gpuvmfs will not see this process",
+			 publish_rundir(), ret);
+	vmm.nr_devices = n;
+	if (!hooks_done) {
+		hooks_done = true;
+		atexit(vmm_atexit);
+		pthread_atfork(NULL, NULL, atfork_child);
+	}
+	trace_from_env();
+	__atomic_store_n(&vmm.initialized, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vmm.setup_lock);
+	/* outside the lock: the thread itself takes it to apply requests */
+	if (control_start())
+		vmm_debug("no control thread: live tuning through gpuvmfs is off");
+	vmm_info("%d device(s)", n);
+	return 0;
+
+out_close:
+	drv_close(true);
+out_failed:
+	/* sticky: a process without a usable driver stays without one */
+	__atomic_store_n(&vmm.initialized, ret, __ATOMIC_RELEASE);
+out_unlock:
+	pthread_mutex_unlock(&vmm.setup_lock);
+	return ret;
+}
+
+static int device_setup(struct vmm_device *d)
+{
+	uint64_t va_size, va, factor;
+	int ret, i;
+
+	ret = drv_device_get(d->ordinal, d->name, sizeof(d->name), &d->total, &d->gran);
+	if (ret)
+		return ret;
+	if (d->ordinal == 0 || !vmm.simulated) {
+		vmm.simulated = !strncmp(d->name, "cudasim", 7);
+		publish_set_driver(d->name, vmm.simulated);
+	}
+	for (i = 0; i < VMM_KNOB_NR; i++)
+		d->knob[i] = vmm.defaults[i];
+	d->chunk_size = d->knob[VMM_KNOB_CHUNK_SIZE] ? d->knob[VMM_KNOB_CHUNK_SIZE] : d->gran;
+	if (d->chunk_size % d->gran) {
+		vmm_warn("device %d: chunk_size %llu is not a multiple of the granularity %llu; using %llu",
+			 d->ordinal, (unsigned long long)d->chunk_size,
+			 (unsigned long long)d->gran, (unsigned long long)d->gran);
+		d->chunk_size = d->gran;
+		d->knob[VMM_KNOB_CHUNK_SIZE] = 0;
+	}
+	factor = d->knob[VMM_KNOB_VA_FACTOR];
+	va_size = round_up(factor * d->total, d->gran);
+	if (va_size / d->gran > UINT32_MAX)
+		va_size = (uint64_t)UINT32_MAX * d->gran;
+	ret = drv_address_reserve(d->ordinal, va_size, d->gran, &va);
+	if (ret)
+		goto out_put;
+	arena_init(&d->arena, va, va_size, d->gran);
+	d->cached = (struct vtree){ .cmp = range_cmp_size };
+	INIT_LIST_HEAD(&d->cached_lru);
+	INIT_LIST_HEAD(&d->deferred);
+	INIT_LIST_HEAD(&d->async);
+	INIT_LIST_HEAD(&d->pool);
+	INIT_LIST_HEAD(&d->deferred_chunks);
+	small_classes_init(d);
+	ret = pt_setup(d);
+	if (ret)
+		goto out_free_va;
+	__stats_publish_knobs(d);
+	if (d->knob[VMM_KNOB_POOL_RESERVE]) {
+		pthread_mutex_lock(&d->lock);
+		ret = __pool_reserve(d, d->knob[VMM_KNOB_POOL_RESERVE]);
+		d->st->cached = d->st->physical;
+		pthread_mutex_unlock(&d->lock);
+		if (ret)
+			vmm_warn("device %d: pool_reserve: only %llu bytes created (%d)",
+				 d->ordinal, (unsigned long long)d->st->physical, ret);
+	}
+	if (vmm_trace_on)
+		vmm_trace_set_geometry(d->total, d->gran);
+	vmm_info("device %d (%s): %llu bytes, granularity %llu, arena %llu bytes at 0x%llx",
+		 d->ordinal, d->name, (unsigned long long)d->total,
+		 (unsigned long long)d->gran, (unsigned long long)va_size,
+		 (unsigned long long)va);
+	return 0;
+
+out_free_va:
+	arena_destroy(&d->arena);
+	drv_address_free(d->ordinal, va, va_size);
+out_put:
+	drv_device_put(d->ordinal);
+	return ret;
+}
+
+/**
+ * vmm_device_get - the device @dev, set up on first use
+ * @dev: ordinal
+ * @err: on failure, -EINVAL (no such device), -ENODEV or the set-up error
+ */
+struct vmm_device *vmm_device_get(int dev, int *err)
+{
+	struct vmm_device *d;
+	int ret;
+
+	ret = gpuvm_init();
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	if (dev < 0 || dev >= vmm.nr_devices) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	d = &vmm.dev[dev];
+	if (__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
+		return d;
+	pthread_mutex_lock(&vmm.setup_lock);
+	ret = 0;
+	if (!d->ready) {
+		ret = device_setup(d);
+		if (!ret)
+			__atomic_store_n(&d->ready, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vmm.setup_lock);
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	return d;
+}
+
+static void device_teardown(struct vmm_device *d)
+{
+	struct vmm_range *r;
+	uint64_t g;
+	uint32_t i;
+
+	/* work queued on live or deferred memory finishes before it goes */
+	if (d->st->live_allocs || d->nr_deferred)
+		__dev_sync(d);
+	__small_teardown(d);
+	for (g = 0; g < d->nr_pt; g++) {
+		r = pt_owner(d, g);
+		if (r && r->state == RANGE_LIVE && r->va == d->arena.base + g * d->gran)
+			__range_free(d, r, false, NULL);
+	}
+	d->sync_done = ++d->sync_started;
+	d->syncing = true;
+	d->knob[VMM_KNOB_HIGH_WATERMARK] = 0;
+	__dev_collect(d, false);
+	/* a driver call that failed once gets a second chance */
+	for (i = 0; i < 3 && (d->st->chunks || !list_empty(&d->cached_lru)); i++) {
+		__cached_release(d, 0, false);
+		__pool_release(d, 0, false);
+	}
+	for (i = 0; i < d->nr_events; i++)
+		if (drv_event_destroy(d->ordinal, d->events[i]))
+			drv_event_destroy(d->ordinal, d->events[i]);
+	d->nr_events = 0;
+	if (d->st->chunks)
+		vmm_warn("device %d: %llu chunk(s) could not be released", d->ordinal,
+			 (unsigned long long)d->st->chunks);
+	if (drv_address_free(d->ordinal, d->arena.base, d->arena.size) &&
+	    drv_address_free(d->ordinal, d->arena.base, d->arena.size))
+		vmm_warn("device %d: the arena could not be freed", d->ordinal);
+	arena_destroy(&d->arena);
+}
+
+/**
+ * gpuvm_shutdown - release everything and detach from the driver
+ *
+ * Live allocations are released too.  Called at exit automatically; the
+ * library initializes itself again on its next use.
+ */
+GPUVM_API void gpuvm_shutdown(void)
+{
+	int i;
+
+	if (__atomic_load_n(&vmm.initialized, __ATOMIC_ACQUIRE) <= 0)
+		return;
+	control_stop();
+	pthread_mutex_lock(&vmm.setup_lock);
+	if (vmm.initialized <= 0) {
+		pthread_mutex_unlock(&vmm.setup_lock);
+		return;
+	}
+	if (vmm_trace_on)
+		vmm_trace_stop();
+	for (i = 0; i < vmm.nr_devices; i++) {
+		struct vmm_device *d = &vmm.dev[i];
+
+		if (!d->ready)
+			continue;
+		vmm_lock(d);
+		device_teardown(d);
+		__atomic_store_n(&d->ready, false, __ATOMIC_RELEASE);
+		pt_teardown(d);
+		drv_device_put(d->ordinal);
+		pthread_mutex_unlock(&d->lock);
+	}
+	publish_exit(true);
+	drv_close(false);
+	vmm.nr_devices = 0;
+	__atomic_store_n(&vmm.initialized, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vmm.setup_lock);
+}
+
+/**
+ * gpuvm_device_count - number of devices gpuvm can manage
+ * Return: count (>= 1), or negative errno.
+ */
+GPUVM_API int gpuvm_device_count(void)
+{
+	int ret = gpuvm_init();
+
+	return ret ? ret : vmm.nr_devices;
+}
+
+/**
+ * gpuvm_reclaim - hand cached physical chunks back to the driver
+ * @dev: device ordinal, or -1 for every device
+ * @target: bytes to release at least (0: everything cached)
+ *
+ * Deferred frees are synchronized first so that they can go back too.
+ * Return: bytes released (>= 0), or negative errno.
+ */
+GPUVM_API int64_t gpuvm_reclaim(int dev, uint64_t target)
+{
+	struct vmm_device *d;
+	int64_t total = 0;
+	int ret, i;
+
+	ret = gpuvm_init();
+	if (ret)
+		return ret;
+	if (dev < -1 || dev >= vmm.nr_devices)
+		return -EINVAL;
+	for (i = 0; i < vmm.nr_devices; i++) {
+		if (dev != -1 && i != dev)
+			continue;
+		if (dev == -1 && !__atomic_load_n(&vmm.dev[i].ready, __ATOMIC_ACQUIRE))
+			continue;
+		d = vmm_device_get(i, &ret);
+		if (!d)
+			return ret;
+		vmm_lock(d);
+		total += __dev_reclaim(d, target);
+		vmm_unlock(d);
+	}
+	return total;
+}
+
+/* Can @d take knob @i = @val?  (Range was checked by the schema.) */
+static int knob_fits(const uint64_t *knob, uint64_t gran, int i, uint64_t val, bool live)
+{
+	if (live && vmm_knobs[i].init_only)
+		return -EINVAL;
+	switch (i) {
+	case VMM_KNOB_CHUNK_SIZE:
+		if (gran && val % gran)
+			return -EINVAL;
+		break;
+	case VMM_KNOB_LOW_WATERMARK:
+		if (knob[VMM_KNOB_HIGH_WATERMARK] && val > knob[VMM_KNOB_HIGH_WATERMARK])
+			return -EINVAL;
+		break;
+	case VMM_KNOB_HIGH_WATERMARK:
+		if (val && knob[VMM_KNOB_LOW_WATERMARK] > val)
+			return -EINVAL;
+		break;
+	}
+	return 0;
+}
+
+static void knob_apply(struct vmm_device *d, int i, uint64_t val)
+{
+	d->knob[i] = val;
+	switch (i) {
+	case VMM_KNOB_CHUNK_SIZE:
+		d->chunk_size = val ? val : d->gran;
+		__pool_release(d, 0, true);
+		break;
+	case VMM_KNOB_HIGH_WATERMARK:
+	case VMM_KNOB_LOW_WATERMARK:
+		if (d->knob[VMM_KNOB_HIGH_WATERMARK] &&
+		    d->st->physical - d->inuse_bytes > d->knob[VMM_KNOB_HIGH_WATERMARK])
+			__dev_trim(d);
+		break;
+	}
+	__stats_publish_knobs(d);
+	d->st->cached = d->st->physical - d->inuse_bytes;
+}
+
+static void trace_knob(uint64_t on)
+{
+	char path[4096];
+
+	if (on && !vmm_trace_on) {
+		const char *env = getenv("GPUVM_TRACE");
+		uint64_t b;
+
+		if (env && *env && gpuvm_knob_parse(&vmm_knobs[VMM_KNOB_TRACE], env, &b))
+			snprintf(path, sizeof(path), "%s", env);
+		else
+			snprintf(path, sizeof(path), "%s/%d.trace", publish_rundir(),
+				 (int)getpid());
+		if (vmm_trace_start(path, vmm.dev[0].total, vmm.dev[0].gran))
+			vmm_warn("trace: cannot write %s", path);
+	} else if (!on && vmm_trace_on) {
+		vmm_trace_stop();
+	}
+}
+
+/* Validate and apply a knob for one device or (-1) all and the defaults. */
+int vmm_apply_knob(int dev, int i, uint64_t val)
+{
+	struct vmm_device *d;
+	int ret = 0, j;
+
+	if (dev < -1 || dev >= vmm.nr_devices)
+		return -EINVAL;
+	if (dev >= 0) {
+		d = vmm_device_get(dev, &ret);
+		if (!d)
+			return ret;
+		vmm_lock(d);
+		ret = knob_fits(d->knob, d->gran, i, val, true);
+		if (!ret)
+			knob_apply(d, i, val);
+		vmm_unlock(d);
+		if (!ret && i == VMM_KNOB_TRACE)
+			trace_knob(val);
+		return ret;
+	}
+
+	/* every device and the defaults, or nothing */
+	pthread_mutex_lock(&vmm.setup_lock);
+	ret = knob_fits(vmm.defaults, 0, i, val, false);
+	for (j = 0; !ret && j < vmm.nr_devices; j++) {
+		d = &vmm.dev[j];
+		if (!d->ready || vmm_knobs[i].init_only)
+			continue;
+		vmm_lock(d);
+		ret = knob_fits(d->knob, d->gran, i, val, true);
+		vmm_unlock(d);
+	}
+	if (!ret) {
+		vmm.defaults[i] = val;
+		for (j = 0; j < vmm.nr_devices; j++) {
+			d = &vmm.dev[j];
+			if (!d->ready || vmm_knobs[i].init_only)
+				continue;
+			vmm_lock(d);
+			knob_apply(d, i, val);
+			vmm_unlock(d);
+		}
+	}
+	pthread_mutex_unlock(&vmm.setup_lock);
+	if (!ret && i == VMM_KNOB_TRACE)
+		trace_knob(val);
+	return ret;
+}

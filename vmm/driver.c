@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: MIT
+/*
+ * driver.c - the CUDA driver wrapper: the only file that calls the driver.
+ *
+ * The build never links libcuda: it is dlopen()ed here, entry points come
+ * from cuGetProcAddress_v2 (or dlsym() of their versioned names when the
+ * driver lacks it), and we call them only through the pointers below, so
+ * every binary starts on a machine without a GPU and says so.
+ *
+ * Each call is counted by enum gpuvm_driver_call in the device's counters
+ * (relaxed atomics: the counts are statistics, not synchronization).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda.h>
+
+#include "driver.h"
+#include "log.h"
+
+/* The ABI we ask cuGetProcAddress for: 12.0 (picks _v2 entry points). */
+#define DRV_API_VERSION	12000
+
+static struct {
+	void *lib;
+	CUresult (*init)(unsigned int);
+	CUresult (*device_get_count)(int *);
+	CUresult (*device_get)(CUdevice *, int);
+	CUresult (*device_get_name)(char *, int, CUdevice);
+	CUresult (*device_total_mem)(size_t *, CUdevice);
+	CUresult (*primary_retain)(CUcontext *, CUdevice);
+	CUresult (*primary_release)(CUdevice);
+	CUresult (*ctx_get_current)(CUcontext *);
+	CUresult (*ctx_set_current)(CUcontext);
+	CUresult (*ctx_synchronize)(void);
+	CUresult (*granularity)(size_t *, const CUmemAllocationProp *,
+				CUmemAllocationGranularity_flags);
+	CUresult (*address_reserve)(CUdeviceptr *, size_t, size_t, CUdeviceptr,
+				    unsigned long long);
+	CUresult (*address_free)(CUdeviceptr, size_t);
+	CUresult (*mem_create)(CUmemGenericAllocationHandle *, size_t,
+			       const CUmemAllocationProp *, unsigned long long);
+	CUresult (*mem_release)(CUmemGenericAllocationHandle);
+	CUresult (*mem_map)(CUdeviceptr, size_t, size_t, CUmemGenericAllocationHandle,
+			    unsigned long long);
+	CUresult (*mem_unmap)(CUdeviceptr, size_t);
+	CUresult (*set_access)(CUdeviceptr, size_t, const CUmemAccessDesc *, size_t);
+	CUresult (*event_create)(CUevent *, unsigned int);
+	CUresult (*event_record)(CUevent, CUstream);
+	CUresult (*event_query)(CUevent);
+	CUresult (*event_synchronize)(CUevent);
+	CUresult (*event_destroy)(CUevent);
+} drv;
+
+struct drv_sym {
+	const char *name;	/* base name for cuGetProcAddress */
+	const char *versioned;	/* name for dlsym() */
+	void **slot;
+};
+
+#define SYM(base, ver, field) { base, ver, (void **)&drv.field }
+
+static const struct drv_sym drv_syms[] = {
+	SYM("cuInit", "cuInit", init),
+	SYM("cuDeviceGetCount", "cuDeviceGetCount", device_get_count),
+	SYM("cuDeviceGet", "cuDeviceGet", device_get),
+	SYM("cuDeviceGetName", "cuDeviceGetName", device_get_name),
+	SYM("cuDeviceTotalMem", "cuDeviceTotalMem_v2", device_total_mem),
+	SYM("cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRetain", primary_retain),
+	SYM("cuDevicePrimaryCtxRelease", "cuDevicePrimaryCtxRelease_v2", primary_release),
+	SYM("cuCtxGetCurrent", "cuCtxGetCurrent", ctx_get_current),
+	SYM("cuCtxSetCurrent", "cuCtxSetCurrent", ctx_set_current),
+	SYM("cuCtxSynchronize", "cuCtxSynchronize", ctx_synchronize),
+	SYM("cuMemGetAllocationGranularity", "cuMemGetAllocationGranularity", granularity),
+	SYM("cuMemAddressReserve", "cuMemAddressReserve", address_reserve),
+	SYM("cuMemAddressFree", "cuMemAddressFree", address_free),
+	SYM("cuMemCreate", "cuMemCreate", mem_create),
+	SYM("cuMemRelease", "cuMemRelease", mem_release),
+	SYM("cuMemMap", "cuMemMap", mem_map),
+	SYM("cuMemUnmap", "cuMemUnmap", mem_unmap),
+	SYM("cuMemSetAccess", "cuMemSetAccess", set_access),
+	SYM("cuEventCreate", "cuEventCreate", event_create),
+	SYM("cuEventRecord", "cuEventRecord", event_record),
+	SYM("cuEventQuery", "cuEventQuery", event_query),
+	SYM("cuEventSynchronize", "cuEventSynchronize", event_synchronize),
+	SYM("cuEventDestroy", "cuEventDestroy_v2", event_destroy),
+};
+
+static CUcontext drv_primary[GPUVM_MAX_DEVICES];
+static CUdevice drv_cudev[GPUVM_MAX_DEVICES];
+static uint64_t drv_spare_counts[GPUVM_MAX_DEVICES + 1][GPUVM_DRV_NR];
+static uint64_t *drv_counts[GPUVM_MAX_DEVICES];
+
+static const char *const drv_call_names[GPUVM_DRV_NR] = {
+	[GPUVM_DRV_MEM_CREATE] = "cuMemCreate",
+	[GPUVM_DRV_MEM_RELEASE] = "cuMemRelease",
+	[GPUVM_DRV_MEM_MAP] = "cuMemMap",
+	[GPUVM_DRV_MEM_UNMAP] = "cuMemUnmap",
+	[GPUVM_DRV_MEM_SET_ACCESS] = "cuMemSetAccess",
+	[GPUVM_DRV_ADDRESS_RESERVE] = "cuMemAddressReserve",
+	[GPUVM_DRV_ADDRESS_FREE] = "cuMemAddressFree",
+	[GPUVM_DRV_EVENT_CREATE] = "cuEventCreate",
+	[GPUVM_DRV_EVENT_RECORD] = "cuEventRecord",
+	[GPUVM_DRV_EVENT_QUERY] = "cuEventQuery",
+	[GPUVM_DRV_EVENT_SYNCHRONIZE] = "cuEventSynchronize",
+	[GPUVM_DRV_EVENT_DESTROY] = "cuEventDestroy",
+	[GPUVM_DRV_CTX_SYNCHRONIZE] = "cuCtxSynchronize",
+	[GPUVM_DRV_OTHER] = "other",
+};
+
+/**
+ * gpuvm_driver_call_name - the driver function a counter index counts
+ * @call: enum gpuvm_driver_call
+ *
+ * Return: e.g. "cuMemCreate", or NULL for an index out of range.
+ */
+GPUVM_API const char *gpuvm_driver_call_name(int call)
+{
+	if (call < 0 || call >= GPUVM_DRV_NR)
+		return NULL;
+	return drv_call_names[call];
+}
+
+static inline void count(int dev, enum gpuvm_driver_call call)
+{
+	uint64_t *c;
+
+	if (dev < 0 || dev >= GPUVM_MAX_DEVICES)
+		c = drv_spare_counts[GPUVM_MAX_DEVICES];
+	else if (!(c = __atomic_load_n(&drv_counts[dev], __ATOMIC_ACQUIRE)))
+		c = drv_spare_counts[dev];
+	__atomic_fetch_add(&c[call], 1, __ATOMIC_RELAXED);
+}
+
+void drv_set_counters(int dev, uint64_t *counts)
+{
+	if (dev < 0 || dev >= GPUVM_MAX_DEVICES)
+		return;
+	if (counts && counts != drv_counts[dev])
+		memcpy(counts, drv_counts[dev] ? drv_counts[dev] : drv_spare_counts[dev],
+		       sizeof(uint64_t) * GPUVM_DRV_NR);
+	__atomic_store_n(&drv_counts[dev], counts ? counts : drv_spare_counts[dev],
+			 __ATOMIC_RELEASE);
+}
+
+static int drv_errno(CUresult r)
+{
+	switch (r) {
+	case CUDA_SUCCESS:
+		return 0;
+	case CUDA_ERROR_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CUDA_ERROR_INVALID_VALUE:
+		return -EINVAL;
+	case CUDA_ERROR_NOT_SUPPORTED:
+		return -EOPNOTSUPP;
+	case CUDA_ERROR_NOT_READY:
+		return -EAGAIN;
+	case CUDA_ERROR_NO_DEVICE:
+		return -ENODEV;
+	default:
+		return -EIO;
+	}
+}
+
+static int drv_fail(const char *what, CUresult r)
+{
+	vmm_debug("%s failed: CUresult %d", what, (int)r);
+	return drv_errno(r);
+}
+
+/*
+ * Make @dev's primary context current in this thread when no context is;
+ * when another context is current, swap ours in and report it in *@saved
+ * so that ctx_leave() restores the caller's choice.
+ */
+static int ctx_enter(int dev, CUcontext *saved)
+{
+	CUcontext cur = NULL;
+	CUresult r;
+
+	*saved = NULL;
+	count(dev, GPUVM_DRV_OTHER);
+	r = drv.ctx_get_current(&cur);
+	if (r == CUDA_SUCCESS && cur == drv_primary[dev])
+		return 0;
+	count(dev, GPUVM_DRV_OTHER);
+	r = drv.ctx_set_current(drv_primary[dev]);
+	if (r != CUDA_SUCCESS)
+		return drv_fail("cuCtxSetCurrent", r);
+	*saved = cur;
+	return 0;
+}
+
+static void ctx_leave(int dev, CUcontext saved)
+{
+	if (!saved)
+		return;
+	count(dev, GPUVM_DRV_OTHER);
+	drv.ctx_set_current(saved);
+}
+
+static void *resolve(const struct drv_sym *s,
+		     CUresult (*gpa)(const char *, void **, int, cuuint64_t,
+				     CUdriverProcAddressQueryResult *))
+{
+	CUdriverProcAddressQueryResult st;
+	void *p = NULL;
+
+	if (gpa && gpa(s->name, &p, DRV_API_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &st) ==
+		   CUDA_SUCCESS && p)
+		return p;
+	return dlsym(drv.lib, s->versioned);
+}
+
+int drv_open(void)
+{
+	CUresult (*gpa)(const char *, void **, int, cuuint64_t,
+			CUdriverProcAddressQueryResult *);
+	const char *path = getenv("GPUVM_LIBCUDA");
+	CUresult r;
+	size_t i;
+	int n;
+
+	if (drv.lib)
+		return 0;
+	if (!path || !*path)
+		path = "libcuda.so.1";
+	drv.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!drv.lib) {
+		vmm_warn("cannot open the CUDA driver %s: %s", path, dlerror());
+		return -ENODEV;
+	}
+	*(void **)&gpa = dlsym(drv.lib, "cuGetProcAddress_v2");
+	for (i = 0; i < sizeof(drv_syms) / sizeof(drv_syms[0]); i++) {
+		*drv_syms[i].slot = resolve(&drv_syms[i], gpa);
+		if (!*drv_syms[i].slot) {
+			vmm_warn("the CUDA driver %s lacks %s", path, drv_syms[i].name);
+			goto out_close;
+		}
+	}
+	r = drv.init(0);
+	if (r != CUDA_SUCCESS) {
+		vmm_warn("cuInit failed (CUresult %d): no usable GPU", (int)r);
+		goto out_close;
+	}
+	if (drv.device_get_count(&n) != CUDA_SUCCESS || n < 1) {
+		vmm_warn("the CUDA driver reports no device");
+		goto out_close;
+	}
+	return 0;
+
+out_close:
+	dlclose(drv.lib);
+	memset(&drv, 0, sizeof(drv));
+	return -ENODEV;
+}
+
+void drv_close(bool unload)
+{
+	/*
+	 * Unloading at exit would run the driver's destructors before
+	 * others (the shim) are done with it; the process keeps it mapped.
+	 */
+	if (unload && drv.lib)
+		dlclose(drv.lib);
+	memset(&drv, 0, sizeof(drv));
+	memset(drv_primary, 0, sizeof(drv_primary));
+	memset(drv_counts, 0, sizeof(drv_counts));
+}
+
+int drv_device_count(void)
+{
+	int n = 0;
+	CUresult r;
+
+	if (!drv.lib)
+		return -ENODEV;
+	r = drv.device_get_count(&n);
+	if (r != CUDA_SUCCESS)
+		return drv_fail("cuDeviceGetCount", r);
+	if (n > GPUVM_MAX_DEVICES)
+		n = GPUVM_MAX_DEVICES;
+	return n;
+}
+
+int drv_device_get(int dev, char *name, size_t name_len, uint64_t *total,
+		   uint64_t *granularity)
+{
+	CUmemAllocationProp prop;
+	size_t bytes = 0, gran = 0;
+	CUcontext saved;
+	CUresult r;
+	int ret;
+
+	count(dev, GPUVM_DRV_OTHER);
+	r = drv.device_get(&drv_cudev[dev], dev);
+	if (r != CUDA_SUCCESS)
+		return drv_fail("cuDeviceGet", r);
+	count(dev, GPUVM_DRV_OTHER);
+	r = drv.device_get_name(name, (int)name_len, drv_cudev[dev]);
+	if (r != CUDA_SUCCESS)
+		snprintf(name, name_len, "device %d", dev);
+	count(dev, GPUVM_DRV_OTHER);
+	r = drv.device_total_mem(&bytes, drv_cudev[dev]);
+	if (r != CUDA_SUCCESS)
+		return drv_fail("cuDeviceTotalMem", r);
+	count(dev, GPUVM_DRV_OTHER);
+	r = drv.primary_retain(&drv_primary[dev], drv_cudev[dev]);
+	if (r != CUDA_SUCCESS)
+		return drv_fail("cuDevicePrimaryCtxRetain", r);
+	ret = ctx_enter(dev, &saved);
+	if (ret)
+		goto out_release;
+	memset(&prop, 0, sizeof(prop));
+	prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+	prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+	prop.location.id = drv_cudev[dev];
+	count(dev, GPUVM_DRV_OTHER);
+	r = drv.granularity(&gran, &prop, CU_MEM_ALLOC_GRANULARITY_RECOMMENDED);
+	ctx_leave(dev, saved);
+	if (r != CUDA_SUCCESS || !gran || (gran & (gran - 1))) {
+		ret = r != CUDA_SUCCESS ? drv_fail("cuMemGetAllocationGranularity", r) : -EIO;
+		goto out_release;
+	}
+	*total = bytes;
+	*granularity = gran;
+	return 0;
+
+out_release:
+	count(dev, GPUVM_DRV_OTHER);
+	drv.primary_release(drv_cudev[dev]);
+	drv_primary[dev] = NULL;
+	return ret;
+}
+
+void drv_device_put(int dev)
+{
+	int tries;
+
+	if (!drv.lib || !drv_primary[dev])
+		return;
+	for (tries = 0; tries < 2; tries++) {
+		count(dev, GPUVM_DRV_OTHER);
+		if (drv.primary_release(drv_cudev[dev]) == CUDA_SUCCESS)
+			break;
+	}
+	drv_primary[dev] = NULL;
+}
+
+/* Wrap one context-needing driver call: count it, convert its result. */
+#define DRV_CALL(dev, call, what, expr)					\
+	({								\
+		CUcontext __saved;					\
+		CUresult __r;						\
+		int __ret = ctx_enter(dev, &__saved);			\
+		if (!__ret) {						\
+			count(dev, call);				\
+			__r = (expr);					\
+			ctx_leave(dev, __saved);			\
+			if (__r != CUDA_SUCCESS)			\
+				__ret = drv_fail(what, __r);		\
+		}							\
+		__ret;							\
+	})
+
+int drv_address_reserve(int dev, uint64_t size, uint64_t align, uint64_t *va)
+{
+	CUdeviceptr p = 0;
+	int ret;
+
+	ret = DRV_CALL(dev, GPUVM_DRV_ADDRESS_RESERVE, "cuMemAddressReserve",
+		       drv.address_reserve(&p, size, align, 0, 0));
+	if (!ret)
+		*va = p;
+	return ret;
+}
+
+int drv_address_free(int dev, uint64_t va, uint64_t size)
+{
+	return DRV_CALL(dev, GPUVM_DRV_ADDRESS_FREE, "cuMemAddressFree",
+			drv.address_free(va, size));
+}
+
+int drv_mem_create(int dev, uint64_t size, drv_handle_t *h)
+{
+	CUmemGenericAllocationHandle handle = 0;
+	CUmemAllocationProp prop;
+	int ret;
+
+	memset(&prop, 0, sizeof(prop));
+	prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+	prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+	prop.location.id = drv_cudev[dev];
+	ret = DRV_CALL(dev, GPUVM_DRV_MEM_CREATE, "cuMemCreate",
+		       drv.mem_create(&handle, size, &prop, 0));
+	if (!ret)
+		*h = handle;
+	return ret;
+}
+
+int drv_mem_release(int dev, drv_handle_t h)
+{
+	return DRV_CALL(dev, GPUVM_DRV_MEM_RELEASE, "cuMemRelease", drv.mem_release(h));
+}
+
+int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h)
+{
+	return DRV_CALL(dev, GPUVM_DRV_MEM_MAP, "cuMemMap", drv.mem_map(va, size, 0, h, 0));
+}
+
+int drv_mem_unmap(int dev, uint64_t va, uint64_t size)
+{
+	return DRV_CALL(dev, GPUVM_DRV_MEM_UNMAP, "cuMemUnmap", drv.mem_unmap(va, size));
+}
+
+int drv_set_access(int dev, uint64_t va, uint64_t size)
+{
+	CUmemAccessDesc desc;
+
+	memset(&desc, 0, sizeof(desc));
+	desc.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+	desc.location.id = drv_cudev[dev];
+	desc.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+	return DRV_CALL(dev, GPUVM_DRV_MEM_SET_ACCESS, "cuMemSetAccess",
+			drv.set_access(va, size, &desc, 1));
+}
+
+int drv_ctx_synchronize(int dev)
+{
+	return DRV_CALL(dev, GPUVM_DRV_CTX_SYNCHRONIZE, "cuCtxSynchronize",
+			drv.ctx_synchronize());
+}
+
+int drv_event_create(int dev, drv_event_t *ev)
+{
+	CUevent e = NULL;
+	int ret;
+
+	ret = DRV_CALL(dev, GPUVM_DRV_EVENT_CREATE, "cuEventCreate",
+		       drv.event_create(&e, CU_EVENT_DISABLE_TIMING));
+	if (!ret)
+		*ev = e;
+	return ret;
+}
+
+int drv_event_record(int dev, drv_event_t ev, void *stream)
+{
+	return DRV_CALL(dev, GPUVM_DRV_EVENT_RECORD, "cuEventRecord",
+			drv.event_record((CUevent)ev, (CUstream)stream));
+}
+
+int drv_event_query(int dev, drv_event_t ev)
+{
+	return DRV_CALL(dev, GPUVM_DRV_EVENT_QUERY, "cuEventQuery",
+			drv.event_query((CUevent)ev));
+}
+
+int drv_event_synchronize(int dev, drv_event_t ev)
+{
+	return DRV_CALL(dev, GPUVM_DRV_EVENT_SYNCHRONIZE, "cuEventSynchronize",
+			drv.event_synchronize((CUevent)ev));
+}
+
+int drv_event_destroy(int dev, drv_event_t ev)
+{
+	return DRV_CALL(dev, GPUVM_DRV_EVENT_DESTROY, "cuEventDestroy",
+			drv.event_destroy((CUevent)ev));
+}

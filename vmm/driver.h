@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * driver.h - the manager's only door to the CUDA driver.
+ *
+ * vmm/driver.c opens libcuda at run time (GPUVM_LIBCUDA or libcuda.so.1),
+ * calls it only through function pointers, turns every CUresult into 0 or
+ * -errno and counts every call by enum gpuvm_driver_call, per device.
+ * Everything above it (arena, pool, allocator) sees plain integers.
+ */
+#ifndef GPUVM_VMM_DRIVER_H
+#define GPUVM_VMM_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gpuvm/gpuvm.h>
+
+typedef uint64_t drv_handle_t;		/* CUmemGenericAllocationHandle */
+typedef void *drv_event_t;		/* CUevent */
+
+/* open the driver and cuInit(); 0, -ENODEV (no driver or device) or -EIO */
+int drv_open(void);
+/* forget the driver (after drv_device_put() of every device) */
+void drv_close(bool unload);
+int drv_device_count(void);
+
+/* retain the primary context; fill name, total bytes and granularity */
+int drv_device_get(int dev, char *name, size_t name_len, uint64_t *total,
+		   uint64_t *granularity);
+void drv_device_put(int dev);
+
+/* where the per-device call counters live (the published stats block) */
+void drv_set_counters(int dev, uint64_t *counts);
+
+int drv_address_reserve(int dev, uint64_t size, uint64_t align, uint64_t *va);
+int drv_address_free(int dev, uint64_t va, uint64_t size);
+int drv_mem_create(int dev, uint64_t size, drv_handle_t *h);
+int drv_mem_release(int dev, drv_handle_t h);
+int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h);
+int drv_mem_unmap(int dev, uint64_t va, uint64_t size);
+/* read-write access for @dev over [va, va + size) */
+int drv_set_access(int dev, uint64_t va, uint64_t size);
+int drv_ctx_synchronize(int dev);
+int drv_event_create(int dev, drv_event_t *ev);
+int drv_event_record(int dev, drv_event_t ev, void *stream);
+/* 0 when complete, -EAGAIN while pending, else -errno */
+int drv_event_query(int dev, drv_event_t ev);
+int drv_event_synchronize(int dev, drv_event_t ev);
+int drv_event_destroy(int dev, drv_event_t ev);
+
+#endif /* GPUVM_VMM_DRIVER_H */

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * growable.c - allocations that grow and shrink in place (KV caches).
+ *
+ * The whole maximum size is reserved as VA at once (page-table state
+ * RESERVED); resizing maps chunks at the tail (k cuMemMap and one
+ * cuMemSetAccess over the new part) or unmaps them, so the address never
+ * moves and the data below the smaller size stays.  Chunks a shrink unmaps
+ * are deferred like a free: work queued before may still write them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "trace.h"
+
+/**
+ * gpuvm_alloc_growable - reserve a growable allocation
+ * @dev: device ordinal
+ * @max_size: bytes it may grow to (virtual only)
+ * @size: bytes mapped now (may be 0)
+ * @ptr: on success, the device address; it never moves
+ *
+ * Return: 0; -EINVAL (bad sizes or device), -ENOMEM, -EIO.
+ */
+GPUVM_API int gpuvm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t *ptr)
+{
+	struct vmm_device *d;
+	struct vmm_range *r;
+	uint64_t csize, vsize, msize, va;
+	uint32_t k;
+	int ret;
+
+	if (!ptr || !max_size || size > max_size || max_size > VMM_SIZE_MAX)
+		return -EINVAL;
+	d = vmm_device_get(dev, &ret);
+	if (!d)
+		return ret;
+	vmm_lock(d);
+	csize = d->chunk_size;
+	vsize = round_up(max_size, csize);
+	msize = round_up(size, csize);
+	k = (uint32_t)(msize / csize);
+	ret = -ENOMEM;
+	if (vsize > d->arena.size)
+		goto out_unlock;
+	r = range_new(csize, k);
+	if (!r)
+		goto out_unlock;
+	ret = arena_alloc(&d->arena, vsize, (int)d->knob[VMM_KNOB_PLACEMENT], &va);
+	if (ret)
+		goto out_free_range;
+	if (k) {
+		ret = __chunks_gather(d, csize, k, r->chunks, d->knob[VMM_KNOB_STITCH] != 0);
+		if (ret == -ENOMEM && d->nr_deferred && !__dev_sync(d))
+			ret = __chunks_gather(d, csize, k, r->chunks,
+					      d->knob[VMM_KNOB_STITCH] != 0);
+		if (ret)
+			goto out_free_va;
+		ret = __chunks_map(d, va, r->chunks, k);
+		if (ret)
+			goto out_return_chunks;
+		d->st->stitches++;
+		if (d->st->mapped > d->st->peak_mapped)
+			d->st->peak_mapped = d->st->mapped;
+	}
+	r->va = va;
+	r->va_size = vsize;
+	r->size = msize;
+	r->nr_chunks = k;
+	r->flags = RANGE_F_GROWABLE;
+	range_go_live(d, r, size, GPUVM_SEG_ALLOC_GROWABLE, NULL);
+	*ptr = va;
+	vmm_trace(GPUVM_EV_ALLOC, d->ordinal, 0, va, size, msize);
+	goto out_unlock;
+
+out_return_chunks:
+	__chunks_return(d, r->chunks, k);
+out_free_va:
+	arena_free(&d->arena, va, vsize);
+out_free_range:
+	__range_destroy(d, r);
+out_unlock:
+	if (ret == -ENOMEM) {
+		d->st->ooms++;
+		vmm_trace(GPUVM_EV_OOM, d->ordinal, 0, 0, size, 0);
+	}
+	d->st->cached = d->st->physical - d->inuse_bytes;
+	vmm_unlock(d);
+	return ret;
+}
+
+static int grow(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
+{
+	uint32_t k = (uint32_t)((msize - r->size) / r->chunk_size), cap;
+	struct vmm_chunk **chunks;
+	int ret;
+
+	cap = (uint32_t)(msize / r->chunk_size);
+	if (cap > r->cap_chunks) {
+		chunks = realloc(r->chunks, sizeof(*chunks) * cap);
+		if (!chunks)
+			return -ENOMEM;
+		r->chunks = chunks;
+		r->cap_chunks = cap;
+	}
+	ret = __chunks_gather(d, r->chunk_size, k, r->chunks + r->nr_chunks,
+			      d->knob[VMM_KNOB_STITCH] != 0);
+	if (ret == -ENOMEM && d->nr_deferred && !__dev_sync(d))
+		ret = __chunks_gather(d, r->chunk_size, k, r->chunks + r->nr_chunks,
+				      d->knob[VMM_KNOB_STITCH] != 0);
+	if (ret)
+		return ret;
+	ret = __chunks_map(d, r->va + r->size, r->chunks + r->nr_chunks, k);
+	if (ret) {
+		__chunks_return(d, r->chunks + r->nr_chunks, k);
+		return ret;
+	}
+	if (d->st->mapped > d->st->peak_mapped)
+		d->st->peak_mapped = d->st->mapped;
+	__pt_set(d, r->va + r->size, msize - r->size, GPUVM_PTE_MAPPED, r->id, r, VMM_GK_LARGE);
+	d->inuse_bytes += msize - r->size;
+	d->st->allocated += msize - r->size;
+	r->nr_chunks += k;
+	r->size = msize;
+	return 0;
+}
+
+static int shrink(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
+{
+	uint32_t k = (uint32_t)((r->size - msize) / r->chunk_size), i;
+	struct vmm_chunk_batch *b;
+	struct vmm_chunk **out;
+	uint64_t old = r->size;
+	int got;
+
+	out = malloc(sizeof(*out) * k);
+	b = calloc(1, sizeof(*b));
+	if (!out || !b) {
+		free(out);
+		free(b);
+		return -ENOMEM;
+	}
+	INIT_LIST_HEAD(&b->chunks);
+	got = __chunks_unmap_tail(d, r, k, out);
+	for (i = 0; got > 0 && i < (uint32_t)got; i++) {
+		list_add_tail(&out[i]->link, &b->chunks);
+		b->nr++;
+		b->bytes += r->chunk_size;
+		d->st->chunks_free++;
+	}
+	free(out);
+	if (b->nr) {
+		/* GPU work queued before the shrink may still touch them */
+		b->tag = d->sync_started;
+		list_add_tail(&b->link, &d->deferred_chunks);
+		d->nr_deferred++;
+		d->deferred_bytes += b->bytes;
+	} else {
+		free(b);
+	}
+	__pt_set(d, r->va + r->size, old - r->size, GPUVM_PTE_RESERVED, r->id, r, VMM_GK_NONE);
+	d->inuse_bytes -= old - r->size;
+	d->st->allocated -= old - r->size;
+	if (got < 0)
+		return got;
+	return (uint32_t)got == k ? 0 : -EIO;
+}
+
+/**
+ * gpuvm_resize - grow or shrink a growable allocation in place
+ * @ptr: start address returned by gpuvm_alloc_growable()
+ * @new_size: new size in bytes, at most its max_size
+ *
+ * Maps chunks at the tail (k cuMemMap and one cuMemSetAccess) or unmaps
+ * them; the address never moves and the data below min(old, new) is kept.
+ * Unmapped chunks are reused only after a synchronization.
+ * Return: 0; -EINVAL (not a growable allocation start), -ERANGE (above
+ * max_size), -ENOMEM, -EIO (a shrink then stops where the driver failed).
+ */
+GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size)
+{
+	struct vmm_device *d = device_of(ptr);
+	struct vmm_range *r;
+	uint64_t msize, old_req;
+	int ret = -EINVAL;
+
+	if (!d)
+		return -EINVAL;
+	vmm_lock(d);
+	r = pt_owner_of(d, ptr);
+	if (!r || r->state != RANGE_LIVE || !(r->flags & RANGE_F_GROWABLE) || r->va != ptr)
+		goto out_unlock;
+	ret = -ERANGE;
+	if (new_size > r->va_size)
+		goto out_unlock;
+	msize = round_up(new_size, r->chunk_size);
+	ret = 0;
+	if (msize > r->size)
+		ret = grow(d, r, msize);
+	else if (msize < r->size)
+		ret = shrink(d, r, msize);
+	if (!ret) {
+		old_req = r->requested;
+		r->requested = new_size;
+		d->st->requested = d->st->requested - old_req + new_size;
+		if (d->st->requested > d->st->peak_requested)
+			d->st->peak_requested = d->st->requested;
+	}
+	if (d->st->allocated > d->st->peak_allocated)
+		d->st->peak_allocated = d->st->allocated;
+	__atab_update(d, r->slot, r->size, r->nr_chunks);
+	if (r->slot != VMM_NO_SLOT)
+		d->atab[r->slot].requested = r->requested;
+	vmm_trace(GPUVM_EV_RESIZE, d->ordinal, 0, ptr, new_size, r->size);
+	if (ret == -ENOMEM) {
+		d->st->ooms++;
+		vmm_trace(GPUVM_EV_OOM, d->ordinal, 0, ptr, new_size, 0);
+	}
+out_unlock:
+	d->st->cached = d->st->physical - d->inuse_bytes;
+	vmm_unlock(d);
+	return ret;
+}
+

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the manager's private structures (see Documentation/vmm.rst).
+ *
+ * Per device:
+ *
+ *   arena      one cuMemAddressReserve; free VA ranges in two trees (by
+ *              address with the largest gap per subtree, and by size)
+ *   chunks     cuMemCreate handles of chunk_size bytes; unmapped ones wait in
+ *              the pool, each mapped one is its own cuMemMap mapping
+ *   ranges     a VA range plus the chunks mapped into it, in order: a live
+ *              large allocation, a slab, or a freed range kept mapped
+ *              (deferred until a synchronization covers it, then cached)
+ *   slabs      small objects of one size class carved from a range
+ *   tables     page table (one entry per granule), allocation table and
+ *              counters: in the state segment when publishing, else heap
+ *
+ * Locking: everything of a device is under its lock (dev->lock) unless a
+ * field says otherwise; functions named __x() expect it held.  Updates of
+ * the published tables are bracketed by the device seqcount (blk->seq).
+ */
+#ifndef GPUVM_VMM_INTERNAL_H
+#define GPUVM_VMM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gpuvm/gpuvm.h>
+#include <gpuvm/segment.h>
+
+#include "driver.h"
+#include "list.h"
+#include "log.h"
+#include "tree.h"
+
+#define VMM_HIDDEN __attribute__((visibility("hidden")))
+
+#ifdef CONFIG_GPUVM_DEBUG
+#define VMM_DEBUG_CHECKS 1
+#else
+#define VMM_DEBUG_CHECKS 0
+#endif
+
+static inline uint64_t round_up(uint64_t x, uint64_t a)
+{
+	return (x + a - 1) / a * a;
+}
+
+/* ---- policy (policy.c) ---- */
+
+enum vmm_knob_id {
+	VMM_KNOB_CHUNK_SIZE,
+	VMM_KNOB_LIMIT,
+	VMM_KNOB_POOL_RESERVE,
+	VMM_KNOB_HIGH_WATERMARK,
+	VMM_KNOB_LOW_WATERMARK,
+	VMM_KNOB_SMALL_MAX,
+	VMM_KNOB_PLACEMENT,
+	VMM_KNOB_STITCH,
+	VMM_KNOB_TRACE,
+	VMM_KNOB_VA_FACTOR,
+	VMM_KNOB_FREE_BATCH,
+	VMM_KNOB_NR
+};
+
+enum vmm_placement {
+	VMM_PLACE_BEST_FIT,
+	VMM_PLACE_FIRST_FIT,
+};
+
+extern const struct gpuvm_knob vmm_knobs[VMM_KNOB_NR];
+
+/* defaults from GPUVM_<KNOB> variables into @vals (bad ones: one warning) */
+void policy_load_env(uint64_t *vals);
+int policy_knob_index(const struct gpuvm_knob *k);
+
+/* ---- arena: the VA allocator (arena.c) ---- */
+
+struct va_free {
+	struct vtree_node by_addr;
+	struct vtree_node by_size;
+	uint64_t start;			/* device VA */
+	uint64_t size;			/* bytes */
+	uint64_t max_size;		/* bytes, largest size in by_addr subtree */
+};
+
+struct vmm_arena {
+	uint64_t base;			/* device VA of the reservation */
+	uint64_t size;			/* bytes reserved */
+	uint64_t align;			/* bytes; every range is a multiple */
+	struct vtree by_addr;		/* struct va_free, first fit by gap */
+	struct vtree by_size;		/* struct va_free, best fit */
+	uint64_t free_bytes;		/* bytes */
+	uint64_t nr_free;		/* free ranges */
+};
+
+void arena_init(struct vmm_arena *a, uint64_t base, uint64_t size, uint64_t align);
+int arena_alloc(struct vmm_arena *a, uint64_t size, int placement, uint64_t *va);
+void arena_free(struct vmm_arena *a, uint64_t va, uint64_t size);
+void arena_destroy(struct vmm_arena *a);
+uint64_t arena_largest_free(const struct vmm_arena *a);
+bool arena_check(const struct vmm_arena *a);
+
+/* ---- chunks and ranges ---- */
+
+/* 32 bytes: with its slot in a range (8) and one page-table entry with
+ * its owner (24), a 2 MiB chunk costs 64 bytes of metadata. */
+struct vmm_chunk {
+	drv_handle_t handle;		/* cuMemCreate handle */
+	struct list_head link;		/* dev->pool, or a deferred batch */
+	uint32_t id;			/* unique per device, in the page table */
+	uint32_t granules;		/* size in granules */
+};
+
+/* Chunks a shrink unmapped: reusable after a sync covers @tag. */
+struct vmm_chunk_batch {
+	struct list_head link;		/* dev->deferred_chunks, by tag */
+	struct list_head chunks;	/* struct vmm_chunk */
+	uint64_t tag;			/* sync number at the shrink */
+	uint64_t nr;			/* chunks */
+	uint64_t bytes;
+};
+
+enum vmm_range_state {
+	RANGE_LIVE,			/* a live large allocation or a slab */
+	RANGE_DEFERRED,			/* freed, GPU work may still touch it */
+	RANGE_CACHED,			/* freed and synchronized: reusable */
+};
+
+#define RANGE_F_GROWABLE	(1u << 0)
+#define RANGE_F_SLAB		(1u << 1)
+#define RANGE_F_ASYNC		(1u << 2)	/* freed with gpuvm_free_async */
+#define RANGE_F_PAGES		(1u << 3)	/* with SLAB: a box of page slabs */
+
+struct vmm_slab;
+struct vmm_pagebox;
+
+struct vmm_range {
+	uint64_t va;			/* device VA of the start */
+	uint64_t va_size;		/* bytes of VA owned (max size if growable) */
+	uint64_t size;			/* bytes mapped from va */
+	uint64_t chunk_size;		/* bytes per chunk behind it */
+	uint64_t requested;		/* bytes asked for (live) */
+	uint64_t id;			/* allocation id (live), else 0 */
+	uint64_t tag;			/* deferred: sync number at the free */
+	uint64_t time_ns;		/* CLOCK_MONOTONIC at allocation */
+	void *stream;			/* async free: its CUstream */
+	drv_event_t event;		/* async free: recorded on stream */
+	struct vmm_chunk **chunks;	/* size / chunk_size of them, in VA order */
+	uint32_t nr_chunks;
+	uint32_t cap_chunks;		/* entries allocated in chunks[] */
+	uint32_t slot;			/* allocation-table slot, or VMM_NO_SLOT */
+	uint8_t state;			/* enum vmm_range_state */
+	uint8_t flags;			/* RANGE_F_* */
+	struct list_head link;		/* deferred, async or cached LRU list */
+	struct vtree_node by_size;	/* dev->cached (cached only) */
+	struct vmm_slab *slab;		/* RANGE_F_SLAB: the slab it backs */
+	struct vmm_pagebox *box;	/* RANGE_F_PAGES: its page slabs */
+};
+
+#define VMM_NO_SLOT	0xffffffffu
+
+/* ---- small objects (small.c) ---- */
+
+#define VMM_SMALL_MIN		256u		/* bytes, and alignment */
+#define VMM_NR_CLASSES		128
+#define VMM_PAGE_SIZE		(64u << 10)	/* bytes of a page slab */
+
+struct vmm_obj {
+	uint64_t id;			/* allocation id */
+	uint32_t requested;		/* bytes */
+	uint32_t slot;			/* allocation-table slot */
+};
+
+struct vmm_slab {
+	struct vmm_range *range;	/* the memory it carves (or its box's) */
+	struct vmm_pagebox *box;	/* a page slab: its box, else NULL */
+	uint32_t page;			/* a page slab: its index in the box */
+	uint64_t base;			/* device VA of object 0 */
+	uint32_t obj_size;		/* bytes */
+	uint32_t nr_objs;
+	uint32_t nr_free;		/* reusable now */
+	uint32_t nr_pending;		/* freed, waiting for a sync */
+	uint32_t cls;			/* size class index */
+	uint32_t hint;			/* first free_map word that may be non-zero */
+	uint64_t pending_tag;		/* newest sync number of a pending free */
+	struct list_head link;		/* class partial list, when nr_free > 0 */
+	struct list_head pending_link;	/* dev->pending_slabs, when nr_pending */
+	uint64_t *free_map;		/* 1: free and reusable */
+	uint64_t *pending_map;		/* 1: freed, waiting for a sync */
+	uint64_t *live_map;		/* 1: allocated */
+	struct vmm_obj *objs;
+};
+
+/*
+ * Classes of at most VMM_PAGE_SIZE / 8 bytes share chunks: a box is a range
+ * of one chunk cut into pages, each page a slab of its own class.
+ */
+struct vmm_pagebox {
+	struct vmm_range *range;
+	struct list_head link;		/* dev->boxes, while a page is free */
+	uint32_t nr_pages;
+	uint32_t nr_used;
+	struct vmm_slab *page[];	/* NULL: free page */
+};
+
+struct vmm_class {
+	uint32_t size;			/* bytes per object */
+	struct list_head partial;	/* slabs with nr_free > 0 */
+};
+
+/* ---- the device ---- */
+
+struct vmm_device {
+	pthread_mutex_t lock;
+	int ordinal;
+	bool ready;			/* set up; atomic (acquire) */
+	int setup_err;			/* under vmm.setup_lock */
+
+	uint64_t gran;			/* bytes per granule (driver granularity) */
+	uint64_t total;			/* bytes of device memory */
+	uint64_t chunk_size;		/* bytes, current; relaxed reads */
+	uint64_t knob[VMM_KNOB_NR];	/* live values; lock for writes */
+	char name[64];
+
+	struct vmm_arena arena;
+
+	/* published tables (segment, or heap without CONFIG_GPUVM_PUBLISH) */
+	struct gpuvm_seg_device *blk;
+	struct gpuvm_seg_stats *st;
+	struct gpuvm_seg_pte *pt;	/* arena.size / gran entries */
+	uint32_t nr_pt;
+	struct gpuvm_seg_alloc *atab;
+	uint32_t atab_cap;		/* slots */
+	uint32_t *free_slots;		/* stack of free slot indices */
+	uint32_t nr_free_slots;
+
+	/*
+	 * Private, per granule: the range there, its kind (VMM_GK_*) in the
+	 * two low bits; written under the lock, read lock-free (relaxed).
+	 */
+	uintptr_t *owner;
+
+	/* chunks */
+	struct list_head pool;		/* unmapped, reusable now */
+	uint64_t nr_pool;
+	struct list_head deferred_chunks; /* vmm_chunk_batch: not synced yet */
+	uint32_t next_chunk_id;
+
+	/* freed ranges */
+	struct vtree cached;		/* by (size, va), best fit */
+	struct list_head cached_lru;	/* oldest first: stolen first */
+	uint64_t cached_range_bytes;	/* bytes mapped in cached ranges */
+	struct list_head deferred;	/* by tag, oldest first */
+	struct list_head async;		/* freed with an event, oldest first */
+	uint64_t nr_deferred;		/* ranges + objects + chunks waiting */
+	uint64_t deferred_bytes;	/* bytes of those */
+	uint64_t sync_started;		/* syncs begun */
+	uint64_t sync_done;		/* frees tagged below this are covered */
+	bool syncing;			/* collecting after a sync: no nested sync */
+
+	/* small objects */
+	struct vmm_class cls[VMM_NR_CLASSES];
+	struct list_head pending_slabs;
+	struct list_head boxes;		/* vmm_pagebox with a free page */
+
+	/* events for gpuvm_free_async, reused */
+	drv_event_t events[32];
+	uint32_t nr_events;
+
+	uint64_t next_id;		/* allocation ids: (n << 4) | ordinal */
+	uint64_t slab_bytes;		/* bytes of ranges backing slabs */
+	uint64_t inuse_bytes;		/* bytes mapped by live ranges and slabs */
+};
+
+#define VMM_GK_NONE	0
+#define VMM_GK_LARGE	1
+#define VMM_GK_SLAB	2
+#define VMM_GK_MASK	3ul
+
+static inline struct vmm_range *pt_owner(const struct vmm_device *d, uint64_t g)
+{
+	return (struct vmm_range *)(d->owner[g] & ~VMM_GK_MASK);
+}
+
+static inline struct vmm_range *pt_owner_of(const struct vmm_device *d, uint64_t va)
+{
+	return pt_owner(d, (va - d->arena.base) / d->gran);
+}
+
+struct vmm_state {
+	pthread_mutex_t setup_lock;	/* init, device set-up, shutdown */
+	int initialized;		/* 0 no, 1 yes, <0 -errno; atomic */
+	int nr_devices;
+	uint64_t defaults[VMM_KNOB_NR];	/* process defaults; setup_lock */
+	struct vmm_device dev[GPUVM_MAX_DEVICES];
+	bool simulated;			/* the driver is cudasim */
+};
+
+extern struct vmm_state vmm;
+
+/* core.c */
+struct vmm_device *vmm_device_get(int dev, int *err);
+uint64_t vmm_now_ns(void);
+int __dev_sync(struct vmm_device *d);
+void __dev_collect(struct vmm_device *d, bool query_events);
+int64_t __dev_reclaim(struct vmm_device *d, uint64_t target);
+void __dev_trim(struct vmm_device *d);
+void vmm_lock(struct vmm_device *d);
+void vmm_unlock(struct vmm_device *d);
+int vmm_apply_knob(int dev, int knob, uint64_t val);
+
+/* pagetable.c: published tables */
+static inline void __pt_begin(struct vmm_device *d)
+{
+	uint32_t s = __atomic_load_n(&d->blk->seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&d->blk->seq, s + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void __pt_end(struct vmm_device *d)
+{
+	uint32_t s = __atomic_load_n(&d->blk->seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&d->blk->seq, s + 1, __ATOMIC_RELEASE);
+}
+
+int pt_setup(struct vmm_device *d);
+void pt_teardown(struct vmm_device *d);
+void __pt_set(struct vmm_device *d, uint64_t va, uint64_t size, uint8_t state,
+	      uint64_t owner, struct vmm_range *r, uint8_t kind);
+void __pt_map_chunk(struct vmm_device *d, uint64_t va, const struct vmm_chunk *c);
+void __pt_clear_chunks(struct vmm_device *d, uint64_t va, uint64_t size);
+uint32_t __atab_add(struct vmm_device *d, uint64_t id, uint32_t flags, uint64_t base,
+		    uint64_t size, uint64_t requested, uint64_t max_size, uint32_t nr_chunks,
+		    void *stream);
+void __atab_update(struct vmm_device *d, uint32_t slot, uint64_t size, uint32_t nr_chunks);
+void __atab_del(struct vmm_device *d, uint32_t slot);
+void __stats_publish_knobs(struct vmm_device *d);
+bool __pt_check(struct vmm_device *d);
+
+/* chunk_pool.c */
+int __chunk_create(struct vmm_device *d, uint64_t size, struct vmm_chunk **out);
+int __chunk_release(struct vmm_device *d, struct vmm_chunk *c);
+int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
+		    struct vmm_chunk **out, bool allow_steal);
+void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k);
+int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32_t k);
+int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
+			struct vmm_chunk **out);
+uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only);
+int __pool_reserve(struct vmm_device *d, uint64_t bytes);
+
+/* alloc.c: large path */
+#define VMM_SIZE_MAX		(1ull << 56)	/* bytes; beyond any arena */
+struct vmm_range *range_new(uint64_t csize, uint32_t cap);
+void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested,
+		   uint32_t seg_flags, void *stream);
+struct vmm_device *device_of(gpuvm_ptr_t ptr);
+int range_cmp_size(const struct vtree_node *a, const struct vtree_node *b);
+int __range_get(struct vmm_device *d, uint64_t size, uint64_t csize, unsigned int flags,
+		void *stream, struct vmm_range **out);
+uint64_t __new_id(struct vmm_device *d);
+void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *stream);
+void __range_cache(struct vmm_device *d, struct vmm_range *r);
+void __range_destroy(struct vmm_device *d, struct vmm_range *r);
+uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only);
+void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated);
+void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated);
+
+/* small.c */
+int __small_alloc(struct vmm_device *d, uint64_t size, uint64_t *ptr);
+int __small_free(struct vmm_device *d, struct vmm_range *r, uint64_t ptr);
+int __small_query(struct vmm_device *d, struct vmm_range *r, uint64_t ptr,
+		  struct gpuvm_alloc_info *info);
+bool __small_owns(struct vmm_device *d, struct vmm_range *r, uint64_t ptr);
+void __small_collect(struct vmm_device *d);
+uint32_t small_class_of(uint64_t size);
+void small_classes_init(struct vmm_device *d);
+void __small_teardown(struct vmm_device *d);
+uint64_t __small_release_empty(struct vmm_device *d);
+bool small_fits(struct vmm_device *d, uint64_t size);
+
+/* publish.c */
+int publish_init(void);
+void publish_exit(bool remove_files);
+int publish_device(int dev, uint32_t nr_pt, uint32_t atab_cap, struct gpuvm_seg_device **blk,
+		   struct gpuvm_seg_pte **pt, struct gpuvm_seg_alloc **atab);
+void publish_device_free(int dev, struct gpuvm_seg_device *blk, struct gpuvm_seg_pte *pt,
+			 struct gpuvm_seg_alloc *atab, uint32_t nr_pt, uint32_t atab_cap);
+void publish_ctl_result(uint64_t generation, int err);
+struct gpuvm_ctl_header *publish_ctl(void);
+const char *publish_rundir(void);
+void publish_set_driver(const char *name, bool simulated);
+
+/* control.c */
+int control_start(void);
+void control_stop(void);
+void control_forget(void);
+
+#endif /* GPUVM_VMM_INTERNAL_H */

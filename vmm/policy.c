@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+/*
+ * policy.c - the knob schema, shared by the library, gpuvmfs and the CLI,
+ * and the validated get/set of live values (Documentation/policy.rst).
+ *
+ * Text is parsed strictly: a partial number, a negative sign, a stray
+ * character or a value out of range is an error and nothing changes.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define KNOB_TEXT_MAX	64	/* characters, without the trailing newline */
+#define MiB		(1ull << 20)
+#define GiB		(1ull << 30)
+#define PiB		(1ull << 50)
+
+static const char *const placement_choices[] = { "best-fit", "first-fit", NULL };
+static const char *const bool_true[] = { "1", "on", "true", "yes", NULL };
+static const char *const bool_false[] = { "0", "off", "false", "no", NULL };
+
+const struct gpuvm_knob vmm_knobs[VMM_KNOB_NR] = {
+	[VMM_KNOB_CHUNK_SIZE] = {
+		.name = "chunk_size", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+		.min = 0, .max = GiB, .def = 0, .new_allocs_only = true,
+		.help = "bytes per physical chunk (0: the driver's recommended granularity)",
+	},
+	[VMM_KNOB_LIMIT] = {
+		.name = "limit", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+		.min = 0, .max = PiB, .def = 0,
+		.help = "most physical bytes held on the device (0: no limit)",
+	},
+	[VMM_KNOB_POOL_RESERVE] = {
+		.name = "pool_reserve", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+		.min = 0, .max = PiB, .def = 0, .init_only = true,
+		.help = "physical bytes created when the device is set up",
+	},
+	[VMM_KNOB_HIGH_WATERMARK] = {
+		.name = "high_watermark", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+		.min = 0, .max = PiB, .def = 0,
+		.help = "cached bytes above which chunks go back to the driver (0: never)",
+	},
+	[VMM_KNOB_LOW_WATERMARK] = {
+		.name = "low_watermark", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+		.min = 0, .max = PiB, .def = 0,
+		.help = "cached bytes kept when releasing above high_watermark",
+	},
+	[VMM_KNOB_SMALL_MAX] = {
+		.name = "small_max", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+		.min = 0, .max = 64 * MiB, .def = MiB, .new_allocs_only = true,
+		.help = "largest request sub-allocated from shared chunks (0: none)",
+	},
+	[VMM_KNOB_PLACEMENT] = {
+		.name = "placement", .type = GPUVM_KNOB_ENUM, .min = 0, .max = 1,
+		.def = VMM_PLACE_BEST_FIT, .choices = placement_choices,
+		.new_allocs_only = true,
+		.help = "where new VA ranges go in the arena",
+	},
+	[VMM_KNOB_STITCH] = {
+		.name = "stitch", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 1,
+		.new_allocs_only = true,
+		.help = "build new ranges from chunks of cached ranges (0: create instead)",
+	},
+	[VMM_KNOB_TRACE] = {
+		.name = "trace", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 0,
+		.help = "record allocation events (GPUVM_TRACE=path names the file)",
+	},
+	[VMM_KNOB_VA_FACTOR] = {
+		.name = "va_factor", .type = GPUVM_KNOB_UINT, .unit = "x device memory",
+		.min = 1, .max = 64, .def = 4, .init_only = true,
+		.help = "virtual bytes reserved per device, in multiples of its memory",
+	},
+	[VMM_KNOB_FREE_BATCH] = {
+		.name = "free_batch", .type = GPUVM_KNOB_UINT, .unit = "frees",
+		.min = 1, .max = 1u << 20, .def = 64,
+		.help = "deferred frees after which the next miss synchronizes",
+	},
+};
+
+/** gpuvm_knob_count - number of knobs in the schema */
+GPUVM_API int gpuvm_knob_count(void)
+{
+	return VMM_KNOB_NR;
+}
+
+/** gpuvm_knob_at - the @i-th knob of the schema, or NULL */
+GPUVM_API const struct gpuvm_knob *gpuvm_knob_at(int i)
+{
+	if (i < 0 || i >= VMM_KNOB_NR)
+		return NULL;
+	return &vmm_knobs[i];
+}
+
+/** gpuvm_knob_find - a knob by @name, or NULL */
+GPUVM_API const struct gpuvm_knob *gpuvm_knob_find(const char *name)
+{
+	int i;
+
+	if (!name)
+		return NULL;
+	for (i = 0; i < VMM_KNOB_NR; i++)
+		if (!strcmp(vmm_knobs[i].name, name))
+			return &vmm_knobs[i];
+	return NULL;
+}
+
+int policy_knob_index(const struct gpuvm_knob *k)
+{
+	if (k < vmm_knobs || k >= vmm_knobs + VMM_KNOB_NR)
+		return -1;
+	return (int)(k - vmm_knobs);
+}
+
+static int match(const char *const *words, const char *s)
+{
+	int i;
+
+	for (i = 0; words[i]; i++)
+		if (!strcmp(words[i], s))
+			return i;
+	return -1;
+}
+
+/* Decimal digits with an optional binary K/M/G/T suffix, nothing else. */
+static int parse_number(const char *s, bool suffix, uint64_t *val)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;		/* empty, sign, space or garbage */
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned int d = *p - '0';
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	if (*p && suffix) {
+		switch (*p) {
+		case 'k': case 'K': mult = 1ull << 10; break;
+		case 'm': case 'M': mult = 1ull << 20; break;
+		case 'g': case 'G': mult = 1ull << 30; break;
+		case 't': case 'T': mult = 1ull << 40; break;
+		default: return -EINVAL;
+		}
+		p++;
+	}
+	if (*p)
+		return -EINVAL;		/* partial number: "12abc" */
+	if (v && mult > UINT64_MAX / v)
+		return -ERANGE;
+	*val = v * mult;
+	return 0;
+}
+
+/**
+ * gpuvm_knob_check - validate a value for a knob (range, choices, rules that
+ * need no live state)
+ * @knob: the knob
+ * @val: the value
+ *
+ * Return: 0, -EINVAL (no such knob, bad bool) or -ERANGE.
+ */
+GPUVM_API int gpuvm_knob_check(const struct gpuvm_knob *knob, uint64_t val)
+{
+	int i = policy_knob_index(knob);
+
+	if (i < 0)
+		return -EINVAL;
+	if (val < knob->min || val > knob->max)
+		return -ERANGE;
+	/* chunks are whole granules; granularity is a power of two >= 64 KiB */
+	if (i == VMM_KNOB_CHUNK_SIZE && val && (val & ((64u << 10) - 1)))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * gpuvm_knob_parse - validate text for a knob and convert it
+ * @knob: the knob
+ * @text: the text; one trailing newline is accepted
+ * @val: on success, the value
+ *
+ * Return: 0; -EINVAL (empty, garbage, partial number, negative, unknown
+ * choice, longer than 64 characters), -ERANGE (overflow or out of range).
+ */
+GPUVM_API int gpuvm_knob_parse(const struct gpuvm_knob *knob, const char *text, uint64_t *val)
+{
+	char buf[KNOB_TEXT_MAX + 1];
+	uint64_t v = 0;
+	size_t len;
+	int ret, c;
+
+	if (policy_knob_index(knob) < 0 || !text || !val)
+		return -EINVAL;
+	len = strnlen(text, KNOB_TEXT_MAX + 2);
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (len == 0 || len > KNOB_TEXT_MAX)
+		return -EINVAL;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len))
+		return -EINVAL;
+
+	switch (knob->type) {
+	case GPUVM_KNOB_SIZE:
+	case GPUVM_KNOB_UINT:
+		ret = parse_number(buf, knob->type == GPUVM_KNOB_SIZE, &v);
+		if (ret)
+			return ret;
+		break;
+	case GPUVM_KNOB_BOOL:
+		if (match(bool_true, buf) >= 0)
+			v = 1;
+		else if (match(bool_false, buf) >= 0)
+			v = 0;
+		else
+			return -EINVAL;
+		break;
+	case GPUVM_KNOB_ENUM:
+		c = match(knob->choices, buf);
+		if (c < 0)
+			return -EINVAL;
+		v = c;
+		break;
+	default:
+		return -EINVAL;
+	}
+	ret = gpuvm_knob_check(knob, v);
+	if (ret)
+		return ret;
+	*val = v;
+	return 0;
+}
+
+/**
+ * gpuvm_knob_format - a value as knob files show it (no newline)
+ * @knob: the knob
+ * @val: the value
+ * @buf: where to write
+ * @len: bytes at @buf
+ *
+ * Sizes and integers in decimal, bools 0/1, enums as "[active] other".
+ * Return: the length of the whole text (snprintf semantics), or -EINVAL.
+ */
+GPUVM_API int gpuvm_knob_format(const struct gpuvm_knob *knob, uint64_t val, char *buf, size_t len)
+{
+	int n = 0, i;
+
+	if (policy_knob_index(knob) < 0 || (!buf && len))
+		return -EINVAL;
+	if (knob->type != GPUVM_KNOB_ENUM)
+		return snprintf(buf, len, "%llu", (unsigned long long)val);
+	for (i = 0; knob->choices[i]; i++) {
+		const char *fmt = (uint64_t)i == val ? "%s[%s]" : "%s%s";
+		size_t off = (size_t)n < len ? (size_t)n : len;
+
+		n += snprintf(buf ? buf + off : NULL, len - off, fmt, i ? " " : "",
+			      knob->choices[i]);
+	}
+	return n;
+}
+
+void policy_load_env(uint64_t *vals)
+{
+	char var[64], *p;
+	int i, ret;
+
+	for (i = 0; i < VMM_KNOB_NR; i++) {
+		const struct gpuvm_knob *k = &vmm_knobs[i];
+		const char *s;
+		uint64_t v;
+
+		vals[i] = k->def;
+		snprintf(var, sizeof(var), "GPUVM_%s", k->name);
+		for (p = var; *p; p++)
+			*p = toupper((unsigned char)*p);
+		s = getenv(var);
+		if (!s)
+			continue;
+		ret = gpuvm_knob_parse(k, s, &v);
+		if (ret && i == VMM_KNOB_TRACE)
+			continue;	/* GPUVM_TRACE=path: the trace file (core.c) */
+		if (ret) {
+			vmm_warn("%s=%.64s: %s; using the default", var, s,
+				 ret == -ERANGE ? "out of range" : "invalid value");
+			continue;
+		}
+		vals[i] = v;
+	}
+	/* a low watermark above the high one is ignored as a pair */
+	if (vals[VMM_KNOB_HIGH_WATERMARK] &&
+	    vals[VMM_KNOB_LOW_WATERMARK] > vals[VMM_KNOB_HIGH_WATERMARK]) {
+		vmm_warn("GPUVM_LOW_WATERMARK above GPUVM_HIGH_WATERMARK; using the defaults");
+		vals[VMM_KNOB_HIGH_WATERMARK] = vmm_knobs[VMM_KNOB_HIGH_WATERMARK].def;
+		vals[VMM_KNOB_LOW_WATERMARK] = vmm_knobs[VMM_KNOB_LOW_WATERMARK].def;
+	}
+}
+
+/**
+ * gpuvm_policy_get - the live value of a knob
+ * @dev: device ordinal, or -1 for the process defaults
+ * @name: knob name
+ * @val: on success, the value
+ *
+ * Return: 0, -EINVAL (unknown knob or device), -ENODEV.
+ */
+GPUVM_API int gpuvm_policy_get(int dev, const char *name, uint64_t *val)
+{
+	const struct gpuvm_knob *k = gpuvm_knob_find(name);
+	struct vmm_device *d;
+	int ret, i;
+
+	if (!k || !val)
+		return -EINVAL;
+	i = policy_knob_index(k);
+	ret = gpuvm_init();
+	if (ret)
+		return ret;
+	if (dev == -1) {
+		pthread_mutex_lock(&vmm.setup_lock);
+		*val = vmm.defaults[i];
+		pthread_mutex_unlock(&vmm.setup_lock);
+		return 0;
+	}
+	d = vmm_device_get(dev, &ret);
+	if (!d)
+		return ret;
+	vmm_lock(d);
+	*val = d->knob[i];
+	vmm_unlock(d);
+	return 0;
+}
+
+/**
+ * gpuvm_policy_set - change a knob (validated; nothing changes on error)
+ * @dev: device ordinal, or -1 for every device and the process defaults
+ * @name: knob name
+ * @val: the new value
+ *
+ * Return: 0; -EINVAL (unknown knob or device, not a multiple of the
+ * granularity, low_watermark above high_watermark, an init-only knob of a
+ * device already set up), -ERANGE (out of range).
+ */
+GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val)
+{
+	const struct gpuvm_knob *k = gpuvm_knob_find(name);
+	int ret, i;
+
+	if (!k)
+		return -EINVAL;
+	ret = gpuvm_knob_check(k, val);
+	if (ret)
+		return ret;
+	i = policy_knob_index(k);
+	ret = gpuvm_init();
+	if (ret)
+		return ret;
+	return vmm_apply_knob(dev, i, val);
+}
+
+/** gpuvm_policy_set_str - gpuvm_knob_parse() then gpuvm_policy_set() */
+GPUVM_API int gpuvm_policy_set_str(int dev, const char *name, const char *text)
+{
+	const struct gpuvm_knob *k = gpuvm_knob_find(name);
+	uint64_t v;
+	int ret;
+
+	if (!k)
+		return -EINVAL;
+	ret = gpuvm_knob_parse(k, text, &v);
+	if (ret)
+		return ret;
+	return gpuvm_policy_set(dev, name, v);
+}
