@@ -1,0 +1,15 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# test_shim_fragment.sh - issue 4, test 4: the fragmenting pattern fails with
+# CUDA_ERROR_OUT_OF_MEMORY on the driver although enough memory is free,
+# and succeeds under the shim with every byte read back.
+
+. "$(dirname "$0")/shim-lib.sh"
+need cu_fragment
+export CUDASIM_MEM=64M
+
+run_direct "$bindir/cu_fragment" direct
+run_shim "$bindir/cu_fragment" routed
+run_shim GPUVM_DISABLE=1 "$bindir/cu_fragment" direct
+echo "ok"
