@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - gpuvmfs: mount /gpuvm.
+ *
+ *   gpuvmfs [options] MOUNTPOINT
+ *     -f                foreground       -d   debug (implies -f)
+ *     -s                single-threaded  -o   mount options
+ *     --rundir=DIR      where processes publish (default: $GPUVM_RUNDIR,
+ *                       else GPUVM_RUNDIR_DEFAULT)
+ *
+ * Mounted by root, the filesystem gets allow_other and default_permissions
+ * (everyone sees it, the kernel enforces the modes, each process's files
+ * belong to its user); mounted by a user, it shows that user's processes.
+ * SIGINT, SIGTERM and SIGHUP unmount cleanly.
+ */
+#define FUSE_USE_VERSION 35
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpuvmfs.h"
+
+struct gpuvmfs_opts {
+	char *rundir;
+};
+
+static const struct fuse_opt gpuvmfs_opt_spec[] = {
+	{ "--rundir=%s", offsetof(struct gpuvmfs_opts, rundir), 0 },
+	{ "rundir=%s", offsetof(struct gpuvmfs_opts, rundir), 0 },
+	FUSE_OPT_END
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] MOUNTPOINT\n\n"
+	       "Shows what gpuvm holds in every process using it, and tunes it.\n\n"
+	       "    --rundir=DIR       run directory of the state segments\n"
+	       "                       (default $GPUVM_RUNDIR or %s)\n"
+	       "    -o rundir=DIR      the same\n\n",
+	       prog, GPUVM_RUNDIR_DEFAULT);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+/*
+ * Root creates the run directory like /tmp (sticky, world-writable), so
+ * every user's processes can publish and none can remove another's files.
+ */
+static void rundir_prepare(const char *dir)
+{
+	if (geteuid() != 0)
+		return;
+	if (mkdir(dir, 01777) == 0)
+		chmod(dir, 01777);	/* not narrowed by the umask */
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 10 };
+	struct gpuvmfs_opts opts = { NULL };
+	struct fuse_cmdline_opts cmd;
+	struct fuse_session *se;
+	struct gpuvmfs fs;
+	const char *env;
+	int ret = 1;
+
+	memset(&fs, 0, sizeof(fs));
+	if (fuse_opt_parse(&args, &opts, gpuvmfs_opt_spec, NULL) < 0)
+		return 1;
+	if (fuse_parse_cmdline(&args, &cmd) != 0)
+		goto out_args;
+	if (cmd.show_help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_cmd;
+	}
+	if (cmd.show_version) {
+		printf("gpuvmfs %s (segment %d.%d), libfuse %s\n", GPUVMFS_VERSION,
+		       GPUVM_SEG_VERSION_MAJOR, GPUVM_SEG_VERSION_MINOR, fuse_pkgversion());
+		ret = 0;
+		goto out_cmd;
+	}
+	if (!cmd.mountpoint) {
+		fprintf(stderr, "gpuvmfs: no mount point (try --help)\n");
+		goto out_cmd;
+	}
+
+	env = getenv("GPUVM_RUNDIR");
+	fs.rundir = strdup(opts.rundir ? opts.rundir : env && *env ? env : GPUVM_RUNDIR_DEFAULT);
+	if (!fs.rundir)
+		goto out_cmd;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.show_all = fs.uid == 0;
+	clock_gettime(CLOCK_REALTIME, &fs.started);
+	pthread_mutex_init(&fs.proc_lock, NULL);
+	pthread_mutex_init(&fs.defaults_lock, NULL);
+	rundir_prepare(fs.rundir);
+
+	if (fuse_opt_add_arg(&args, "-ofsname=gpuvmfs,subtype=gpuvm,default_permissions") ||
+	    (fs.show_all && fuse_opt_add_arg(&args, "-oallow_other")))
+		goto out_fs;
+
+	se = fuse_session_new(&args, &gpuvmfs_ops, sizeof(gpuvmfs_ops), &fs);
+	if (!se)
+		goto out_fs;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, cmd.mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(cmd.foreground) != 0)
+		goto out_unmount;
+
+	if (cmd.singlethread)
+		ret = fuse_session_loop(se);
+	else
+		ret = fuse_session_loop_mt(se, &loop);
+	/* a positive value is the signal that ended the loop: a clean exit */
+	ret = ret < 0 ? 1 : 0;
+
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_fs:
+	gpuvmfs_proc_exit(&fs);
+	pthread_mutex_destroy(&fs.defaults_lock);
+	pthread_mutex_destroy(&fs.proc_lock);
+	free(fs.rundir);
+out_cmd:
+	free(cmd.mountpoint);
+out_args:
+	free(opts.rundir);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * proc.c - which processes /gpuvm shows.
+ *
+ * The run directory is scanned at most every GPUVMFS_PROC_TTL_MS and the
+ * result reused by lookups, so a process that exits disappears within a
+ * fraction of a second and a new one appears as fast, while `ls -l` of a
+ * busy /gpuvm does not rescan per entry.  Nothing else is remembered: a
+ * restarted daemon finds the same processes on its first scan.
+ *
+ * A <pid>.state file is shown when
+ *   - the pid is alive (/proc/<pid> exists), else both its files are
+ *     removed (the process died without cleaning up);
+ *   - /proc/<pid> belongs to the file's owner: nobody can plant a segment
+ *     in another user's name;
+ *   - a valid header carries the pid's start time: a reused pid is hidden;
+ *   - the daemon is root, or the file is the daemon user's.
+ * A file whose header does not validate is still shown (its status says
+ * why): the process exists, and a person wants to know it is broken.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gpuvmfs.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/**
+ * gpuvmfs_parse_pid - a pid from a decimal name, strictly
+ * @name: the text (not necessarily NUL-terminated)
+ * @len: its length
+ * @pid: the pid on success
+ *
+ * No sign, no leading zero, no trailing byte, below 2^22 (PID_MAX_LIMIT).
+ * Return: 0 or -EINVAL.
+ */
+int gpuvmfs_parse_pid(const char *name, size_t len, pid_t *pid)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!len || len > 7 || name[0] == '0')
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (name[i] - '0');
+	}
+	if (v >= (1ul << 22))
+		return -EINVAL;
+	*pid = v;
+	return 0;
+}
+
+/*
+ * Start time (field 22) and owner of a live process.
+ * Return: 0, -ESRCH when it does not exist, or -errno.
+ */
+static int proc_identity(pid_t pid, uint64_t *start_time, uid_t *uid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	struct stat sb;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
+		return -errno;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;	/* a zombie being reaped reads empty */
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields start after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	/* fields 3..21 precede starttime */
+	for (i = 3; i <= 21; i++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EIO;
+	}
+	if (sscanf(p, " %llu", &st) != 1)
+		return -EIO;
+	*start_time = st;
+	*uid = sb.st_uid;
+	return 0;
+}
+
+/* Remove the files of a process that died without cleaning up. */
+static void proc_cleanup(struct gpuvmfs *fs, pid_t pid)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%d" GPUVM_STATE_SUFFIX, fs->rundir, (int)pid);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%d" GPUVM_CTL_SUFFIX, fs->rundir, (int)pid);
+	unlink(path);
+}
+
+/*
+ * Examine one <pid>.state.
+ * Return: 1 to show it (@p filled), 0 to hide it.
+ */
+static int proc_examine(struct gpuvmfs *fs, pid_t pid, struct gpuvmfs_proc *p)
+{
+	struct gpuvm_segment seg;
+	struct gpuvm_snapshot snap;
+	uint64_t start_time = 0;
+	uid_t owner = 0;
+	int err;
+
+	err = proc_identity(pid, &start_time, &owner);
+	if (err == -ESRCH) {
+		proc_cleanup(fs, pid);
+		return 0;
+	}
+	if (err)
+		return 0;
+	if (gpuvm_segment_open(fs->rundir, pid, &seg))
+		return 0;
+	if (seg.uid != owner || (!fs->show_all && seg.uid != fs->uid)) {
+		gpuvm_segment_close(&seg);
+		return 0;
+	}
+	/* a scan must not stall behind one segment stuck mid-update */
+	seg.max_tries = 20;
+	err = gpuvm_snapshot_take(&seg, 0, &snap);
+	gpuvm_segment_close(&seg);
+	gpuvm_snapshot_release(&snap);
+	if (!err && snap.hdr.start_time != start_time)
+		return 0;	/* the pid was reused: the file is another's */
+
+	p->pid = pid;
+	p->uid = owner;
+	p->gid = seg.gid;
+	p->start_time = start_time;
+	p->valid = !err;
+	p->dev_mask = err ? 0 : snap.dev_mask;
+	p->nr_devices = err ? 0 : snap.nr_present;
+	return 1;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct gpuvmfs_proc *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Rescan the run directory when the last scan is older than the TTL. */
+static int __proc_refresh(struct gpuvmfs *fs)
+{
+	struct gpuvmfs_proc *v = NULL, *nv;
+	size_t nr = 0, cap = 0;
+	struct dirent *de;
+	uint64_t now = now_ns();
+	DIR *dir;
+
+	if (fs->procs_stamp_ns && now - fs->procs_stamp_ns < GPUVMFS_PROC_TTL_MS * 1000000ull)
+		return 0;
+	dir = opendir(fs->rundir);
+	if (!dir) {
+		/* no run directory yet: nobody has started */
+		free(fs->procs);
+		fs->procs = NULL;
+		fs->nr_procs = 0;
+		fs->procs_stamp_ns = now;
+		return 0;
+	}
+	while ((de = readdir(dir))) {
+		const char *dot = strchr(de->d_name, '.');
+		pid_t pid;
+
+		if (!dot || strcmp(dot, GPUVM_STATE_SUFFIX))
+			continue;
+		if (gpuvmfs_parse_pid(de->d_name, dot - de->d_name, &pid))
+			continue;
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 32;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				closedir(dir);
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		if (proc_examine(fs, pid, &v[nr]))
+			nr++;
+	}
+	closedir(dir);
+	qsort(v, nr, sizeof(*v), cmp_proc);
+	free(fs->procs);
+	fs->procs = v;
+	fs->nr_procs = nr;
+	fs->procs_stamp_ns = now_ns();
+	return 0;
+}
+
+/**
+ * gpuvmfs_proc_get - a shown process by pid
+ * @fs: the filesystem
+ * @pid: the process
+ * @out: a copy of its entry
+ * Return: 0, -ENOENT, -ENOMEM.
+ */
+int gpuvmfs_proc_get(struct gpuvmfs *fs, pid_t pid, struct gpuvmfs_proc *out)
+{
+	struct gpuvmfs_proc key = { .pid = pid }, *p;
+	int err;
+
+	pthread_mutex_lock(&fs->proc_lock);
+	err = __proc_refresh(fs);
+	if (!err) {
+		p = bsearch(&key, fs->procs, fs->nr_procs, sizeof(*p), cmp_proc);
+		if (p)
+			*out = *p;
+		else
+			err = -ENOENT;
+	}
+	pthread_mutex_unlock(&fs->proc_lock);
+	return err;
+}
+
+/**
+ * gpuvmfs_proc_list - a copy of the shown processes, sorted by pid
+ * @fs: the filesystem
+ * @out: malloc'ed array (free() it), NULL when empty
+ * @nr: its length
+ */
+int gpuvmfs_proc_list(struct gpuvmfs *fs, struct gpuvmfs_proc **out, size_t *nr)
+{
+	int err;
+
+	*out = NULL;
+	*nr = 0;
+	pthread_mutex_lock(&fs->proc_lock);
+	err = __proc_refresh(fs);
+	if (!err && fs->nr_procs) {
+		*out = malloc(fs->nr_procs * sizeof(**out));
+		if (*out) {
+			memcpy(*out, fs->procs, fs->nr_procs * sizeof(**out));
+			*nr = fs->nr_procs;
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&fs->proc_lock);
+	return err;
+}
+
+/**
+ * gpuvmfs_proc_snapshot - open a shown process's segment and copy it
+ * @fs: the filesystem
+ * @p: the process (from gpuvmfs_proc_get())
+ * @what: GPUVM_SNAP_*
+ * @snap: filled; gpuvm_snapshot_release() it whatever the result
+ *
+ * The file is reopened: the owner is checked again, so a file replaced
+ * since the scan by another user's is refused.
+ * Return: 0 or negative errno (snap->error says why).
+ */
+int gpuvmfs_proc_snapshot(struct gpuvmfs *fs, const struct gpuvmfs_proc *p, unsigned int what,
+			  struct gpuvm_snapshot *snap)
+{
+	struct gpuvm_segment seg;
+	int err;
+
+	memset(snap, 0, sizeof(*snap));
+	err = gpuvm_segment_open(fs->rundir, p->pid, &seg);
+	if (err) {
+		snap->error = "cannot open the state segment";
+		return err;
+	}
+	if (seg.uid != p->uid) {
+		gpuvm_segment_close(&seg);
+		snap->error = "state segment changed owner";
+		return -ESTALE;
+	}
+	err = gpuvm_snapshot_take(&seg, what, snap);
+	gpuvm_segment_close(&seg);
+	return err;
+}
+
+void gpuvmfs_proc_exit(struct gpuvmfs *fs)
+{
+	free(fs->procs);
+	fs->procs = NULL;
+	fs->nr_procs = 0;
+}
