@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# run-bench.sh - `make bench`: run each benchmark program given as an
+# argument (the vmm and shim microbenchmarks), then replay every bundled
+# workload through gpuvm and the allocator models and print the tables.
+#
+# Every comparison is a ratio between numbers measured in this same run;
+# absolute times depend on the machine and are never pass/fail.  A
+# benchmark that fails is reported and the others still run; the exit
+# status says whether any failed.
+#
+# Environment (set by make): GPUVM_BUILD, GPUVM_SRC, LD_LIBRARY_PATH.
+# BENCH_SEED (default 1) seeds the workloads; BENCH_COSTS names a cost file
+# for the replay (see Documentation/trace.rst).
+
+set -u
+build=${GPUVM_BUILD:?GPUVM_BUILD not set (run through make bench)}
+seed=${BENCH_SEED:-1}
+replay=$build/bin/gpuvm-replay
+failed=0
+
+for b in "$@"; do
+	echo "== $(basename "$b")"
+	if ! "$b"; then
+		echo "   $(basename "$b") failed (exit $?)"
+		failed=1
+	fi
+	echo
+done
+
+if [ ! -x "$replay" ]; then
+	echo "run-bench: $replay not built; no replay" >&2
+	exit 1
+fi
+
+tmp=$(mktemp -d /tmp/gpuvm-bench.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+costs=()
+[ -n "${BENCH_COSTS:-}" ] && costs=(--costs "$BENCH_COSTS")
+
+for w in $("$replay" workload list | awk '{ print $1 }'); do
+	echo "== replay: workload $w (seed $seed)"
+	if ! "$replay" workload "$w" --seed "$seed" --out "$tmp/$w.trace" ||
+	   ! "$replay" replay "$tmp/$w.trace" "${costs[@]}"; then
+		echo "   replay of $w failed"
+		failed=1
+	fi
+	echo
+done
+exit $failed

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cli.c - the commands: "trace dump|convert", "replay", "workload".  Each
+ * entry takes argv[0] as its own name, so the gpuvm CLI can hand over its
+ * remaining arguments unchanged.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+
+/**
+ * replay_parse_size - "4096", "512K", "2M", "1.5G" (binary units; an
+ * optional trailing "B" or "iB")
+ * Return: 0, -EINVAL (garbage) or -ERANGE (overflow).
+ */
+int replay_parse_size(const char *s, uint64_t *val)
+{
+	static const char units[] = "KMGT";
+	unsigned long long whole;
+	uint64_t mult = 1, frac_num = 0, frac_den = 1;
+	const char *u;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	whole = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	if (*end == '.') {
+		for (end++; *end >= '0' && *end <= '9'; end++) {
+			if (frac_den >= 1000000000ull)
+				continue;	/* enough digits */
+			frac_num = frac_num * 10 + (*end - '0');
+			frac_den *= 10;
+		}
+	}
+	if (*end && (u = strchr(units, *end & ~0x20))) {
+		mult = 1ull << (10 * (u - units + 1));
+		end++;
+		if (*end == 'i')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+	} else if (*end == 'B' || *end == 'b') {
+		end++;
+	}
+	if (*end)
+		return -EINVAL;
+	if (whole > UINT64_MAX / mult)
+		return -ERANGE;
+	*val = whole * mult + (uint64_t)((double)frac_num / frac_den * mult);
+	return 0;
+}
+
+static void trace_usage(FILE *f)
+{
+	fprintf(f, "usage: trace dump FILE\n"
+		   "       trace convert IN OUT [--capacity SIZE]\n"
+		   "FILE/IN: a gpuvm trace or an RMM log CSV; OUT: a gpuvm trace\n");
+}
+
+/**
+ * replay_cmd_trace - "trace dump FILE" prints a trace as text; "trace
+ * convert IN OUT" writes any readable trace in the binary format
+ * Return: exit status (0, 1 on error, 2 on bad usage).
+ */
+int replay_cmd_trace(int argc, char **argv)
+{
+	struct replay_trace t;
+	int err;
+
+	if (argc == 3 && !strcmp(argv[1], "dump")) {
+		err = replay_trace_load(argv[2], &t);
+		if (err)
+			return 1;
+		err = replay_trace_dump(&t, stdout);
+		replay_trace_release(&t);
+		return err ? 1 : 0;
+	}
+	if ((argc == 4 || argc == 6) && !strcmp(argv[1], "convert")) {
+		uint64_t capacity = 0;
+
+		if (argc == 6 && (strcmp(argv[4], "--capacity") ||
+				  replay_parse_size(argv[5], &capacity))) {
+			trace_usage(stderr);
+			return 2;
+		}
+		err = replay_trace_load(argv[2], &t);
+		if (err)
+			return 1;
+		if (capacity)
+			t.hdr.capacity = capacity;
+		err = replay_trace_save(&t, argv[3]);
+		replay_trace_release(&t);
+		return err ? 1 : 0;
+	}
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		trace_usage(stdout);
+		return 0;
+	}
+	trace_usage(stderr);
+	return 2;
+}
+
+static void replay_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: replay TRACE [--capacity SIZE] [--device N] [--policy KNOB=VALUE]...\n"
+		"              [--costs FILE] [--no-gpuvm]\n"
+		"Replays TRACE (a gpuvm trace or an RMM log CSV) through gpuvm (the real\n"
+		"manager on cudasim, in a child process), contiguous first-fit (cudaMalloc),\n"
+		"PyTorch's caching allocator and PyTorch's expandable segments.\n"
+		"  --capacity SIZE   device memory (default: the trace's)\n"
+		"  --policy K=V      a gpuvm knob, or torch.max_split_size=SIZE for the\n"
+		"                    PyTorch models; repeatable\n"
+		"  --costs FILE      per-call driver costs (see Documentation/trace.rst)\n"
+		"  --no-gpuvm        only the models\n");
+}
+
+static void print_targets(FILE *out, const struct replay_result *res, int nr)
+{
+	const struct replay_result *g = &res[0];
+	double fg = replay_fragmentation(g);
+	int i;
+
+	if (!g->ran)
+		return;
+	fprintf(out, "targets: gpuvm frag %.3f", fg);
+	for (i = 1; i < nr; i++)
+		if (res[i].ran)
+			fprintf(out, ", %s than %s (%.3f)",
+				fg < replay_fragmentation(&res[i]) ? "lower" : "NOT lower",
+				res[i].name, replay_fragmentation(&res[i]));
+	fprintf(out, "; peak held / peak requested %.3f; OOMs %" PRIu64 "\n",
+		g->peak_requested ? (double)g->peak_held / g->peak_requested : 0.0, g->ooms);
+}
+
+/**
+ * replay_cmd_replay - replay a trace through gpuvm and the models and print
+ * the comparison table
+ * Return: exit status (0, 1 on error, 2 on bad usage).
+ */
+int replay_cmd_replay(int argc, char **argv)
+{
+	static const struct replay_model_ops *const models[] = {
+		&replay_firstfit_ops, &replay_torch_caching_ops, &replay_expandable_ops,
+	};
+	struct replay_result res[1 + sizeof(models) / sizeof(models[0])];
+	const char *path = NULL, *costs_path = NULL;
+	struct replay_policy pol;
+	struct replay_costs costs;
+	struct replay_trace t;
+	struct replay_ops ops;
+	uint64_t capacity = 0;
+	bool gpuvm = true;
+	int device = -1, i, err, nr = 0;
+
+	replay_policy_default(&pol);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			replay_usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--no-gpuvm")) {
+			gpuvm = false;
+			continue;
+		} else if (a[0] != '-') {
+			if (path)
+				goto out_usage;
+			path = a;
+			continue;
+		}
+		if (!v)
+			goto out_usage;
+		i++;
+		if (!strcmp(a, "--capacity")) {
+			if (replay_parse_size(v, &capacity) || !capacity) {
+				fprintf(stderr, "replay: bad capacity \"%s\"\n", v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--device")) {
+			char *end;
+			long d = strtol(v, &end, 10);
+
+			if (*end || end == v || d < 0 || d > 1023) {
+				fprintf(stderr, "replay: bad device \"%s\"\n", v);
+				return 2;
+			}
+			device = d;
+		} else if (!strcmp(a, "--costs")) {
+			costs_path = v;
+		} else if (!strcmp(a, "--policy")) {
+			const char *eq = strchr(v, '=');
+
+			if (!eq || eq == v || !eq[1]) {
+				fprintf(stderr, "replay: --policy wants KNOB=VALUE, not \"%s\"\n", v);
+				return 2;
+			}
+			if (!strncmp(v, "torch.", 6)) {
+				if (strncmp(v, "torch.max_split_size=", 21) ||
+				    replay_parse_size(eq + 1, &pol.torch_max_split_size) ||
+				    pol.torch_max_split_size < 20 * MiB) {
+					fprintf(stderr, "replay: the PyTorch models know only "
+						"torch.max_split_size=SIZE (at least 20M)\n");
+					return 2;
+				}
+			} else if (pol.nr_gpuvm_knobs == 32) {
+				fprintf(stderr, "replay: too many --policy knobs\n");
+				return 2;
+			} else {
+				pol.gpuvm_knobs[pol.nr_gpuvm_knobs++] = v;
+			}
+		} else {
+			goto out_usage;
+		}
+	}
+	if (!path)
+		goto out_usage;
+
+	replay_costs_default(&costs);
+	if (costs_path && replay_costs_load(&costs, costs_path))
+		return 1;
+	if (replay_trace_load(path, &t))
+		return 1;
+	if (!capacity)
+		capacity = t.hdr.capacity;
+	if (!capacity) {
+		fprintf(stderr, "replay: %s names no device capacity; give --capacity SIZE\n",
+			path);
+		replay_trace_release(&t);
+		return 2;
+	}
+	err = replay_ops_build(&t, device, &ops);
+	if (err) {
+		fprintf(stderr, "replay: %s\n", strerror(-err));
+		replay_trace_release(&t);
+		return 1;
+	}
+
+	if (gpuvm) {
+		if (replay_run_gpuvm(path, ops.device, capacity, &pol, &res[nr]) == -EINVAL) {
+			fprintf(stderr, "replay: %s\n", res[nr].note);
+			replay_ops_release(&ops);
+			replay_trace_release(&t);
+			return 2;
+		}
+		if (res[nr].ran)
+			res[nr].est_us = replay_costs_estimate_us(&costs, res[nr].calls,
+								  res[nr].bytes);
+		nr++;
+	}
+	for (i = 0; i < (int)(sizeof(models) / sizeof(models[0])); i++) {
+		replay_run_model(models[i], &ops, capacity, &pol, &res[nr]);
+		if (res[nr].ran)
+			res[nr].est_us = replay_costs_estimate_us(&costs, res[nr].calls,
+								  res[nr].bytes);
+		nr++;
+	}
+	replay_print_table(stdout, &t, &ops, capacity, &costs, res, nr);
+	if (gpuvm)
+		print_targets(stdout, res, nr);
+	replay_ops_release(&ops);
+	replay_trace_release(&t);
+	return 0;
+
+out_usage:
+	replay_usage(stderr);
+	return 2;
+}
+
+/**
+ * replay_cmd_workload - "workload NAME --out FILE [--seed N]" writes a
+ * bundled workload as a trace; "workload list" names them
+ * Return: exit status.
+ */
+int replay_cmd_workload(int argc, char **argv)
+{
+	const struct replay_workload *w = NULL;
+	const char *out = NULL;
+	struct replay_trace t;
+	uint64_t seed = 1;
+	int i, err;
+
+	if (argc == 2 && !strcmp(argv[1], "list")) {
+		for (i = 0; i < replay_nr_workloads; i++)
+			printf("%-12s %s\n", replay_workloads[i].name, replay_workloads[i].help);
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			char *end;
+
+			errno = 0;
+			seed = strtoull(argv[++i], &end, 0);
+			if (errno || *end || end == argv[i] || argv[i][0] == '-') {
+				fprintf(stderr, "workload: bad seed \"%s\"\n", argv[i]);
+				return 2;
+			}
+		} else if (argv[i][0] != '-' && !w) {
+			w = replay_workload_find(argv[i]);
+			if (!w) {
+				fprintf(stderr, "workload: unknown workload \"%s\" "
+					"(\"workload list\" names them)\n", argv[i]);
+				return 2;
+			}
+		} else {
+			w = NULL;
+			break;
+		}
+	}
+	if (!w || !out) {
+		fprintf(stderr, "usage: workload NAME --out FILE [--seed N] | workload list\n");
+		return 2;
+	}
+	err = replay_workload_generate(w, seed, &t);
+	if (!err)
+		err = replay_trace_save(&t, out);
+	replay_trace_release(&t);
+	return err ? 1 : 0;
+}
