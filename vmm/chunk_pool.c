@@ -133,7 +133,7 @@ int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32
 		off += chunk_bytes(d, c[i]);
 	}
 	total = off;
-	ret = drv_set_access(d->ordinal, va, total);
+	ret = drv_set_access(d->ordinal, va, total, d->peers);
 	if (ret)
 		goto out_unmap;
 	for (off = 0, j = 0; j < k; j++) {

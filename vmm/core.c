@@ -503,6 +503,76 @@ GPUVM_API int64_t gpuvm_reclaim(int dev, uint64_t target)
 	return total;
 }
 
+/*
+ * Give the device set of @d (itself and d->peers) access to every mapped
+ * run of granules - live and cached alike, as one cuMemSetAccess per
+ * contiguous run, which always covers whole chunk mappings.
+ */
+static int __dev_set_access_all(struct vmm_device *d, uint8_t pte_bit)
+{
+	uint32_t g = 0, start;
+	int ret;
+
+	while (g < d->nr_pt) {
+		uint8_t st = d->pt[g].state;
+
+		if (st != GPUVM_PTE_MAPPED && st != GPUVM_PTE_CACHED) {
+			g++;
+			continue;
+		}
+		for (start = g; g < d->nr_pt; g++) {
+			st = d->pt[g].state;
+			if (st != GPUVM_PTE_MAPPED && st != GPUVM_PTE_CACHED)
+				break;
+		}
+		ret = drv_set_access(d->ordinal, d->arena.base + (uint64_t)start * d->gran,
+				     (uint64_t)(g - start) * d->gran, d->peers);
+		if (ret)
+			return ret;
+		for (; start < g; start++)
+			d->pt[start].access |= pte_bit;
+	}
+	return 0;
+}
+
+/**
+ * gpuvm_peer_access - let device @peer access @dev's gpuvm memory
+ * @dev: the device whose memory is accessed
+ * @peer: the device that accesses it
+ *
+ * Every present mapping of @dev (live or cached) becomes accessible from
+ * @peer, and so does every later one.  The shim calls it for
+ * cuCtxEnablePeerAccess.  Idempotent.
+ * Return: 0; -EINVAL (bad or equal ordinals), or the driver's error, in
+ * which case @peer is not added.
+ */
+GPUVM_API int gpuvm_peer_access(int dev, int peer)
+{
+	struct vmm_device *d;
+	int ret;
+
+	ret = gpuvm_init();
+	if (ret)
+		return ret;
+	if (dev < 0 || dev >= vmm.nr_devices || peer < 0 || peer >= vmm.nr_devices ||
+	    dev == peer)
+		return -EINVAL;
+	if (!vmm_device_get(peer, &ret))	/* its CUdevice is needed */
+		return ret;
+	d = vmm_device_get(dev, &ret);
+	if (!d)
+		return ret;
+	vmm_lock(d);
+	if (!(d->peers & (1u << peer))) {
+		d->peers |= 1u << peer;
+		ret = __dev_set_access_all(d, GPUVM_PTE_ACCESS_PEER);
+		if (ret)
+			d->peers &= ~(1u << peer);
+	}
+	vmm_unlock(d);
+	return ret;
+}
+
 /* Can @d take knob @i = @val?  (Range was checked by the schema.) */
 static int knob_fits(const uint64_t *knob, uint64_t gran, int i, uint64_t val, bool live)
 {

@@ -417,16 +417,27 @@ int drv_mem_unmap(int dev, uint64_t va, uint64_t size)
 	return DRV_CALL(dev, GPUVM_DRV_MEM_UNMAP, "cuMemUnmap", drv.mem_unmap(va, size));
 }
 
-int drv_set_access(int dev, uint64_t va, uint64_t size)
+/*
+ * Read-write access for @dev and every device in @peers (a bitmask of
+ * ordinals), in one call: the driver applies the whole list at once.
+ */
+int drv_set_access(int dev, uint64_t va, uint64_t size, uint32_t peers)
 {
-	CUmemAccessDesc desc;
+	CUmemAccessDesc desc[GPUVM_MAX_DEVICES];
+	unsigned int n = 0;
+	int i;
 
-	memset(&desc, 0, sizeof(desc));
-	desc.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
-	desc.location.id = drv_cudev[dev];
-	desc.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+	memset(desc, 0, sizeof(desc));
+	for (i = 0; i < GPUVM_MAX_DEVICES; i++) {
+		if (i != dev && !(peers & (1u << i)))
+			continue;
+		desc[n].location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+		desc[n].location.id = drv_cudev[i];
+		desc[n].flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+		n++;
+	}
 	return DRV_CALL(dev, GPUVM_DRV_MEM_SET_ACCESS, "cuMemSetAccess",
-			drv.set_access(va, size, &desc, 1));
+			drv.set_access(va, size, desc, n));
 }
 
 int drv_ctx_synchronize(int dev)

@@ -40,7 +40,7 @@ int drv_mem_release(int dev, drv_handle_t h);
 int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h);
 int drv_mem_unmap(int dev, uint64_t va, uint64_t size);
 /* read-write access for @dev over [va, va + size) */
-int drv_set_access(int dev, uint64_t va, uint64_t size);
+int drv_set_access(int dev, uint64_t va, uint64_t size, uint32_t peers);
 int drv_ctx_synchronize(int dev);
 int drv_event_create(int dev, drv_event_t *ev);
 int drv_event_record(int dev, drv_event_t ev, void *stream);

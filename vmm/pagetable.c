@@ -85,8 +85,11 @@ void __pt_set(struct vmm_device *d, uint64_t va, uint64_t size, uint8_t state,
 	      uint64_t owner, struct vmm_range *r, uint8_t kind)
 {
 	uint64_t g = (va - d->arena.base) / d->gran, end = g + size / d->gran;
-	uint8_t access = state == GPUVM_PTE_MAPPED || state == GPUVM_PTE_CACHED ?
-			 GPUVM_PTE_ACCESS_READ | GPUVM_PTE_ACCESS_WRITE : 0;
+	uint8_t access = 0;
+
+	if (state == GPUVM_PTE_MAPPED || state == GPUVM_PTE_CACHED)
+		access = GPUVM_PTE_ACCESS_READ | GPUVM_PTE_ACCESS_WRITE |
+			 (d->peers ? GPUVM_PTE_ACCESS_PEER : 0);
 
 	for (; g < end; g++) {
 		d->pt[g].state = state;

@@ -163,7 +163,7 @@ static void fill_header(struct gpuvm_seg_header *h)
 	h->alloc_size = sizeof(struct gpuvm_seg_alloc);
 	h->segment_size = pub.used;
 	h->pid = getpid();
-	h->uid = getuid();
+	h->uid = geteuid();	/* the file owner, which readers check */
 	h->start_time = proc_start_time(h->pid);
 	fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {

@@ -130,9 +130,22 @@ GPUVM_API int gpuvm_free_async(gpuvm_ptr_t ptr, void *stream);
  * gpuvm_owns - whether an address lies in memory gpuvm handed out
  * @ptr: any address
  * @dev: if non-NULL, receives the device ordinal
- * Return: true when @ptr is inside a live gpuvm allocation.  Cheap, no lock.
+ * Return: true when @ptr is inside a live gpuvm allocation.  Cheap: no lock
+ * for large allocations; a sub-allocated object is checked in its slab under
+ * the device lock.
  */
 GPUVM_API bool gpuvm_owns(gpuvm_ptr_t ptr, int *dev);
+
+/**
+ * gpuvm_peer_access - let device @peer access @dev's gpuvm memory
+ * @dev: the device whose memory is accessed
+ * @peer: the device that accesses it
+ *
+ * Present and future mappings of @dev become accessible from @peer (what
+ * cuCtxEnablePeerAccess means for gpuvm memory).
+ * Return: 0, -EINVAL, or the driver's error (nothing changed).
+ */
+GPUVM_API int gpuvm_peer_access(int dev, int peer);
 
 struct gpuvm_alloc_info {
 	gpuvm_ptr_t base;	/* allocation start */

@@ -90,6 +90,45 @@ START_TEST(two_devices)
 }
 END_TEST
 
+/* Peer access: existing mappings get it in one call per run, new ones too. */
+START_TEST(peer_access)
+{
+	struct vmm_device *d;
+	uint64_t before, g;
+	gpuvm_ptr_t a, b, c;
+
+	start(2);
+	if (gpuvm_device_count() < 2) {
+		fprintf(stderr, "SKIP: one device only\n");
+		return;
+	}
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, 0, &b), 0);
+	ck_assert_int_eq(gpuvm_peer_access(0, 0), -EINVAL);
+	ck_assert_int_eq(gpuvm_peer_access(0, 2), -EINVAL);
+	ck_assert_int_eq(gpuvm_peer_access(-1, 1), -EINVAL);
+	before = tl_calls(0, GPUVM_DRV_MEM_SET_ACCESS);
+	ck_assert_int_eq(gpuvm_peer_access(0, 1), 0);
+	/* a and b are adjacent: one contiguous run, one call */
+	ck_assert_uint_eq(tl_calls(0, GPUVM_DRV_MEM_SET_ACCESS), before + 1);
+	ck_assert_int_eq(gpuvm_peer_access(0, 1), 0);	/* idempotent */
+	ck_assert_uint_eq(tl_calls(0, GPUVM_DRV_MEM_SET_ACCESS), before + 1);
+	ck_assert_int_eq(gpuvm_alloc(0, 2 * MiB, 0, &c), 0);
+	d = &vmm.dev[0];
+	for (g = (a - d->arena.base) / d->gran; g < (b + 4 * MiB - d->arena.base) / d->gran; g++)
+		ck_assert(d->pt[g].access & GPUVM_PTE_ACCESS_PEER);
+	ck_assert(d->pt[(c - d->arena.base) / d->gran].access & GPUVM_PTE_ACCESS_PEER);
+	ck_assert_int_eq(tl_use_device(0), 0);
+	ck_assert_int_eq(tl_fill(c, 2 * MiB, 7), 0);
+	ck_assert(tl_verify(c, 2 * MiB, 7));
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_free(c), 0);
+	ck_assert(consistent(0) && consistent(1));
+	tl_close();
+}
+END_TEST
+
 struct worker {
 	int dev;
 	unsigned int seed;
@@ -281,6 +320,7 @@ int main(void)
 	}
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, two_devices);
+	tcase_add_test(tc, peer_access);
 	tcase_add_test(tc, threads_one_device);
 	tcase_add_test(tc, threads_two_devices);
 	tcase_add_test(tc, fork_child);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../vmm/internal.h"
 
@@ -324,6 +325,31 @@ START_TEST(knob_env_defaults)
 }
 END_TEST
 
+START_TEST(knob_defaults_file)
+{
+	char dir[] = "/tmp/gpuvm-defaults-XXXXXX", path[64];
+	uint64_t v[VMM_KNOB_NR];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/defaults", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("chunk_size=4194304\nlimit=12abc\nbogus=1\nno equals sign\n"
+	      "placement=first-fit\nsmall_max=512K\n", f);
+	fclose(f);
+	setenv("GPUVM_RUNDIR", dir, 1);
+	setenv("GPUVM_SMALL_MAX", "64K", 1);		/* the environment wins */
+	policy_load_env(v);
+	ck_assert_uint_eq(v[VMM_KNOB_CHUNK_SIZE], 4u << 20);
+	ck_assert_uint_eq(v[VMM_KNOB_LIMIT], 0);	/* bad line skipped */
+	ck_assert_uint_eq(v[VMM_KNOB_PLACEMENT], VMM_PLACE_FIRST_FIT);
+	ck_assert_uint_eq(v[VMM_KNOB_SMALL_MAX], 64u << 10);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vmm_unit");
@@ -339,6 +365,7 @@ int main(void)
 	tcase_add_test(tc, knob_parse);
 	tcase_add_test(tc, knob_format_and_schema);
 	tcase_add_test(tc, knob_env_defaults);
+	tcase_add_test(tc, knob_defaults_file);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
