@@ -11,6 +11,5 @@ need cu_procaddr
 
 run_direct "$bindir/cu_procaddr" direct
 run_shim "$bindir/cu_procaddr" routed
-# (CUTEST_LOOSE: see cu_procaddr.c, cudasim hands out interposed pointers)
-run_shim GPUVM_DISABLE=1 CUTEST_LOOSE=1 "$bindir/cu_procaddr" direct
+run_shim GPUVM_DISABLE=1 "$bindir/cu_procaddr" direct
 echo "ok"
