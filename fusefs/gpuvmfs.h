@@ -109,6 +109,7 @@ int gpuvmfs_parse_pid(const char *name, size_t len, pid_t *pid);
 
 /* ---- control.c ---- */
 
+int gpuvmfs_parse_reclaim(const char *text, uint64_t *bytes);
 int gpuvmfs_ctl_request(const char *rundir, const struct gpuvm_segment *state, int dev,
 			const char *name, uint64_t value, unsigned int timeout_ms);
 

@@ -613,23 +613,6 @@ static void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /* "all", or a size with the schema's syntax; 0 means everything. */
-static int parse_reclaim(const char *text, uint64_t *val)
-{
-	static const struct gpuvm_knob reclaim_knob = {
-		.name = "reclaim",
-		.type = GPUVM_KNOB_SIZE,
-		.unit = "bytes",
-		.min = 0,
-		.max = UINT64_MAX,
-	};
-
-	if (!strcmp(text, "all") || !strcmp(text, "all\n")) {
-		*val = 0;
-		return 0;
-	}
-	return gpuvm_knob_parse(&reclaim_knob, text, val);
-}
-
 static int do_write(struct gpuvmfs *fs, const struct fuse_ctx *ctx,
 		    const struct gpuvmfs_node *n, const char *text)
 {
@@ -651,7 +634,7 @@ static int do_write(struct gpuvmfs *fs, const struct fuse_ctx *ctx,
 		return -EACCES;
 	if (n->kind == GFS_RECLAIM) {
 		name = "reclaim";
-		err = parse_reclaim(text, &val);
+		err = gpuvmfs_parse_reclaim(text, &val);
 	} else {
 		knob = gpuvmfs_node_knob(n);
 		if (n->kind == GFS_KNOB && knob->init_only)

@@ -112,6 +112,17 @@ GPUVM_API const struct gpuvm_knob *gpuvm_knob_find(const char *name)
 	return NULL;
 }
 
+/*
+ * Parsing and formatting need only a knob's description, so callers may
+ * describe values of their own (gpuvmfs's reclaim size); membership of the
+ * schema matters only where a knob is applied.
+ */
+static bool knob_well_formed(const struct gpuvm_knob *k)
+{
+	return k && (unsigned int)k->type <= GPUVM_KNOB_ENUM &&
+	       (k->type != GPUVM_KNOB_ENUM || k->choices) && k->min <= k->max;
+}
+
 int policy_knob_index(const struct gpuvm_knob *k)
 {
 	if (k < vmm_knobs || k >= vmm_knobs + VMM_KNOB_NR)
@@ -174,10 +185,18 @@ GPUVM_API int gpuvm_knob_check(const struct gpuvm_knob *knob, uint64_t val)
 {
 	int i = policy_knob_index(knob);
 
-	if (i < 0)
+	if (!knob_well_formed(knob))
 		return -EINVAL;
 	if (val < knob->min || val > knob->max)
 		return -ERANGE;
+	if (knob->type == GPUVM_KNOB_ENUM) {
+		int n = 0;
+
+		while (knob->choices[n])
+			n++;
+		if (val >= (uint64_t)n)
+			return -ERANGE;
+	}
 	/* chunks are whole granules; granularity is a power of two >= 64 KiB */
 	if (i == VMM_KNOB_CHUNK_SIZE && val && (val & ((64u << 10) - 1)))
 		return -EINVAL;
@@ -200,7 +219,7 @@ GPUVM_API int gpuvm_knob_parse(const struct gpuvm_knob *knob, const char *text, 
 	size_t len;
 	int ret, c;
 
-	if (policy_knob_index(knob) < 0 || !text || !val)
+	if (!knob_well_formed(knob) || !text || !val)
 		return -EINVAL;
 	len = strnlen(text, KNOB_TEXT_MAX + 2);
 	if (len && text[len - 1] == '\n')
@@ -257,7 +276,7 @@ GPUVM_API int gpuvm_knob_format(const struct gpuvm_knob *knob, uint64_t val, cha
 {
 	int n = 0, i;
 
-	if (policy_knob_index(knob) < 0 || (!buf && len))
+	if (!knob_well_formed(knob) || (!buf && len))
 		return -EINVAL;
 	if (knob->type != GPUVM_KNOB_ENUM)
 		return snprintf(buf, len, "%llu", (unsigned long long)val);

@@ -153,6 +153,8 @@ ok "tree, status, maps, pagetable, allocs, metrics"
 cached=$(key "$d/status" cached)
 [ "$cached" -gt 0 ] || fail "nothing cached to reclaim"
 bad_write "$d/reclaim" "garbage" "Invalid argument" 2>/dev/null
+bad_write "$d/reclaim" "12abc" "Invalid argument" 2>/dev/null
+echo 2M >"$d/reclaim" || fail "reclaim 2M write"
 echo all >"$d/reclaim" || fail "reclaim write"
 [ "$(key "$d/status" cached)" = 0 ] || fail "cached after reclaim: $(key "$d/status" cached)"
 [ "$(key "$d/status" reclaimed)" = "$cached" ] || fail "reclaimed: $(key "$d/status" reclaimed)"
