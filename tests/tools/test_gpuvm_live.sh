@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# test_gpuvm_live.sh - every reading and writing subcommand against a live
+# program: llmserve (unmodified, through the shim) paused mid-run, first
+# from the segments (nothing mounted), then through a gpuvmfs mount (skipped
+# when FUSE is unavailable).  Values refused by the schema get the same
+# errno as a write into /gpuvm; good ones reach the process.
+set -u
+build=${GPUVM_BUILD:?}
+gpuvm=$build/bin/gpuvm
+fails=0
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+expect() {
+	local want=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" = "$want" ] || fail "$* exited $rc, want $want: $(head -c 600 <<<"$out")"
+	[ -z "$pat" ] || grep -qE -- "$pat" <<<"$out" || fail "$*: no '$pat' in: $(head -c 600 <<<"$out")"
+}
+
+tmp=$(mktemp -d)
+export GPUVM_RUNDIR=$tmp/run
+mkdir "$GPUVM_RUNDIR" "$tmp/mnt"
+fs_pid=
+job=
+cleanup() {
+	[ -n "$job" ] && kill "$job" 2>/dev/null
+	[ -n "$fs_pid" ] && kill "$fs_pid" 2>/dev/null && wait "$fs_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+mkfifo "$tmp/fifo"
+CUDASIM_MEM=128M GPUVM_MAINJOB_PAUSE_FIFO=$tmp/fifo "$gpuvm" run -q -- \
+	"$build/bin/llmserve" --requests 8 --max-len 8 >"$tmp/out" 2>&1 &
+job=$!
+pid=
+for _ in $(seq 600); do
+	pid=$(sed -n 's/^llmserve: paused mid-run pid=\([0-9]*\)$/\1/p' "$tmp/out")
+	[ -n "$pid" ] && break
+	kill -0 "$job" 2>/dev/null || break
+	sleep 0.05
+done
+if [ -z "$pid" ]; then
+	echo "llmserve did not pause:"
+	cat "$tmp/out"
+	exit 1
+fi
+
+# check SOURCE...: the whole set against the paused process
+check() {
+	expect 0 "^ *$pid +[^ ]+ +llmserve +0 " "$gpuvm" ps "$@"
+	expect 0 "^state: ok" "$gpuvm" status "$@" "$pid"
+	expect 0 "^comm: llmserve" "$gpuvm" status "$@" "$pid"
+	expect 0 "^flags: simulated shim" "$gpuvm" status "$@" "$pid"
+	expect 0 "^device: 0" "$gpuvm" status --device 0 "$@" "$pid"
+	expect 1 "no device 3" "$gpuvm" status --device 3 "$@" "$pid"
+	expect 0 "^[0-9a-f]{12}-[0-9a-f]{12} [-sga]{3} 0 [0-9]+ [0-9]+ [0-9]+ [0-9]+$" \
+		"$gpuvm" maps "$@" "$pid"
+	expect 0 "^[0-9a-f]{12} mapped [0-9]+:[0-9]+ [0-9]+ rw-$" "$gpuvm" pagetable "$@" "$pid"
+
+	# writes: good values reach the process, bad ones change nothing
+	expect 0 "" "$gpuvm" set "$@" "$pid" limit=100M
+	expect 0 "^limit: 104857600$" "$gpuvm" status "$@" "$pid"
+	expect 0 "" "$gpuvm" set "$@" "$pid" limit=0 high_watermark=64M
+	expect 0 "^limit: 0$" "$gpuvm" status "$@" "$pid"
+	for bad in limit=abc limit=12Q stitch=2 placement=nope "limit= "; do
+		expect 2 "Invalid argument" "$gpuvm" set "$@" "$pid" "$bad"
+	done
+	expect 2 "Numerical result out of range" "$gpuvm" set "$@" "$pid" \
+		small_max=99999999999999999999
+	# a read-only-at-start knob: EACCES, as echo into its file
+	expect 1 "Permission denied" "$gpuvm" set "$@" "$pid" pool_reserve=0
+	expect 0 "^limit: 0$" "$gpuvm" status "$@" "$pid"
+	expect 0 "" "$gpuvm" reclaim "$@" "$pid"
+	expect 0 "^cached: 0$" "$gpuvm" status "$@" "$pid"
+	expect 0 "" "$gpuvm" reclaim "$@" "$pid" 4M
+	expect 2 "expected all or a size" "$gpuvm" reclaim "$@" "$pid" lots
+	expect 2 "expected all or a size" "$gpuvm" reclaim "$@" "$pid" 12abc
+
+	# the picture and the live view
+	rm -f "$tmp/map.svg"
+	expect 0 "" "$gpuvm" map "$@" "$pid" --svg "$tmp/map.svg"
+	if command -v xmllint >/dev/null 2>&1; then
+		xmllint --noout "$tmp/map.svg" || fail "map.svg is not well-formed XML"
+	else
+		grep -q '^<svg ' "$tmp/map.svg" && tail -n 1 "$tmp/map.svg" | grep -q '^</svg>$' ||
+			fail "map.svg does not look like SVG"
+	fi
+	grep -q '<rect ' "$tmp/map.svg" || fail "map.svg draws nothing"
+	expect 0 "^ *$pid llmserve +0 " "$gpuvm" top --once --no-color "$@"
+	expect 0 "^      \[[#+o.]+\] " "$gpuvm" top --once --no-color --width 40 "$@" "$pid"
+	out=$("$gpuvm" top -n 2 -d 1 --no-color "$@" "$pid")
+	[ "$(grep -c '^gpuvm top' <<<"$out")" = 2 ] || fail "top -n 2: $out"
+	grep -qE "^ *$pid llmserve +0 .* [0-9]+$" <<<"$out" || fail "top -n 2: no calls/s: $out"
+}
+
+echo "== from the segments"
+check --direct
+# whatever the test machine has mounted, --direct above and auto here agree
+expect 0 "^comm: llmserve" "$gpuvm" status --direct "$pid"
+
+echo "== through gpuvmfs"
+if [ ! -x "$build/bin/gpuvmfs" ] || [ ! -c /dev/fuse ]; then
+	echo "SKIP part: FUSE or gpuvmfs unavailable"
+else
+	"$build/bin/gpuvmfs" -f --rundir="$GPUVM_RUNDIR" "$tmp/mnt" 2>"$tmp/fs.log" &
+	fs_pid=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$tmp/mnt" && break
+		sleep 0.05
+	done
+	if mountpoint -q "$tmp/mnt"; then
+		check --mount "$tmp/mnt"
+		# the same text both ways
+		a=$("$gpuvm" maps --mount "$tmp/mnt" "$pid")
+		b=$("$gpuvm" maps --direct "$pid")
+		[ "$a" = "$b" ] || fail "maps differ between the mount and the segments"
+		# the same refusal as echo into the file
+		msg=$( (echo abc >"$tmp/mnt/$pid/policy/limit") 2>&1)
+		grep -q "Invalid argument" <<<"$msg" || fail "gpuvmfs accepted limit=abc: $msg"
+		kill "$fs_pid"
+		wait "$fs_pid" 2>/dev/null
+		fs_pid=
+	else
+		echo "SKIP part: gpuvmfs did not mount: $(cat "$tmp/fs.log")"
+		kill "$fs_pid" 2>/dev/null
+		fs_pid=
+	fi
+fi
+
+# let it finish: at the end pause, then out
+echo go >"$tmp/fifo"
+for _ in $(seq 600); do
+	grep -q '^llmserve: paused at the end' "$tmp/out" && break
+	kill -0 "$job" 2>/dev/null || break
+	sleep 0.05
+done
+echo go >"$tmp/fifo"
+wait "$job"
+rc=$?
+job=
+[ $rc = 0 ] || fail "llmserve under gpuvm run exited $rc: $(tail -n 5 "$tmp/out")"
+grep -q '^result.served=8$' "$tmp/out" || fail "not every request served: $(grep result "$tmp/out")"
+expect 1 "no such process" "$gpuvm" status --direct "$pid"
+
+if [ $fails -ne 0 ]; then
+	echo "$fails failures"
+	exit 1
+fi
+echo "ok"

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - the gpuvm command: one table of subcommands, `gpuvm help`,
+ * `gpuvm CMD --help`, and the small helpers every subcommand shares.
+ *
+ * See Documentation/gpuvm-cli.rst for the manual.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gpuvm/segment.h>
+
+#include "gpuvm.h"
+
+static int cmd_help(int argc, char **argv);
+
+#define SOURCE_USAGE							\
+	"  --mount DIR    read and write through the gpuvmfs mounted at DIR\n" \
+	"  --direct       read the state segments even when gpuvmfs is mounted\n" \
+	"  --rundir DIR   the run directory of the segments\n"		\
+	"                 (default: $GPUVM_RUNDIR, else " GPUVM_RUNDIR_DEFAULT ")\n"
+
+static const struct gpuvm_cmd cmds[] = {
+	{ "run", cmd_run, "run a program under gpuvm (the preload shim)",
+	  "usage: gpuvm run [--mount DIR] [--set KNOB=VALUE]... [-q] [--] PROGRAM [ARGS...]\n"
+	  "\n"
+	  "Run an unmodified CUDA program with gpuvm managing its device memory.\n"
+	  "\n"
+	  "  --mount DIR        mount gpuvmfs at DIR for the run unless one is there\n"
+	  "  --set KNOB=VALUE   a policy default for the program (GPUVM_<KNOB>);\n"
+	  "                     validated first, may be repeated\n"
+	  "  --rundir DIR       the run directory (default: $GPUVM_RUNDIR)\n"
+	  "  -q, --quiet        do not print the driver line\n"
+	  "\n"
+	  "Exit status: the program's, 128+N when signal N ended it, 127 when it\n"
+	  "cannot be run, 2 for bad arguments.\n" },
+	{ "ps", cmd_ps, "list the processes using gpuvm",
+	  "usage: gpuvm ps [--mount DIR | --direct] [--rundir DIR]\n"
+	  "\n"
+	  "One line per process: pid, user, program, devices, requested, mapped,\n"
+	  "cached and limit bytes, live allocations, fragmentation, driver.\n"
+	  "\n" SOURCE_USAGE },
+	{ "status", cmd_status, "show a process's /gpuvm/<pid>/status",
+	  "usage: gpuvm status [--device N] [--mount DIR | --direct] [--rundir DIR] PID\n"
+	  "\n"
+	  "Print the status of PID (key: value lines), for one device with --device.\n"
+	  "\n" SOURCE_USAGE },
+	{ "maps", cmd_maps, "show a process's allocations (/gpuvm/<pid>/maps)",
+	  "usage: gpuvm maps [--device N] [--mount DIR | --direct] [--rundir DIR] PID\n"
+	  "\n"
+	  "One line per live allocation: start-end flags device id requested\n"
+	  "max_size chunks.\n"
+	  "\n" SOURCE_USAGE },
+	{ "pagetable", cmd_pagetable, "show a process's page table",
+	  "usage: gpuvm pagetable [--device N] [--mount DIR | --direct] [--rundir DIR] PID\n"
+	  "\n"
+	  "One line per granule in use: va state chunk:part owner access.\n"
+	  "\n" SOURCE_USAGE },
+	{ "set", cmd_set, "change a live policy knob of a process",
+	  "usage: gpuvm set [--device N] [--mount DIR | --direct] [--rundir DIR] PID KNOB=VALUE...\n"
+	  "       gpuvm set --list\n"
+	  "\n"
+	  "Validate each value with the knob schema, then hand it to the process\n"
+	  "and wait until it applied it.  Errors are those of a write to\n"
+	  "/gpuvm/<pid>/policy/<knob>: EINVAL or ERANGE for a bad value, EACCES\n"
+	  "for a knob read only at start, ESRCH for no such process.  --list\n"
+	  "prints the schema.\n"
+	  "\n" SOURCE_USAGE },
+	{ "reclaim", cmd_reclaim, "hand a process's cached chunks back to the driver",
+	  "usage: gpuvm reclaim [--device N] [--mount DIR | --direct] [--rundir DIR] PID [all|SIZE]\n"
+	  "\n"
+	  "Ask PID to release cached physical memory: everything (all, the\n"
+	  "default) or at least SIZE bytes (K/M/G suffixes).\n"
+	  "\n" SOURCE_USAGE },
+	{ "top", cmd_top, "live view of every process, refreshed each second",
+	  "usage: gpuvm top [--once | -n N] [-d SECONDS] [--no-color] [--width COLS]\n"
+	  "                 [--mount DIR | --direct] [--rundir DIR] [PID...]\n"
+	  "\n"
+	  "Per process and device: mapped, requested, cached and limit bytes,\n"
+	  "fragmentation, driver calls per second, and a bar of the arena's used\n"
+	  "span: '#' mapped, '+' cached, 'o' reserved, '.' free.  q or Ctrl-C quits.\n"
+	  "\n"
+	  "  --once         print one frame and exit (no screen control)\n"
+	  "  -n N           print N frames, then exit\n"
+	  "  -d SECONDS     refresh interval (default 1)\n"
+	  "\n" SOURCE_USAGE },
+	{ "map", cmd_map, "draw a process's address space as an SVG picture",
+	  "usage: gpuvm map [--device N] [--mount DIR | --direct] [--rundir DIR] PID --svg FILE\n"
+	  "\n"
+	  "Write the arena's used span as SVG: one row per stretch of granules,\n"
+	  "allocations in their own colours, cached ranges hatched grey, holes\n"
+	  "white, chunk boundaries as ticks.  FILE - writes to stdout.\n"
+	  "\n" SOURCE_USAGE },
+	{ "driver", cmd_driver, "say which CUDA driver runs here",
+	  "usage: gpuvm driver\n"
+	  "\n"
+	  "Open libcuda.so.1 ($GPUVM_LIBCUDA when set) in a child process and print\n"
+	  "one line: the real driver with its version and devices, or cudasim.\n"
+	  "Exit status 1 when no driver initializes.\n" },
+	{ "trace", cmd_trace, "record and inspect allocation traces",
+	  "usage: gpuvm trace dump FILE\n"
+	  "       gpuvm trace convert IN OUT [--capacity SIZE]\n"
+	  "\n"
+	  "dump prints a trace as text; convert writes any readable trace (a gpuvm\n"
+	  "trace or an RMM log CSV) in gpuvm's binary format.\n" },
+	{ "replay", cmd_replay, "replay a trace through gpuvm and allocator models",
+	  "usage: gpuvm replay ...   (see gpuvm replay --help)\n" },
+	{ "stress", cmd_stress, "stress test with data verification",
+	  "usage: gpuvm stress [--duration TIME] ...\n" },
+	{ "help", cmd_help, "list the subcommands, or show one's usage",
+	  "usage: gpuvm help [CMD]\n" },
+};
+
+#define NR_CMDS	(sizeof(cmds) / sizeof(cmds[0]))
+
+const struct gpuvm_cmd *cli_find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_CMDS; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+void cli_usage(const char *name, bool to_stderr)
+{
+	const struct gpuvm_cmd *c = cli_find_cmd(name);
+
+	if (c)
+		fputs(c->usage, to_stderr ? stderr : stdout);
+}
+
+static void overview(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: gpuvm CMD [ARGS...]\n"
+		   "       gpuvm CMD --help\n\n"
+		   "gpuvm manages GPU memory in fixed-size chunks behind one virtual\n"
+		   "range per device; this command runs programs under it and shows\n"
+		   "and tunes them.  Commands:\n\n");
+	for (i = 0; i < NR_CMDS; i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\nSee Documentation/gpuvm-cli.rst.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		overview(stdout);
+		return 0;
+	}
+	if (argc > 2 || !cli_find_cmd(argv[1])) {
+		cli_err("help", "no such command '%s' (try: gpuvm help)", argv[1]);
+		return EXIT_USAGE;
+	}
+	cli_usage(argv[1], false);
+	return 0;
+}
+
+void cli_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gpuvm %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A pid: decimal, > 0, nothing trailing.  Return: 0 or EXIT_USAGE. */
+int cli_parse_pid(const char *cmd, const char *text, pid_t *pid)
+{
+	uint64_t v;
+
+	if (cli_parse_uint(cmd, "PID", text, INT_MAX, &v))
+		return EXIT_USAGE;
+	if (!v) {
+		cli_err(cmd, "PID: '%s' is not a process id", text);
+		return EXIT_USAGE;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
+/* A decimal number in [0, max].  Return: 0 or EXIT_USAGE (reported). */
+int cli_parse_uint(const char *cmd, const char *what, const char *text, uint64_t max,
+		   uint64_t *val)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!text || text[0] < '0' || text[0] > '9')
+		goto bad;
+	v = strtoull(text, &end, 10);
+	if (errno || *end || v > max)
+		goto bad;
+	*val = v;
+	return 0;
+bad:
+	cli_err(cmd, "%s: '%s' is not a number in [0, %" PRIu64 "]", what, text ? text : "",
+		max);
+	return EXIT_USAGE;
+}
+
+/* Bytes as "1.5G", "640M", "12K", "512B". */
+void cli_human(char *buf, size_t len, uint64_t bytes)
+{
+	static const char units[] = "BKMGTPE";
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024.0 && u < 6) {
+		v /= 1024.0;
+		u++;
+	}
+	if (!u)
+		snprintf(buf, len, "%" PRIu64 "B", bytes);
+	else if (v < 10.0 && v != (double)(uint64_t)v)
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+	else
+		snprintf(buf, len, "%.0f%c", v, units[u]);
+}
+
+/* The directory of this executable (for the shim and gpuvmfs beside it). */
+const char *cli_self_dir(void)
+{
+	static char dir[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (dir[0])
+		return dir;
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0) {
+		strcpy(dir, ".");
+		return dir;
+	}
+	dir[n] = '\0';
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	return dir;
+}
+
+int main(int argc, char **argv)
+{
+	const struct gpuvm_cmd *c;
+
+	if (argc < 2) {
+		overview(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(1, argv + 1);
+	if (!strcmp(argv[1], "--version")) {
+		printf("gpuvm segment ABI %d.%d\n", GPUVM_SEG_VERSION_MAJOR,
+		       GPUVM_SEG_VERSION_MINOR);
+		return 0;
+	}
+	c = cli_find_cmd(argv[1]);
+	if (!c) {
+		fprintf(stderr, "gpuvm: no such command '%s' (try: gpuvm help)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	/* `gpuvm CMD --help` for every command; replay and stress own theirs */
+	if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) &&
+	    c->fn != cmd_replay && c->fn != cmd_stress) {
+		cli_usage(c->name, false);
+		return 0;
+	}
+	return c->fn(argc - 1, argv + 1);
+}

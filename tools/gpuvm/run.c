@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * run.c - `gpuvm run`: run an unmodified program under the preload shim.
+ *
+ * The program gets LD_PRELOAD with lib/libgpuvm_preload.so from beside
+ * this command (bin/../lib), GPUVM_RUNDIR, and a GPUVM_<KNOB> variable per
+ * --set, each validated with the knob schema first so a typo is an error
+ * here and not a silent default there.  With --mount DIR a gpuvmfs is
+ * started for the run when none is mounted at DIR, and stopped after.
+ *
+ * The exit status is the program's (128 + N when signal N ended it, as a
+ * shell reports it); SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to
+ * it so gpuvm run can stand in for the program in scripts.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gpuvm/segment.h>
+
+#include "gpuvm.h"
+
+#define PRELOAD_NAME		"libgpuvm_preload.so"
+#define MOUNT_WAIT_MS		5000
+#define MAX_SETS		64
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* Each --set: validated, then exported as GPUVM_<KNOB>=VALUE. */
+static int apply_set(const char *arg)
+{
+	char name[GPUVM_SEG_KNOB_NAME + 8], env[GPUVM_SEG_KNOB_NAME + 16];
+	const char *eq = strchr(arg, '=');
+	const struct gpuvm_knob *knob;
+	size_t i, len;
+	int err;
+
+	len = eq ? (size_t)(eq - arg) : 0;
+	if (!eq || !len || len >= GPUVM_SEG_KNOB_NAME) {
+		cli_err("run", "--set %s: expected KNOB=VALUE", arg);
+		return EXIT_USAGE;
+	}
+	memcpy(name, arg, len);
+	name[len] = '\0';
+	err = cli_check_knob(name, eq + 1, &knob, NULL);
+	if (err == -ENOENT) {
+		cli_err("run", "--set %s: no knob '%s' (see gpuvm set --list)", arg, name);
+		return EXIT_USAGE;
+	}
+	if (err) {
+		cli_err("run", "--set %s: %s", arg, strerror(-err));
+		return EXIT_USAGE;
+	}
+	strcpy(env, "GPUVM_");
+	for (i = 0; i < len; i++)
+		env[6 + i] = (char)toupper((unsigned char)name[i]);
+	env[6 + len] = '\0';
+	if (setenv(env, eq + 1, 1)) {
+		cli_err("run", "setenv %s: %s", env, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* LD_PRELOAD=<shim>[:<what was there>] */
+static int set_preload(void)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char shim[PATH_MAX], *val;
+	int n;
+
+	n = snprintf(shim, sizeof(shim), "%s/../lib/" PRELOAD_NAME, cli_self_dir());
+	if (n < 0 || (size_t)n >= sizeof(shim) || access(shim, R_OK)) {
+		cli_err("run", "the preload shim %s is missing (build it with make)", shim);
+		return 1;
+	}
+	if (old && *old) {
+		if (asprintf(&val, "%s:%s", shim, old) < 0)
+			return 1;
+	} else {
+		val = strdup(shim);
+		if (!val)
+			return 1;
+	}
+	n = setenv("LD_PRELOAD", val, 1);
+	free(val);
+	return n ? 1 : 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Start gpuvmfs (from beside this command) in the foreground at @dir.
+ * Return: its pid once the mount is there, 0 when it could not be started
+ * (reported; the run goes on without it).
+ */
+static pid_t start_gpuvmfs(const char *dir, const char *rundir)
+{
+	char prog[PATH_MAX], opt[PATH_MAX + 16];
+	int waited, status;
+	pid_t pid;
+
+	snprintf(prog, sizeof(prog), "%s/gpuvmfs", cli_self_dir());
+	if (access(prog, X_OK)) {
+		cli_err("run", "%s is missing: running without a mount", prog);
+		return 0;
+	}
+	if (access("/dev/fuse", R_OK | W_OK)) {
+		cli_err("run", "FUSE is not available (/dev/fuse): running without a mount");
+		return 0;
+	}
+	snprintf(opt, sizeof(opt), "--rundir=%s", rundir);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_err("run", "fork: %s", strerror(errno));
+		return 0;
+	}
+	if (!pid) {
+		execl(prog, "gpuvmfs", "-f", opt, dir, (char *)NULL);
+		_exit(127);
+	}
+	for (waited = 0; waited < MOUNT_WAIT_MS; waited += 20) {
+		if (cli_is_gpuvmfs(dir))
+			return pid;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			cli_err("run", "gpuvmfs could not mount %s: running without it", dir);
+			return 0;
+		}
+		sleep_ms(20);
+	}
+	cli_err("run", "gpuvmfs did not mount %s in time: running without it", dir);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	return 0;
+}
+
+static void stop_gpuvmfs(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0)
+		return;
+	/* SIGTERM: gpuvmfs unmounts and exits */
+	kill(pid, SIGTERM);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mount", required_argument, NULL, 'M' },
+		{ "set", required_argument, NULL, 's' },
+		{ "rundir", required_argument, NULL, 'R' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const char *mount = NULL, *rundir = NULL, *env;
+	struct sigaction sa, old[4];
+	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	bool quiet = false, made_dir = false;
+	pid_t fs_pid = 0, pid;
+	char line[512];
+	int c, status, ret;
+	size_t i;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+M:s:R:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'M':
+			mount = optarg;
+			break;
+		case 's':
+			ret = apply_set(optarg);
+			if (ret)
+				return ret;
+			break;
+		case 'R':
+			rundir = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			cli_usage("run", false);
+			return 0;
+		default:
+			cli_usage("run", true);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_err("run", "no program to run");
+		cli_usage("run", true);
+		return EXIT_USAGE;
+	}
+	if (set_preload())
+		return 1;
+	env = getenv("GPUVM_RUNDIR");
+	if (!rundir)
+		rundir = env && *env ? env : GPUVM_RUNDIR_DEFAULT;
+	if (setenv("GPUVM_RUNDIR", rundir, 1))
+		return 1;
+	if (!quiet) {
+		cli_driver_line(line, sizeof(line));
+		fprintf(stderr, "gpuvm: %s\n", line);
+	}
+	if (mount && !cli_is_gpuvmfs(mount)) {
+		if (mkdir(mount, 0755) == 0)
+			made_dir = true;
+		fs_pid = start_gpuvmfs(mount, rundir);
+		if (fs_pid && !quiet)
+			fprintf(stderr, "gpuvm: gpuvmfs mounted at %s for this run\n", mount);
+	}
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_err("run", "fork: %s", strerror(errno));
+		ret = 1;
+		goto out_unmount;
+	}
+	if (!pid) {
+		execvp(argv[optind], argv + optind);
+		ret = errno;
+		cli_err("run", "%s: %s", argv[optind], strerror(ret));
+		_exit(ret == ENOENT ? 127 : 126);
+	}
+	child_pid = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < 4; i++)
+		sigaction(fwd[i], &sa, &old[i]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = 1 << 8;
+			break;
+		}
+	}
+	for (i = 0; i < 4; i++)
+		sigaction(fwd[i], &old[i], NULL);
+	child_pid = 0;
+	if (WIFSIGNALED(status))
+		ret = 128 + WTERMSIG(status);
+	else
+		ret = WEXITSTATUS(status);
+out_unmount:
+	stop_gpuvmfs(fs_pid);
+	if (made_dir)
+		rmdir(mount);
+	return ret;
+}

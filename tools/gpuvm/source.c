@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: MIT
+/*
+ * source.c - where the gpuvm command reads state and writes knobs.
+ *
+ * When gpuvmfs is mounted, everything goes through its files, so a person
+ * sees exactly what `cat` and `echo` see.  When it is not, the command does
+ * what gpuvmfs would do, with gpuvmfs's own code (fusefs/proc.c,
+ * segment.c, render.c, control.c linked in): the same process list, the
+ * same validation of hostile segments, the same text, the same knob
+ * checks and the same control-segment writer, so the two paths cannot
+ * drift apart.
+ *
+ * Which mount: --mount DIR, else $GPUVM_MOUNT, else /gpuvm, else the first
+ * gpuvmfs mount of this user in /proc/self/mountinfo; --direct or none
+ * found: the segments in the run directory.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gpuvm/segment.h>
+
+#include "gpuvm.h"
+#include "gpuvmfs.h"
+
+/* gpuvmfs mounts with fsname=gpuvmfs,subtype=gpuvm (fusefs/main.c). */
+#define GPUVMFS_FSTYPE	"fuse.gpuvm"
+#define GPUVMFS_SOURCE	"gpuvmfs"
+
+/* Most bytes a status, maps or pagetable file may hold for us. */
+#define READ_MAX	(256u << 20)
+
+bool cli_source_opt(int c, const char *arg, struct cli_source_opts *o)
+{
+	switch (c) {
+	case 'M':
+		o->mount = arg;
+		return true;
+	case 'D':
+		o->direct = true;
+		return true;
+	case 'R':
+		o->rundir = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Undo the octal escapes of /proc/self/mountinfo ("\040" for a space). */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = '\0';
+}
+
+/*
+ * Walk the gpuvmfs mounts: @fn gets each mount point; a non-zero return
+ * stops the walk and is returned.
+ */
+static int each_gpuvmfs(int (*fn)(const char *mnt, void *arg), void *arg)
+{
+	char *line = NULL, *fields[12], *sep, *p;
+	size_t cap = 0;
+	int ret = 0, n;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	while (!ret && getline(&line, &cap, f) > 0) {
+		/* id parent dev root mountpoint opts [optional...] - fstype source super */
+		sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		for (n = 0, p = strtok(line, " "); p && n < 5; p = strtok(NULL, " "))
+			fields[n++] = p;
+		if (n < 5)
+			continue;
+		fields[5] = strtok(sep + 3, " \n");
+		fields[6] = strtok(NULL, " \n");
+		if (!fields[5] || !fields[6])
+			continue;
+		if (strcmp(fields[5], GPUVMFS_FSTYPE) && strcmp(fields[6], GPUVMFS_SOURCE))
+			continue;
+		unescape(fields[4]);
+		ret = fn(fields[4], arg);
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+static int match_mount(const char *mnt, void *arg)
+{
+	return !strcmp(mnt, arg);
+}
+
+/**
+ * cli_is_gpuvmfs - whether a gpuvmfs is mounted at @dir
+ * @dir: a directory (need not exist)
+ */
+bool cli_is_gpuvmfs(const char *dir)
+{
+	char real[PATH_MAX];
+
+	if (!realpath(dir, real))
+		return false;
+	return each_gpuvmfs(match_mount, real) > 0;
+}
+
+struct first_mount {
+	char *buf;
+	size_t len;
+};
+
+static int take_first(const char *mnt, void *arg)
+{
+	struct first_mount *fm = arg;
+	struct stat st;
+
+	/* only a mount we can read, and of our own user unless root */
+	if (stat(mnt, &st) < 0 || (geteuid() && st.st_uid != geteuid()))
+		return 0;
+	if (strlen(mnt) >= fm->len)
+		return 0;
+	strcpy(fm->buf, mnt);
+	return 1;
+}
+
+/**
+ * cli_find_gpuvmfs - the gpuvmfs to use when none was named
+ * @buf: receives its mount point
+ * @len: size of @buf
+ * Return: 0, or -ENOENT when none is mounted.
+ */
+int cli_find_gpuvmfs(char *buf, size_t len)
+{
+	struct first_mount fm = { buf, len };
+	const char *env = getenv("GPUVM_MOUNT");
+
+	if (env && *env && cli_is_gpuvmfs(env) && strlen(env) < len) {
+		strcpy(buf, env);
+		return 0;
+	}
+	if (cli_is_gpuvmfs("/gpuvm")) {
+		snprintf(buf, len, "/gpuvm");
+		return 0;
+	}
+	return each_gpuvmfs(take_first, &fm) > 0 ? 0 : -ENOENT;
+}
+
+/**
+ * cli_source_init - decide where to read from
+ * @cmd: subcommand name, for messages
+ * @o: the parsed --mount/--direct/--rundir
+ * @src: filled
+ * Return: 0, or EXIT_USAGE when --mount names no gpuvmfs (reported).
+ */
+int cli_source_init(const char *cmd, const struct cli_source_opts *o, struct cli_source *src)
+{
+	const char *env = getenv("GPUVM_RUNDIR");
+
+	memset(src, 0, sizeof(*src));
+	src->rundir = o->rundir ? o->rundir : env && *env ? env : GPUVM_RUNDIR_DEFAULT;
+	if (o->direct && o->mount) {
+		cli_err(cmd, "--mount and --direct exclude each other");
+		return EXIT_USAGE;
+	}
+	if (o->direct)
+		return 0;
+	if (o->mount) {
+		if (!cli_is_gpuvmfs(o->mount)) {
+			cli_err(cmd, "no gpuvmfs is mounted at %s", o->mount);
+			return EXIT_USAGE;
+		}
+		if (strlen(o->mount) >= sizeof(src->mount)) {
+			cli_err(cmd, "--mount: path too long");
+			return EXIT_USAGE;
+		}
+		strcpy(src->mount, o->mount);
+		return 0;
+	}
+	if (cli_find_gpuvmfs(src->mount, sizeof(src->mount)))
+		src->mount[0] = '\0';
+	return 0;
+}
+
+/* ---- reading ---- */
+
+static int read_file(const char *path, char **text)
+{
+	size_t len = 0, cap = 65536;
+	char *buf, *nb;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= READ_MAX) {
+				free(buf);
+				close(fd);
+				return -EFBIG;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			free(buf);
+			close(fd);
+			return n;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*text = buf;
+	return 0;
+}
+
+static const char *const file_names[] = {
+	[CLI_STATUS] = "status",
+	[CLI_MAPS] = "maps",
+	[CLI_PAGETABLE] = "pagetable",
+};
+
+/* A gpuvmfs context over the run directory, as the daemon would have it. */
+static void direct_init(const struct cli_source *src, struct gpuvmfs *fs)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->rundir = (char *)src->rundir;
+	fs->uid = geteuid();
+	fs->show_all = fs->uid == 0;
+	pthread_mutex_init(&fs->proc_lock, NULL);
+	pthread_mutex_init(&fs->defaults_lock, NULL);
+}
+
+static void direct_exit(struct gpuvmfs *fs)
+{
+	gpuvmfs_proc_exit(fs);
+	pthread_mutex_destroy(&fs->proc_lock);
+	pthread_mutex_destroy(&fs->defaults_lock);
+}
+
+static int direct_read(const struct cli_source *src, pid_t pid, int dev, enum cli_file file,
+		       char **text)
+{
+	static const unsigned int what[] = {
+		[CLI_STATUS] = 0,
+		[CLI_MAPS] = GPUVM_SNAP_ALLOCS,
+		[CLI_PAGETABLE] = GPUVM_SNAP_PT,
+	};
+	struct gpuvmfs_buf b = { 0 };
+	struct gpuvm_snapshot snap;
+	struct gpuvmfs_proc proc;
+	struct gpuvmfs fs;
+	int err;
+
+	direct_init(src, &fs);
+	err = gpuvmfs_proc_get(&fs, pid, &proc);
+	if (err)
+		goto out;
+	if (dev >= 0 && (dev >= GPUVM_SEG_MAX_DEVICES || !(proc.dev_mask & (1u << dev)))) {
+		err = -ENOENT;
+		goto out;
+	}
+	err = gpuvmfs_proc_snapshot(&fs, &proc, what[file], &snap);
+	/* as gpuvmfs: a broken segment has a status saying why, else EIO */
+	if (file == CLI_STATUS) {
+		gpuvmfs_render_status(&b, &snap, err, dev);
+		err = b.err;
+	} else if (err) {
+		err = -EIO;
+	} else if (file == CLI_MAPS) {
+		gpuvmfs_render_maps(&b, &snap, dev);
+		err = b.err;
+	} else {
+		gpuvmfs_render_pagetable(&b, &snap, dev);
+		err = b.err;
+	}
+	gpuvm_snapshot_release(&snap);
+	if (!err) {
+		*text = b.data ? b.data : strdup("");
+		if (!*text)
+			err = -ENOMEM;
+		b.data = NULL;
+	}
+	gpuvmfs_buf_free(&b);
+out:
+	direct_exit(&fs);
+	return err;
+}
+
+/**
+ * cli_read - the text of /gpuvm/<pid>/[dev<N>/]<file>
+ * @src: the source
+ * @pid: the process
+ * @dev: device ordinal, or -1 for the whole process
+ * @file: which file
+ * @text: on success, malloc'ed text (free() it)
+ * Return: 0, -ENOENT (no such process or device), or negative errno.
+ */
+int cli_read(const struct cli_source *src, pid_t pid, int dev, enum cli_file file, char **text)
+{
+	char path[PATH_MAX + 64];
+
+	char devs[64], *status;
+	int err;
+
+	if (!src->mount[0])
+		return direct_read(src, pid, dev, file, text);
+	if (dev >= 0) {
+		snprintf(path, sizeof(path), "%s/%d/dev%d/%s", src->mount, (int)pid, dev,
+			 file_names[file]);
+		err = read_file(path, text);
+		if (err != -ENOENT)
+			return err;
+		/*
+		 * gpuvmfs has dev<N> directories only for processes on several
+		 * devices; a process on device N alone shows it at the top.
+		 */
+		snprintf(path, sizeof(path), "%s/%d/status", src->mount, (int)pid);
+		err = read_file(path, &status);
+		if (err)
+			return err;
+		if (!cli_status_str(status, "devices", devs, sizeof(devs)) ||
+		    strtol(devs, NULL, 10) != dev || strchr(devs, ' ')) {
+			free(status);
+			return -ENOENT;
+		}
+		if (file == CLI_STATUS) {
+			*text = status;
+			return 0;
+		}
+		free(status);
+	}
+	snprintf(path, sizeof(path), "%s/%d/%s", src->mount, (int)pid, file_names[file]);
+	return read_file(path, text);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/**
+ * cli_list_pids - the processes gpuvmfs shows (or would show), by pid
+ * @src: the source
+ * @pids: malloc'ed array (free() it), NULL when empty
+ * @nr: its length
+ */
+int cli_list_pids(const struct cli_source *src, pid_t **pids, size_t *nr)
+{
+	size_t n = 0, cap = 0, i;
+	pid_t *v = NULL, *nv;
+	struct dirent *de;
+	DIR *dir;
+	int err = 0;
+
+	*pids = NULL;
+	*nr = 0;
+	if (!src->mount[0]) {
+		struct gpuvmfs_proc *procs;
+		struct gpuvmfs fs;
+
+		direct_init(src, &fs);
+		err = gpuvmfs_proc_list(&fs, &procs, &n);
+		if (!err && n) {
+			v = malloc(n * sizeof(*v));
+			if (v) {
+				for (i = 0; i < n; i++)
+					v[i] = procs[i].pid;
+			} else {
+				err = -ENOMEM;
+			}
+			free(procs);
+		}
+		direct_exit(&fs);
+		if (err)
+			return err;
+		*pids = v;
+		*nr = n;
+		return 0;
+	}
+	dir = opendir(src->mount);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		pid_t pid;
+
+		if (gpuvmfs_parse_pid(de->d_name, strlen(de->d_name), &pid))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n++] = pid;
+	}
+	closedir(dir);
+	if (err) {
+		free(v);
+		return err;
+	}
+	qsort(v, n, sizeof(*v), cmp_pid);
+	*pids = v;
+	*nr = n;
+	return 0;
+}
+
+/* ---- writing ---- */
+
+/**
+ * cli_check_knob - validate NAME=VALUE text as gpuvmfs does before a write
+ * @name: knob name
+ * @value: text
+ * @knob: on success, the schema entry (may be NULL)
+ * @val: on success, the value (may be NULL)
+ * Return: 0; -ENOENT (no such knob), -EINVAL, -ERANGE.
+ */
+int cli_check_knob(const char *name, const char *value, const struct gpuvm_knob **knob,
+		   uint64_t *val)
+{
+	const struct gpuvm_knob *k = gpuvm_knob_find(name);
+	uint64_t v;
+	int err;
+
+	if (!k)
+		return -ENOENT;
+	if (strlen(value) >= GPUVMFS_MAX_WRITE)
+		return -EINVAL;
+	err = gpuvm_knob_parse(k, value, &v);
+	if (!err)
+		err = gpuvm_knob_check(k, v);
+	if (err)
+		return err;
+	if (knob)
+		*knob = k;
+	if (val)
+		*val = v;
+	return 0;
+}
+
+/* One write(2) of the whole value, as `echo VALUE > FILE` does. */
+static int write_file(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = write(fd, text, len);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+/* What gpuvmfs's write handler does after it parsed and checked. */
+static int direct_request(const struct cli_source *src, pid_t pid, int dev, const char *name,
+			  uint64_t val)
+{
+	struct gpuvm_segment seg;
+	struct gpuvmfs_proc proc;
+	struct gpuvmfs fs;
+	int err;
+
+	direct_init(src, &fs);
+	err = gpuvmfs_proc_get(&fs, pid, &proc);
+	direct_exit(&fs);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	if (dev >= 0 && (dev >= GPUVM_SEG_MAX_DEVICES || !(proc.dev_mask & (1u << dev))))
+		return -ENOENT;
+	if (geteuid() != 0 && geteuid() != proc.uid)
+		return -EACCES;
+	err = gpuvm_segment_open(src->rundir, pid, &seg);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	if (seg.uid != proc.uid)
+		err = -ESTALE;
+	else
+		err = gpuvmfs_ctl_request(src->rundir, &seg, dev, name, val,
+					  GPUVMFS_CTL_TIMEOUT_MS);
+	gpuvm_segment_close(&seg);
+	return err;
+}
+
+static void knob_path(char *path, size_t len, const struct cli_source *src, pid_t pid, int dev,
+		      const char *file)
+{
+	if (dev >= 0)
+		snprintf(path, len, "%s/%d/dev%d/%s", src->mount, (int)pid, dev, file);
+	else
+		snprintf(path, len, "%s/%d/%s", src->mount, (int)pid, file);
+}
+
+/**
+ * cli_write_knob - change a live knob of a process
+ * @src: the source
+ * @pid: the process
+ * @dev: device ordinal, or -1 for every device
+ * @knob: its name
+ * @value: the text, as written to the knob file
+ * Return: 0, or the errno a write to /gpuvm/<pid>/policy/<knob> gives.
+ */
+int cli_write_knob(const struct cli_source *src, pid_t pid, int dev, const char *knob,
+		   const char *value)
+{
+	const struct gpuvm_knob *k;
+	char path[PATH_MAX + 128];
+	uint64_t val;
+	int err;
+
+	/* checked here on both paths: a mount would refuse the same way */
+	err = cli_check_knob(knob, value, &k, &val);
+	if (err)
+		return err;
+	if (k->init_only)
+		return -EACCES;
+	if (!src->mount[0])
+		return direct_request(src, pid, dev, k->name, val);
+	knob_path(path, sizeof(path), src, pid, dev, "policy/");
+	if (strlen(path) + strlen(k->name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	strcat(path, k->name);
+	return write_file(path, value);
+}
+
+/**
+ * cli_reclaim - ask a process to hand cached chunks back
+ * @src: the source
+ * @pid: the process
+ * @dev: device ordinal, or -1 for every device
+ * @amount: "all" or a size
+ * Return: 0, or the errno a write to /gpuvm/<pid>/reclaim gives.
+ */
+int cli_reclaim(const struct cli_source *src, pid_t pid, int dev, const char *amount)
+{
+	char path[PATH_MAX + 64];
+	uint64_t val;
+	int err;
+
+	err = gpuvmfs_parse_reclaim(amount, &val);
+	if (err)
+		return err;
+	if (!src->mount[0])
+		return direct_request(src, pid, dev, "reclaim", val);
+	knob_path(path, sizeof(path), src, pid, dev, "reclaim");
+	return write_file(path, amount);
+}
+
+/* ---- status text ---- */
+
+/* The value text of "key: value" in @text, or NULL; *len its length. */
+static const char *status_find(const char *text, const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			p += klen + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			*len = strcspn(p, "\n");
+			return p;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+bool cli_status_str(const char *text, const char *key, char *buf, size_t len)
+{
+	const char *v;
+	size_t n;
+
+	v = status_find(text, key, &n);
+	if (!v || !len)
+		return false;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return true;
+}
+
+uint64_t cli_status_u64(const char *text, const char *key)
+{
+	char buf[32];
+
+	if (!cli_status_str(text, key, buf, sizeof(buf)))
+		return 0;
+	return strtoull(buf, NULL, 0);
+}
+
+double cli_status_double(const char *text, const char *key)
+{
+	char buf[32];
+
+	if (!cli_status_str(text, key, buf, sizeof(buf)))
+		return 0.0;
+	return strtod(buf, NULL);
+}
+
+/* The sum of every driver_<call> counter. */
+uint64_t cli_status_driver_calls(const char *text)
+{
+	const char *p = text;
+	uint64_t sum = 0;
+
+	while (p && *p) {
+		if (!strncmp(p, "driver_", 7)) {
+			size_t n = strcspn(p, "\n");
+			const char *colon = memchr(p, ':', n);
+
+			if (colon)
+				sum += strtoull(colon + 1, NULL, 10);
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return sum;
+}

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+/*
+ * trace.c - `gpuvm trace` and `gpuvm replay`: the trace tools of
+ * tools/replay, linked in from its archive (libreplay.a) and called with
+ * their own argument parsing, so `gpuvm replay ...` and `gpuvm-replay
+ * replay ...` are the same command.
+ */
+#include "gpuvm.h"
+#include "replay.h"
+
+int cmd_trace(int argc, char **argv)
+{
+	return replay_cmd_trace(argc, argv);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	return replay_cmd_replay(argc, argv);
+}
