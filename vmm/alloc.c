@@ -10,9 +10,13 @@
  *      best fit, the excess split off at a chunk boundary);
  *   2. a synchronization, when deferred frees would serve it (one sync
  *      covers every free before it; see __dev_sync());
- *   3. a new VA range stitched from pooled chunks, chunks stolen from
+ *   3. a cached range grown in place: the largest one below the request
+ *      whose VA tail is free gets only the missing chunks mapped there
+ *      (a buffer grown by "allocate larger, copy, free" re-maps 2 chunks
+ *      per step instead of all of them);
+ *   4. a new VA range stitched from pooled chunks, chunks stolen from
  *      cached ranges and, only then, new chunks under the limit;
- *   4. -ENOMEM, after memory held in stale chunk sizes went back.
+ *   5. -ENOMEM, after memory held in stale chunk sizes went back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -186,6 +190,92 @@ static struct vmm_range *async_take(struct vmm_device *d, uint64_t size, void *s
 	return best;
 }
 
+/* Cached ranges tried for a growth in place, largest first, per request. */
+#define VMM_GROW_TRIES		8
+
+/*
+ * The largest cached range of @csize chunks below @size bytes (among the
+ * VMM_GROW_TRIES largest) whose VA up to @size is free; that VA is claimed.
+ */
+static struct vmm_range *grow_claim(struct vmm_device *d, uint64_t size, uint64_t csize)
+{
+	struct vmm_range key = { .size = size, .va = 0 }, *r;
+	struct vtree_node *n;
+	int i;
+
+	for (i = 0; i < VMM_GROW_TRIES; i++) {
+		n = vtree_predecessor(&d->cached, &key.by_size);
+		if (!n)
+			return NULL;
+		r = container_of(n, struct vmm_range, by_size);
+		/* a cached range owns only the VA it maps (va_size == size) */
+		if (r->chunk_size == csize && r->va_size == r->size &&
+		    !arena_claim(&d->arena, r->va + r->size, size - r->size))
+			return r;
+		key.size = r->size;
+		key.va = r->va;
+	}
+	return NULL;
+}
+
+/*
+ * Grow a cached range in place to @size bytes: claim the free VA after it,
+ * gather only the missing chunks (never from the range itself: it is out
+ * of the cache meanwhile), map them with one cuMemSetAccess over the new
+ * tail.  On failure everything is undone and the range is cached again.
+ */
+static int range_grow(struct vmm_device *d, uint64_t size, uint64_t csize,
+		      struct vmm_range **out)
+{
+	uint32_t cap = (uint32_t)(size / csize), have, k;
+	struct vmm_chunk **chunks;
+	struct vmm_range *r;
+	uint64_t tail;
+	int ret;
+
+	if (!d->cached.root || (uint64_t)cap * csize != size)
+		return -ENOENT;
+	r = grow_claim(d, size, csize);
+	if (!r)
+		return -ENOENT;
+	tail = r->va + r->size;
+	if (cap > r->cap_chunks) {
+		chunks = realloc(r->chunks, sizeof(*chunks) * cap);
+		if (!chunks) {
+			ret = -ENOMEM;
+			goto out_free_va;
+		}
+		r->chunks = chunks;
+		r->cap_chunks = cap;
+	}
+	have = r->nr_chunks;
+	k = cap - have;
+	cache_remove(d, r);
+	ret = __chunks_gather(d, csize, k, r->chunks + have, d->knob[VMM_KNOB_STITCH] != 0);
+	if (ret)
+		goto out_recache;
+	ret = __chunks_map(d, tail, r->chunks + have, k);
+	if (ret)
+		goto out_return_chunks;
+	r->nr_chunks = cap;
+	r->size = r->va_size = size;
+	/* the page table of the whole range is set when it goes live */
+	d->st->stitches++;
+	if (d->st->mapped > d->st->peak_mapped)
+		d->st->peak_mapped = d->st->mapped;
+	*out = r;
+	return 0;
+
+out_return_chunks:
+	__chunks_return(d, r->chunks + have, k);
+out_recache:
+	d->st->chunks_free += r->nr_chunks;
+	__range_cache(d, r);
+out_free_va:
+	arena_free(&d->arena, tail, size - r->size);
+	return ret;
+}
+
 /* A new range of @size bytes: VA from the arena, chunks gathered and mapped. */
 static int range_stitch(struct vmm_device *d, uint64_t size, uint64_t csize,
 			struct vmm_range **out)
@@ -279,6 +369,8 @@ retry:
 		if (!__dev_sync(d))
 			goto retry;
 	}
+	if (!(flags & GPUVM_ALLOC_NOCACHE) && !range_grow(d, size, csize, out))
+		return 0;
 	ret = range_stitch(d, size, csize, out);
 	if (ret == -ENOMEM && d->nr_deferred && !synced) {
 		synced = true;

@@ -125,6 +125,60 @@ int arena_alloc(struct vmm_arena *a, uint64_t size, int placement, uint64_t *va)
 }
 
 /**
+ * arena_claim - take [@va, @va + @size) if, and only if, it is all free
+ * @a: the arena
+ * @va: start (aligned)
+ * @size: bytes (a multiple of the alignment)
+ *
+ * Used to grow a range in place over the free VA that follows it.
+ * Return: 0; -EINVAL (unaligned, empty or outside the arena), -EBUSY (some
+ * of it is not free), -ENOMEM (no memory to split a free range in three).
+ * Nothing changes on failure.
+ */
+int arena_claim(struct vmm_arena *a, uint64_t va, uint64_t size)
+{
+	struct va_free key = { .start = va + 1 }, *f, *t = NULL;
+	uint64_t end = va + size, fend;
+	struct vtree_node *n;
+
+	if (!size || size % a->align || va % a->align || va < a->base ||
+	    va - a->base > a->size || size > a->size - (va - a->base))
+		return -EINVAL;
+	/* the free range starting at or before @va: free ranges never overlap */
+	n = vtree_predecessor(&a->by_addr, &key.by_addr);
+	if (!n)
+		return -EBUSY;
+	f = by_addr_entry(n);
+	fend = f->start + f->size;
+	if (fend < end)
+		return -EBUSY;
+	if (f->start < va && end < fend) {
+		/* a hole in the middle: the tail needs a node of its own */
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+	}
+	remove_free(a, f);
+	if (f->start < va) {
+		f->size = va - f->start;
+		insert_free(a, f);
+		if (t) {
+			t->start = end;
+			t->size = fend - end;
+			insert_free(a, t);
+		}
+	} else if (end < fend) {
+		f->start = end;
+		f->size = fend - end;
+		insert_free(a, f);
+	} else {
+		free(f);
+	}
+	a->free_bytes -= size;
+	return 0;
+}
+
+/**
  * arena_free - give back [@va, @va + @size), merging with free neighbours
  *
  * Cannot fail: when no neighbour can absorb the range and no node can be

@@ -98,6 +98,7 @@ struct vmm_arena {
 void arena_init(struct vmm_arena *a, uint64_t base, uint64_t size, uint64_t align);
 int arena_alloc(struct vmm_arena *a, uint64_t size, int placement, uint64_t *va);
 void arena_free(struct vmm_arena *a, uint64_t va, uint64_t size);
+int arena_claim(struct vmm_arena *a, uint64_t va, uint64_t size);
 void arena_destroy(struct vmm_arena *a);
 uint64_t arena_largest_free(const struct vmm_arena *a);
 bool arena_check(const struct vmm_arena *a);

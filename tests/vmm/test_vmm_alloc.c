@@ -176,6 +176,127 @@ START_TEST(stitch_counts)
 END_TEST
 
 /*
+ * A cached range of k chunks whose VA tail is free serves a request of
+ * k + 2 chunks in place: 2 cuMemMap and one cuMemSetAccess, same address.
+ */
+START_TEST(grow_in_place)
+{
+	uint64_t creates, maps, access;
+	struct gpuvm_alloc_info info;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, b;
+
+	ck_assert_int_eq(gpuvm_policy_set(-1, "pool_reserve", 16 * MiB), 0);
+	/* the miss synchronizes: the freed range is cached when looked for */
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, 0, &a), 0);
+	ck_assert_int_eq(tl_fill(a, 6 * MiB, 3), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	maps = calls(GPUVM_DRV_MEM_MAP);
+	access = calls(GPUVM_DRV_MEM_SET_ACCESS);
+	ck_assert_int_eq(gpuvm_alloc(0, 10 * MiB, 0, &b), 0);
+	ck_assert_uint_eq(b, a);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_MAP), maps + 2);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_SET_ACCESS), access + 1);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert_int_eq(gpuvm_query(b, &info), 0);
+	ck_assert_uint_eq(info.size, 10 * MiB);
+	ck_assert_uint_eq(info.nr_chunks, 5);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.stitches, 2);
+	ck_assert_uint_eq(st.chunks_free, 3);
+	ck_assert_uint_eq(st.mapped, 10 * MiB);
+	ck_assert_int_eq(tl_fill(b, 10 * MiB, 4), 0);
+	ck_assert(tl_verify(b, 10 * MiB, 4));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	/* the grown range is cached whole: a same-size request hits it */
+	ck_assert_int_eq(gpuvm_alloc(0, 10 * MiB, 0, &b), 0);
+	ck_assert_uint_eq(b, a);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+}
+END_TEST
+
+/* The VA after the cached range is taken: a new range is stitched. */
+START_TEST(grow_tail_taken)
+{
+	gpuvm_ptr_t a, c, b;
+	uint64_t maps;
+
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 2 * MiB, 0, &c), 0);
+	ck_assert_uint_eq(c, a + 6 * MiB);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	maps = calls(GPUVM_DRV_MEM_MAP);
+	ck_assert_int_eq(gpuvm_alloc(0, 10 * MiB, 0, &b), 0);
+	ck_assert_uint_ne(b, a);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_MAP), maps + 5);
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_free(c), 0);
+}
+END_TEST
+
+/*
+ * A driver failure while growing in place undoes the growth: the range is
+ * cached again, whole, and the request is stitched or fails cleanly.
+ */
+START_TEST(grow_fail)
+{
+	static const char *const spec[] = {
+		"cuMemMap:1", "cuMemMap:2", "cuMemSetAccess:1", "cuMemMap:1+",
+	};
+	const char *s = spec[_i];
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, b, c;
+	uint64_t total;
+	int ret;
+
+	if (!tl_is_cudasim()) {
+		fprintf(stderr, "SKIP: needs cudasim's fault injection\n");
+		return;
+	}
+	ck_assert_int_eq(gpuvm_policy_set(-1, "pool_reserve", 16 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(tl_set_fail(s), 0);
+	ret = gpuvm_alloc(0, 10 * MiB, 0, &b);
+	ck_assert_int_eq(tl_set_fail(""), 0);
+	ck_assert_msg(consistent(0), "%s", s);
+	if (s[strlen(s) - 1] == '+') {
+		ck_assert_int_ne(ret, 0);
+	} else {
+		/* the fallback stitched a new range */
+		ck_assert_msg(ret == 0, "%s: %d", s, ret);
+		ck_assert_uint_ne(b, a);
+		ck_assert_int_eq(tl_fill(b, 10 * MiB, 5), 0);
+		ck_assert(tl_verify(b, 10 * MiB, 5));
+	}
+	/*
+	 * The cached range is intact: its size is a hit without a driver call
+	 * (when all failed, the out-of-memory path may have reclaimed it).
+	 */
+	total = tl_calls_total(0);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, 0, &c), 0);
+	if (!ret) {
+		ck_assert_uint_eq(c, a);
+		ck_assert_uint_eq(tl_calls_total(0), total);
+	}
+	ck_assert_int_eq(tl_fill(c, 6 * MiB, 6), 0);
+	ck_assert(tl_verify(c, 6 * MiB, 6));
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.mapped, ret ? 6 * MiB : 16 * MiB);
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(c), 0);
+	if (!ret)
+		ck_assert_int_eq(gpuvm_free(b), 0);
+}
+END_TEST
+
+/*
  * Allocate blocks, free every other one, ask for a block larger than any
  * hole: the driver's allocator fails, gpuvm stitches the holes' chunks.
  */
@@ -595,6 +716,9 @@ int main(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, hit_zero_calls);
 	tcase_add_test(tc, stitch_counts);
+	tcase_add_test(tc, grow_in_place);
+	tcase_add_test(tc, grow_tail_taken);
+	tcase_add_loop_test(tc, grow_fail, 0, 4);
 	tcase_add_test(tc, fragmentation);
 	tcase_add_test(tc, integrity);
 	tcase_add_test(tc, growable);

@@ -133,6 +133,50 @@ START_TEST(arena_fits_and_merges)
 }
 END_TEST
 
+/* Claiming a given range: only when all of it is free, nothing else. */
+START_TEST(arena_claim_range)
+{
+	struct vmm_arena a;
+
+	arena_init(&a, BASE, 64 * G, G);
+	ck_assert_int_eq(arena_claim(&a, BASE + 4 * G, 2 * G), 0);	/* middle */
+	ck_assert(arena_check(&a));
+	ck_assert_uint_eq(a.nr_free, 2);
+	ck_assert_uint_eq(a.free_bytes, 62 * G);
+	ck_assert_int_eq(arena_claim(&a, BASE + 4 * G, 2 * G), -EBUSY);
+	ck_assert_int_eq(arena_claim(&a, BASE + 5 * G, 2 * G), -EBUSY);
+	ck_assert_int_eq(arena_claim(&a, BASE + 3 * G, 2 * G), -EBUSY);
+	ck_assert_int_eq(arena_claim(&a, BASE + 3 * G, G / 2), -EINVAL);
+	ck_assert_int_eq(arena_claim(&a, BASE + 3 * G + 1, G), -EINVAL);
+	ck_assert_int_eq(arena_claim(&a, BASE + 3 * G, 0), -EINVAL);
+	ck_assert_int_eq(arena_claim(&a, BASE - G, G), -EINVAL);
+	ck_assert_int_eq(arena_claim(&a, BASE + 63 * G, 2 * G), -EINVAL);
+	ck_assert_int_eq(arena_claim(&a, BASE + 64 * G, G), -EINVAL);
+	ck_assert(arena_check(&a));
+	ck_assert_uint_eq(a.free_bytes, 62 * G);
+	ck_assert_int_eq(arena_claim(&a, BASE, 4 * G), 0);		/* a whole hole */
+	ck_assert_uint_eq(a.nr_free, 1);
+	ck_assert_int_eq(arena_claim(&a, BASE + 6 * G, G), 0);	/* a head */
+	ck_assert_int_eq(arena_claim(&a, BASE + 63 * G, G), 0);	/* a tail */
+	ck_assert(arena_check(&a));
+	ck_assert_uint_eq(a.nr_free, 1);
+	ck_assert_uint_eq(arena_largest_free(&a), 56 * G);
+	ck_assert_int_eq(arena_claim(&a, BASE + 7 * G, 56 * G), 0);	/* the rest */
+	ck_assert_uint_eq(a.nr_free, 0);
+	ck_assert_uint_eq(a.free_bytes, 0);
+	ck_assert_int_eq(arena_claim(&a, BASE, G), -EBUSY);
+	ck_assert(arena_check(&a));
+	arena_free(&a, BASE + 7 * G, 56 * G);
+	arena_free(&a, BASE, 4 * G);
+	arena_free(&a, BASE + 63 * G, G);
+	arena_free(&a, BASE + 4 * G, 3 * G);
+	ck_assert(arena_check(&a));
+	ck_assert_uint_eq(a.nr_free, 1);
+	ck_assert_uint_eq(a.free_bytes, 64 * G);
+	arena_destroy(&a);
+}
+END_TEST
+
 START_TEST(arena_churn)
 {
 	struct vmm_arena a;
@@ -361,6 +405,7 @@ int main(void)
 	tcase_add_test(tc, tree_random);
 	tcase_add_test(tc, arena_fits_and_merges);
 	tcase_add_test(tc, arena_churn);
+	tcase_add_test(tc, arena_claim_range);
 	tcase_add_test(tc, classes_waste);
 	tcase_add_test(tc, knob_parse);
 	tcase_add_test(tc, knob_format_and_schema);
