@@ -5,8 +5,8 @@
  * The whole maximum size is reserved as VA at once (page-table state
  * RESERVED); resizing maps chunks at the tail (k cuMemMap and one
  * cuMemSetAccess over the new part) or unmaps them, so the address never
- * moves and the data below the smaller size stays.  Chunks a shrink unmaps
- * are deferred like a free: work queued before may still write them.
+ * moves and the data below the smaller size stays.  A shrink synchronizes
+ * before it unmaps: a kernel still touching the tail would fault.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -126,39 +126,25 @@ static int grow(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 	return 0;
 }
 
+/*
+ * Unmap the tail above @msize.  The caller synchronized first: unmapping
+ * memory a queued kernel still touches faults on a GPU (cuMemUnmap does not
+ * wait for it), so once the sync is done the chunks are free at once.
+ */
 static int shrink(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 {
-	uint32_t k = (uint32_t)((r->size - msize) / r->chunk_size), i;
-	struct vmm_chunk_batch *b;
+	uint32_t k = (uint32_t)((r->size - msize) / r->chunk_size);
 	struct vmm_chunk **out;
 	uint64_t old = r->size;
 	int got;
 
 	out = malloc(sizeof(*out) * k);
-	b = calloc(1, sizeof(*b));
-	if (!out || !b) {
-		free(out);
-		free(b);
+	if (!out)
 		return -ENOMEM;
-	}
-	INIT_LIST_HEAD(&b->chunks);
 	got = __chunks_unmap_tail(d, r, k, out);
-	for (i = 0; got > 0 && i < (uint32_t)got; i++) {
-		list_add_tail(&out[i]->link, &b->chunks);
-		b->nr++;
-		b->bytes += r->chunk_size;
-		d->st->chunks_free++;
-	}
+	if (got > 0)
+		__chunks_return(d, out, (uint32_t)got);
 	free(out);
-	if (b->nr) {
-		/* GPU work queued before the shrink may still touch them */
-		b->tag = d->sync_started;
-		list_add_tail(&b->link, &d->deferred_chunks);
-		d->nr_deferred++;
-		d->deferred_bytes += b->bytes;
-	} else {
-		free(b);
-	}
 	__pt_set(d, r->va + r->size, old - r->size, GPUVM_PTE_RESERVED, r->id, r, VMM_GK_NONE);
 	d->inuse_bytes -= old - r->size;
 	d->st->allocated -= old - r->size;
@@ -174,7 +160,8 @@ static int shrink(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
  *
  * Maps chunks at the tail (k cuMemMap and one cuMemSetAccess) or unmaps
  * them; the address never moves and the data below min(old, new) is kept.
- * Unmapped chunks are reused only after a synchronization.
+ * A shrink first synchronizes the device (work queued before may still
+ * touch the tail), then its chunks go straight back to the pool.
  * Return: 0; -EINVAL (not a growable allocation start), -ERANGE (above
  * max_size), -ENOMEM, -EIO (a shrink then stops where the driver failed).
  */
@@ -196,6 +183,18 @@ GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size)
 		goto out_unlock;
 	msize = round_up(new_size, r->chunk_size);
 	ret = 0;
+	if (msize < r->size) {
+		/* work queued before may still touch the tail: sync, then look again */
+		ret = __dev_sync(d);
+		if (ret)
+			goto out_unlock;
+		r = pt_owner_of(d, ptr);
+		ret = -EINVAL;
+		if (!r || r->state != RANGE_LIVE || !(r->flags & RANGE_F_GROWABLE) ||
+		    r->va != ptr)
+			goto out_unlock;
+		ret = 0;
+	}
 	if (msize > r->size)
 		ret = grow(d, r, msize);
 	else if (msize < r->size)
