@@ -180,7 +180,8 @@ $(objtree)/kernels/module_fatbin.c: $(srctree)/kernels/module.cu \
 TEST_ENV := GPUVM_BUILD=$(objtree) GPUVM_SRC=$(srctree) \
 	LD_LIBRARY_PATH=$(objtree)/lib/cudasim$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH)) \
 	SANITIZE=$(SANITIZE) \
-	$(if $(filter address,$(subst $(comma), ,$(SANITIZE))),ASAN_OPTIONS=suppressions=$(srctree)/scripts/sanitizers/asan.supp$(if $(ASAN_OPTIONS),:$(ASAN_OPTIONS)))
+	$(if $(filter address,$(subst $(comma), ,$(SANITIZE))),ASAN_OPTIONS=suppressions=$(srctree)/scripts/sanitizers/asan.supp$(if $(ASAN_OPTIONS),:$(ASAN_OPTIONS))) \
+	$(if $(filter thread,$(subst $(comma), ,$(SANITIZE))),TSAN_OPTIONS=suppressions=$(srctree)/scripts/sanitizers/tsan.supp$(if $(TSAN_OPTIONS),:$(TSAN_OPTIONS)))
 
 PHONY += check
 check: all

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,18 +275,46 @@ void publish_exit(bool remove_files)
 	pub.on = false;
 }
 
+/*
+ * The header has writers on more than one thread (device set-up, and the
+ * control thread reporting results), so its seqcount doubles as their
+ * lock: a writer claims it by turning it odd with a compare-and-swap from
+ * even, and releases it by turning it even.  No mutex, so nothing is left
+ * locked in a forked child (which maps a header of its own anyway).
+ */
+static void hdr_write_begin(void)
+{
+	uint32_t *seq = &pub.hdr->seq;
+	uint32_t s = __atomic_load_n(seq, __ATOMIC_RELAXED);
+
+	for (;;) {
+		if (!(s & 1) && __atomic_compare_exchange_n(seq, &s, s + 1, false,
+							    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+		if (s & 1) {
+			sched_yield();	/* another writer: a few stores long */
+			s = __atomic_load_n(seq, __ATOMIC_RELAXED);
+		}
+	}
+	vmm_smp_wmb();
+}
+
+static void hdr_write_end(void)
+{
+	__seq_write_end(&pub.hdr->seq);
+}
+
 void publish_set_driver(const char *name, bool simulated)
 {
 	snprintf(pub.driver, sizeof(pub.driver), "%s", simulated ? "cudasim" : name);
 	pub.simulated = simulated;
 	if (!pub.on)
 		return;
-	__atomic_store_n(&pub.hdr->seq, pub.hdr->seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	hdr_write_begin();
 	copy_field(pub.hdr->driver, GPUVM_SEG_DRIVER, pub.driver);
 	if (simulated)
 		pub.hdr->flags |= GPUVM_SEG_F_SIMULATED;
-	__atomic_store_n(&pub.hdr->seq, pub.hdr->seq + 1, __ATOMIC_RELEASE);
+	hdr_write_end();
 }
 
 /*
@@ -323,13 +352,12 @@ int publish_device(int dev, uint32_t nr_pt, uint32_t atab_cap, struct gpuvm_seg_
 	(*blk)->alloc_offset = off + blk_bytes + pt_bytes;
 	pub.used = off + total;
 
-	__atomic_store_n(&h->seq, h->seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	hdr_write_begin();
 	h->segment_size = pub.used;
 	h->device_offset[dev] = off;
 	if ((uint32_t)dev + 1 > h->nr_devices)
 		h->nr_devices = dev + 1;
-	__atomic_store_n(&h->seq, h->seq + 1, __ATOMIC_RELEASE);
+	hdr_write_end();
 	return 0;
 }
 
@@ -340,10 +368,9 @@ void publish_device_free(int dev, struct gpuvm_seg_device *blk, struct gpuvm_seg
 
 	if (pub.on && b >= (char *)pub.hdr && b < (char *)pub.hdr + STATE_RESERVE) {
 		/* the space stays in the file; readers stop seeing the device */
-		__atomic_store_n(&pub.hdr->seq, pub.hdr->seq + 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+		hdr_write_begin();
 		pub.hdr->device_offset[dev] = 0;
-		__atomic_store_n(&pub.hdr->seq, pub.hdr->seq + 1, __ATOMIC_RELEASE);
+		hdr_write_end();
 		return;
 	}
 	free(blk);
@@ -360,9 +387,8 @@ void publish_ctl_result(uint64_t generation, int err)
 {
 	if (!pub.on)
 		return;
-	__atomic_store_n(&pub.hdr->seq, pub.hdr->seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	hdr_write_begin();
 	pub.hdr->ctl_applied = generation;
 	pub.hdr->ctl_error = err;
-	__atomic_store_n(&pub.hdr->seq, pub.hdr->seq + 1, __ATOMIC_RELEASE);
+	hdr_write_end();
 }

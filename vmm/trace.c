@@ -573,6 +573,15 @@ uint64_t vmm_trace_dropped(void)
 /*
  * fork(): the child has no writer thread and shares the parent's io_uring
  * and file offset; it stops tracing without touching them.
+ *
+ * The forking thread holds tr.lock across fork() so that the child sees the
+ * start/stop fields in a consistent state.  It is the innermost lock of the
+ * library: nothing is taken while holding it (no driver call, no vmm lock),
+ * so it nests under whatever the other fork handlers hold, in whichever
+ * order they run (cudasim's, dlopen()ed later, runs first: cs.lock).  The
+ * child's only thread is the one that locked it, so unlocking it there
+ * leaves it as good as new; re-initialising a locked mutex instead would
+ * be undefined (and ThreadSanitizer then sees it locked twice).
  */
 static void trace_atfork_prepare(void)
 {
@@ -586,7 +595,7 @@ static void trace_atfork_parent(void)
 
 static void trace_atfork_child(void)
 {
-	vmm_trace_on = false;
+	__atomic_store_n(&vmm_trace_on, false, __ATOMIC_RELAXED);
 	atomic_store(&tr.accepting, false);
 	atomic_store(&tr.inflight, 0);
 	if (tr.running) {
@@ -598,8 +607,9 @@ static void trace_atfork_child(void)
 		tr.uring = false;
 		tr.slots = NULL;	/* the parent's allocation, leaked here */
 		tr.bufs = NULL;
+		tr.cur = NULL;
 	}
-	pthread_mutex_init(&tr.lock, NULL);
+	pthread_mutex_unlock(&tr.lock);
 }
 
 __attribute__((constructor)) static void trace_init(void)

@@ -4,8 +4,8 @@
 # and how to run a program with and without the preload shim.
 #
 # The runner (tests/run-tests.sh) sets GPUVM_BUILD, LD_LIBRARY_PATH (cudasim)
-# and SANITIZE.  Under SANITIZE=address the sanitizer runtime has to be the
-# first object of the process, so it is preloaded ahead of the shim.
+# and SANITIZE.  Under SANITIZE=address or thread the sanitizer runtime has
+# to be the first object of the process, so it is preloaded ahead of the shim.
 
 set -u
 
@@ -29,6 +29,14 @@ case ${SANITIZE:-} in
 	fi
 	preload=$asan:$shim
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0
+	;;
+*thread*)
+	# gcc links libtsan.so into the shim and the programs: behind the shim
+	# in the search order, its interceptors look up the "real" functions
+	# and find themselves (endless recursion in __cxa_atexit, exit 139).
+	# clang links its runtime into the program statically: nothing to add.
+	tsan=$(ldd "$shim" 2>/dev/null | awk '/libtsan/ { print $3; exit }')
+	[ -n "$tsan" ] && preload=$tsan:$shim
 	;;
 esac
 
