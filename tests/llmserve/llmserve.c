@@ -878,8 +878,12 @@ int main(int argc, char **argv)
 		goto out_release;
 	}
 	r.total = total_b;
-	if (!r.p.block)
-		r.p.block = total_b / 128 / ALIGN_2M * ALIGN_2M ? : ALIGN_2M;
+	if (!r.p.block) {
+		/* 1/128 of the device in whole 2 MiB pages, at least one */
+		r.p.block = total_b / 128 / ALIGN_2M * ALIGN_2M;
+		if (!r.p.block)
+			r.p.block = ALIGN_2M;
+	}
 	msg(&r, "%s: %" PRIu64 " MiB total, %" PRIu64 " MiB free; KV block %" PRIu64
 	    " KiB; %u requests of %u..%u blocks, %u at a time (seed %" PRIu64 ")\n",
 	    name, (uint64_t)total_b / MiB, (uint64_t)free_b / MiB, r.p.block >> 10,

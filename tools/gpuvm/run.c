@@ -13,6 +13,7 @@
  * it so gpuvm run can stand in for the program in scripts.
  */
 #include <ctype.h>
+#include <link.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -77,11 +78,27 @@ static int apply_set(const char *arg)
 	return 0;
 }
 
-/* LD_PRELOAD=<shim>[:<what was there>] */
+/*
+ * A sanitizer build of the shim needs its runtime loaded before it (ASan
+ * and TSan refuse to start otherwise, and the programs run are not
+ * instrumented): the runtime this command itself runs with is that one.
+ */
+static int find_sanitizer_runtime(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const char *base = strrchr(info->dlpi_name, '/');
+
+	base = base ? base + 1 : info->dlpi_name;
+	if (strncmp(base, "libasan.so", 10) && strncmp(base, "libtsan.so", 10))
+		return 0;
+	snprintf(data, PATH_MAX, "%s", info->dlpi_name);
+	return 1;
+}
+
+/* LD_PRELOAD=[<sanitizer runtime>:]<shim>[:<what was there>] */
 static int set_preload(void)
 {
 	const char *old = getenv("LD_PRELOAD");
-	char shim[PATH_MAX], *val;
+	char shim[PATH_MAX], rt[PATH_MAX] = "", *val;
 	int n;
 
 	n = snprintf(shim, sizeof(shim), "%s/../lib/" PRELOAD_NAME, cli_self_dir());
@@ -89,14 +106,12 @@ static int set_preload(void)
 		cli_err("run", "the preload shim %s is missing (build it with make)", shim);
 		return 1;
 	}
-	if (old && *old) {
-		if (asprintf(&val, "%s:%s", shim, old) < 0)
-			return 1;
-	} else {
-		val = strdup(shim);
-		if (!val)
-			return 1;
-	}
+	dl_iterate_phdr(find_sanitizer_runtime, rt);
+	if (rt[0] && old && strstr(old, rt))
+		rt[0] = '\0';		/* already there, in front of us */
+	if (asprintf(&val, "%s%s%s%s%s", rt, rt[0] ? ":" : "", shim,
+		     old && *old ? ":" : "", old && *old ? old : "") < 0)
+		return 1;
 	n = setenv("LD_PRELOAD", val, 1);
 	free(val);
 	return n ? 1 : 0;
