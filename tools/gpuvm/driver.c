@@ -11,6 +11,7 @@
  * in cuInit takes only the child down (it gets a few seconds).  It only
  * asks who is there; managing memory stays vmm/'s business.
  */
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
@@ -27,21 +28,28 @@
 
 #define PROBE_TIMEOUT_MS	15000
 
-/* "NVIDIA 580.65.06" from the kernel module, or "" when not loaded. */
+/*
+ * "NVIDIA 580.65.06" from the kernel module, or "" when not loaded: the
+ * first word of "NVRM version: NVIDIA UNIX ... Kernel Module for x86_64
+ * 580.65.06  Release Build ..." that looks like a version.
+ */
 static void nvidia_version(char *buf, size_t len)
 {
-	char line[256], *p;
+	char line[256], *tok, *save;
 	FILE *f;
 
 	buf[0] = '\0';
 	f = fopen("/proc/driver/nvidia/version", "re");
 	if (!f)
 		return;
-	if (fgets(line, sizeof(line), f) && (p = strstr(line, "Module"))) {
-		p += strlen("Module");
-		p += strspn(p, " \t");
-		p[strcspn(p, " \t\n")] = '\0';
-		snprintf(buf, len, "NVIDIA %s", p);
+	if (fgets(line, sizeof(line), f)) {
+		for (tok = strtok_r(line, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save)) {
+			if (isdigit((unsigned char)tok[0]) && strchr(tok, '.')) {
+				snprintf(buf, len, "NVIDIA %s", tok);
+				break;
+			}
+		}
 	}
 	fclose(f);
 }
