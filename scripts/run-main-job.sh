@@ -5,9 +5,10 @@
 # (tests/llmserve, an LLM-like server) run twice with the same device
 # capacity, plain and under gpuvm, and a side-by-side table.
 #
-#   - the real driver when a libcuda.so.1 with a device initializes,
-#     else cudasim (build/lib/cudasim/libcuda.so.1) with CUDASIM_MEM
-#     (MAINJOB_MEM, default 256M) for both runs; one line says which;
+#   - the real driver when a libcuda.so.1 with a device initializes (llmserve
+#     --capacity then sets all but MAINJOB_MEM aside first), else cudasim
+#     (build/lib/cudasim/libcuda.so.1) with CUDASIM_MEM; MAINJOB_MEM
+#     (default 256M) for both runs; one line says which;
 #   - gpuvmfs mounted at /gpuvm when root and /gpuvm is free, else at a
 #     temporary folder it names; without FUSE it says so and shows the
 #     mid-run state from the segments instead (gpuvm status --direct);
@@ -72,13 +73,17 @@ if line=$(env -u GPUVM_LIBCUDA LD_LIBRARY_PATH="$real_path" "$gpuvm" driver 2>/d
 	export LD_LIBRARY_PATH=$real_path
 	unset GPUVM_LIBCUDA
 	sim=0
-	capacity="the whole device"
+	# the same small capacity as on cudasim: llmserve sets the rest aside
+	bytes=$(numfmt --from=iec "$mem" 2>/dev/null) || { echo "run-main-job: bad MAINJOB_MEM=$mem"; exit 1; }
+	serve_args=(--capacity "$bytes")
+	capacity="$mem of the device (llmserve --capacity), the same for both runs"
 else
 	export GPUVM_LIBCUDA=$cudasim_dir/libcuda.so.1
 	export LD_LIBRARY_PATH=$cudasim_dir${real_path:+:$real_path}
 	export CUDASIM_MEM=$mem
 	line=$("$gpuvm" driver) || { echo "run-main-job: $line"; exit 1; }
 	sim=1
+	serve_args=()
 	capacity="$mem (CUDASIM_MEM), the same for both runs"
 fi
 echo "$line"
@@ -131,7 +136,7 @@ fi
 # ---- run 1: plain ----
 echo
 echo "== run 1: llmserve, plain cuMemAlloc =="
-"$llmserve" >"$tmp/plain.out" 2>&1
+"$llmserve" "${serve_args[@]}" >"$tmp/plain.out" 2>&1
 rc_plain=$?
 grep '^llmserve:' "$tmp/plain.out" | sed 's/^/  /'
 
@@ -140,7 +145,7 @@ echo
 echo "== run 2: gpuvm run -- llmserve (the same binary, unmodified) =="
 fifo=$tmp/pause
 mkfifo "$fifo"
-GPUVM_MAINJOB_PAUSE_FIFO=$fifo "$gpuvm" run -q "${run_mount[@]}" -- "$llmserve" \
+GPUVM_MAINJOB_PAUSE_FIFO=$fifo "$gpuvm" run -q "${run_mount[@]}" -- "$llmserve" "${serve_args[@]}" \
 	>"$tmp/gpuvm.out" 2>&1 &
 job_pid=$!
 
@@ -226,12 +231,16 @@ row "requests served" "$(key "$P" served) / $(key "$P" requests)" \
     "$(key "$G" served) / $(key "$G" requests)"
 row "first out-of-memory" "$(oom_cell "$P")" "$(oom_cell "$G")"
 row "  free memory reported then" "$(oom_free "$P")" "$(oom_free "$G")"
-row "peak requested" "$(mib "$(key "$P" peak_requested)")" "$(mib "$(st "$E" peak_requested)")"
-row "peak held (physical)" "$(mib "$(key "$P" peak_held)")" "$(mib "$(st "$E" peak_mapped)")"
+# gpuvm counts llmserve's --capacity ballast (real GPU only); take it out
+ballast=$(key "$G" ballast)
+g_req=$(( $(st "$E" peak_requested) - ${ballast:-0} ))
+g_held=$(( $(st "$E" peak_mapped) - ${ballast:-0} ))
+row "peak requested" "$(mib "$(key "$P" peak_requested)")" "$(mib "$g_req")"
+row "peak held (physical)" "$(mib "$(key "$P" peak_held)")" "$(mib "$g_held")"
 row "fragmentation at 1st OOM" "$(frag_oom "$P")" "$(frag_oom "$G")"
 row "  1 - peak requested/peak held" \
     "$(pct "$(key "$P" peak_requested)" "$(key "$P" peak_held)")" \
-    "$(pct "$(st "$E" peak_requested)" "$(st "$E" peak_mapped)")"
+    "$(pct "$g_req" "$g_held")"
 row "driver calls for memory" "$plain_calls (cuMemAlloc/Free)" \
     "$gpuvm_calls ($gpuvm_creates cuMemCreate, $gpuvm_maps cuMemMap)"
 row "bytes verified" "$(mib "$(key "$P" verified)")" "$(mib "$(key "$G" verified)")"

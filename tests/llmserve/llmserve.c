@@ -121,6 +121,7 @@ struct params {
 					 * weights that admission plans for */
 	unsigned int min_len, max_len;	/* request length, blocks */
 	uint64_t block;			/* bytes per KV block; 0: derive */
+	uint64_t capacity;		/* bytes to use of the device; 0: all */
 	bool probe;			/* print the driver line and exit */
 	bool quiet;
 };
@@ -141,7 +142,9 @@ struct run {
 	struct params p;
 	CUcontext ctx;
 	CUdevice dev;
-	uint64_t total;			/* device memory, bytes */
+	uint64_t total;			/* device memory, bytes (capacity) */
+	CUdeviceptr ballast;		/* what --capacity leaves unused */
+	uint64_t ballast_size;		/* bytes */
 	CUdeviceptr weights[NR_WEIGHTS];
 	uint64_t weight_size;		/* bytes per tensor */
 	struct request *active;		/* p.concurrency slots */
@@ -297,9 +300,10 @@ static void note_held(struct run *r)
 {
 	size_t free_b = 0, total_b = 0;
 
-	if (cu.mem_info(&free_b, &total_b) == CUDA_SUCCESS && total_b >= free_b &&
-	    total_b - free_b > r->peak_held)
-		r->peak_held = total_b - free_b;
+	if (cu.mem_info(&free_b, &total_b) == CUDA_SUCCESS &&
+	    total_b >= free_b + r->ballast_size &&
+	    total_b - free_b - r->ballast_size > r->peak_held)
+		r->peak_held = total_b - free_b - r->ballast_size;
 }
 
 /*
@@ -691,8 +695,9 @@ static void usage(FILE *f)
 		"usage: llmserve [--seed N] [--requests N] [--concurrency N] [--weights PCT]\n"
 		"                [--fill PCT] [--growth PCT] [--layers N]\n"
 		"                [--min-len BLOCKS] [--max-len BLOCKS] [--block BYTES]\n"
-		"                [--probe] [--quiet]\n"
-		"Serve an LLM-like workload on CUDA device 0 through the driver API.\n");
+		"                [--capacity BYTES] [--probe] [--quiet]\n"
+		"Serve an LLM-like workload on CUDA device 0 through the driver API.\n"
+		"--capacity sets the rest of a larger device aside first.\n");
 }
 
 static int parse_uint(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -724,6 +729,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 		{ "min-len", required_argument, NULL, 'm' },
 		{ "max-len", required_argument, NULL, 'M' },
 		{ "block", required_argument, NULL, 'b' },
+		{ "capacity", required_argument, NULL, 'C' },
 		{ "probe", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -732,7 +738,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:r:c:w:f:g:l:m:M:b:pqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:c:w:f:g:l:m:M:b:C:pqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_uint("--seed", optarg, 0, UINT64_MAX, &p->seed))
@@ -777,6 +783,10 @@ static int parse_args(int argc, char **argv, struct params *p)
 			if (parse_uint("--max-len", optarg, 1, 4096, &v))
 				return -EINVAL;
 			p->max_len = v;
+			break;
+		case 'C':
+			if (parse_uint("--capacity", optarg, 16 * MiB, UINT64_MAX, &p->capacity))
+				return -EINVAL;
 			break;
 		case 'b':
 			if (parse_uint("--block", optarg, 4096, 1ull << 34, &v))
@@ -827,6 +837,7 @@ static void report(const struct run *r)
 		printf("result.first_oom=none\n");
 	}
 	printf("result.total=%" PRIu64 "\n", r->total);
+	printf("result.ballast=%" PRIu64 "\n", r->ballast_size);
 	printf("result.peak_requested=%" PRIu64 "\n", r->peak_live);
 	printf("result.peak_held=%" PRIu64 "\n", r->peak_held);
 	printf("result.alloc_calls=%" PRIu64 "\n", r->alloc_calls);
@@ -877,6 +888,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "llmserve: context setup failed: %s\n", cu_err(rc));
 		goto out_release;
 	}
+	if (r.p.capacity && free_b > r.p.capacity + ALIGN_2M) {
+		/*
+		 * A large device is made as small as the run wants: one first
+		 * allocation takes the rest, so both runs see the same capacity.
+		 */
+		r.ballast_size = (free_b - r.p.capacity) / ALIGN_2M * ALIGN_2M;
+		rc = cu.mem_alloc(&r.ballast, r.ballast_size);
+		if (rc != CUDA_SUCCESS) {
+			fprintf(stderr, "llmserve: --capacity: cannot set %" PRIu64
+				" MiB aside: %s\n", r.ballast_size / MiB, cu_err(rc));
+			r.ballast_size = 0;
+			goto out_release;
+		}
+		total_b -= r.ballast_size;
+		free_b -= r.ballast_size;
+		msg(&r, "capacity: %" PRIu64 " MiB used of the device, %" PRIu64
+		    " MiB set aside first\n", (uint64_t)total_b / MiB, r.ballast_size / MiB);
+	}
 	r.total = total_b;
 	if (!r.p.block) {
 		/* 1/128 of the device in whole 2 MiB pages, at least one */
@@ -923,6 +952,8 @@ int main(int argc, char **argv)
 		ret = 0;
 	}
 out_release:
+	if (r.ballast_size && cu.mem_free(r.ballast) != CUDA_SUCCESS)
+		ret = 1;
 	free(r.host);
 	free(r.active);
 	cu.ctx_release(r.dev);
