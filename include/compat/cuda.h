@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * cuda.h - gpuvm's own declarations of the CUDA driver API subset it uses.
  *

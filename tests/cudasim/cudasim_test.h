@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * cudasim_test.h - helpers shared by cudasim's Check suites.
  *
