@@ -128,6 +128,9 @@ quiet_cmd_link_preload = LD      $(short)
 		   $(GPUVM_LDFLAGS) -L$(objtree)/lib -lgpuvm \
 		   -Wl,-rpath,'$$ORIGIN' -ldl
 
+quiet_cmd_link_ar = AR      $(short)
+      cmd_link_ar = rm -f $@ && $(AR) rcs $@ $(objs)
+
 quiet_cmd_link_shlib = LD      $(short)
       cmd_link_shlib = $(CC) -shared -o $@ $(objs) $(link-files) \
 		   $(prod-ldflags) $(GPUVM_LDFLAGS) $(prod-ldlibs)
