@@ -328,6 +328,20 @@ static bool would_create(struct vmm_device *d, uint64_t size)
 }
 
 /**
+ * __sync_before_create - should mapping @size more bytes synchronize first?
+ * @d: the device (locked)
+ * @size: bytes of chunks about to be gathered
+ *
+ * True when the pool and the cache cannot supply @size but deferred frees
+ * hold at least a chunk: a synchronization makes them reusable, and reusing
+ * them beats creating new chunks that stay held after the peak.
+ */
+bool __sync_before_create(struct vmm_device *d, uint64_t size)
+{
+	return d->deferred_bytes >= d->chunk_size && would_create(d, size);
+}
+
+/**
  * __range_get - a mapped range of at least @size bytes, not yet live
  * @d: the device (locked; the lock may be dropped for a synchronization)
  * @size: bytes

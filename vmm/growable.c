@@ -51,6 +51,9 @@ GPUVM_API int gpuvm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_
 	if (ret)
 		goto out_free_range;
 	if (k) {
+		/* the range is not visible yet: dropping the lock is harmless */
+		if (__sync_before_create(d, msize))
+			__dev_sync(d);
 		ret = __chunks_gather(d, csize, k, r->chunks, d->knob[VMM_KNOB_STITCH] != 0);
 		if (ret == -ENOMEM && d->nr_deferred && !__dev_sync(d))
 			ret = __chunks_gather(d, csize, k, r->chunks,
@@ -183,8 +186,13 @@ GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size)
 		goto out_unlock;
 	msize = round_up(new_size, r->chunk_size);
 	ret = 0;
-	if (msize < r->size) {
-		/* work queued before may still touch the tail: sync, then look again */
+	/*
+	 * A shrink: work queued before may still touch the tail.  A growth
+	 * that deferred frees could supply: reuse them rather than create.
+	 * Either way sync, then look again (the lock was dropped).
+	 */
+	if (msize < r->size ||
+	    (msize > r->size && __sync_before_create(d, msize - r->size))) {
 		ret = __dev_sync(d);
 		if (ret)
 			goto out_unlock;

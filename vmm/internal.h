@@ -393,6 +393,7 @@ int __pool_reserve(struct vmm_device *d, uint64_t bytes);
 
 /* alloc.c: large path */
 #define VMM_SIZE_MAX		(1ull << 56)	/* bytes; beyond any arena */
+bool __sync_before_create(struct vmm_device *d, uint64_t size);
 struct vmm_range *range_new(uint64_t csize, uint32_t cap);
 void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested,
 		   uint32_t seg_flags, void *stream);

@@ -90,6 +90,21 @@ static inline bool page_class(const struct vmm_device *d, uint32_t cls)
 	       d->chunk_size % VMM_PAGE_SIZE == 0;
 }
 
+/*
+ * Bytes of a slab of @obj-byte objects: the fewest whole chunks that waste
+ * at most a third at their end.  Few objects are live per class when sizes
+ * are spread, so a slab as small as one chunk holds less memory idle than
+ * one sized for many objects.
+ */
+static uint64_t slab_bytes(uint64_t obj, uint64_t csize)
+{
+	uint64_t bytes = round_up(obj, csize);
+
+	while ((bytes % obj) * 3 > bytes)
+		bytes += csize;
+	return bytes;
+}
+
 /* A slab descriptor for @bytes at @base: maps and per-object records. */
 static struct vmm_slab *slab_alloc(struct vmm_device *d, uint32_t cls, uint64_t base,
 				   uint64_t bytes)
@@ -206,7 +221,7 @@ static struct vmm_slab *slab_new(struct vmm_device *d, uint32_t cls)
 
 	if (page_class(d, cls))
 		return page_slab_new(d, cls);
-	bytes = round_up((uint64_t)d->cls[cls].size * SLAB_MIN_OBJS, d->chunk_size);
+	bytes = slab_bytes(d->cls[cls].size, d->chunk_size);
 	r = slab_range(d, bytes);
 	if (!r)
 		return NULL;
@@ -400,9 +415,13 @@ void __small_collect(struct vmm_device *d)
 		s->nr_pending = 0;
 		s->hint = 0;
 		list_del_init(&s->pending_link);
-		/* keep one empty slab per class; the others go back */
+		/*
+		 * An empty slab goes back, except the only page slab of its
+		 * class (it absorbs alloc/free flapping).  Chunk slabs go back
+		 * as cached ranges: still mapped, but any request can use them.
+		 */
 		if (s->nr_free == s->nr_objs &&
-		    (c->partial.next != &s->link || c->partial.prev != &s->link))
+		    (!s->box || c->partial.next != &s->link || c->partial.prev != &s->link))
 			slab_destroy(d, s);
 	}
 }

@@ -590,6 +590,83 @@ START_TEST(small_classes_share_chunks)
 }
 END_TEST
 
+/*
+ * A slab takes the fewest chunks that waste at most a third (one chunk for
+ * 300 KiB objects, not eight objects' worth), and an empty chunk slab goes
+ * back as a cached range that a large request then reuses.
+ */
+START_TEST(slab_sizing)
+{
+	struct gpuvm_alloc_info info;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p[8], q;
+	uint64_t creates;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(gpuvm_alloc(0, 300 << 10, 0, &p[i]), 0);
+		ck_assert_int_eq(tl_fill(p[i], 300 << 10, i), 0);
+	}
+	ck_assert_int_eq(gpuvm_query(p[0], &info), 0);
+	ck_assert_uint_eq(info.flags & GPUVM_INFO_SMALL, GPUVM_INFO_SMALL);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	/* 320 KiB objects, six to a chunk: one chunk */
+	ck_assert_uint_eq(st.physical, 2 * MiB);
+	ck_assert_int_eq(gpuvm_alloc(0, 300 << 10, 0, &p[6]), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 4 * MiB);
+	for (i = 0; i < 6; i++)
+		ck_assert(tl_verify(p[i], 300 << 10, i));
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	/* both slabs empty after the sync this miss makes: reused, no create */
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, 0, &q), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 4 * MiB);
+	ck_assert_int_eq(tl_fill(q, 4 * MiB, 9), 0);
+	ck_assert(tl_verify(q, 4 * MiB, 9));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(q), 0);
+}
+END_TEST
+
+/*
+ * Growing a growable allocation synchronizes rather than creates when
+ * deferred frees could supply the chunks (free_batch alone would not sync).
+ */
+START_TEST(growth_reuses_deferred)
+{
+	struct gpuvm_stats st;
+	uint64_t creates, syncs;
+	gpuvm_ptr_t a, b, g, h;
+
+	ck_assert_int_eq(gpuvm_policy_set(0, "free_batch", 1000), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &b), 0);
+	ck_assert_int_eq(gpuvm_alloc_growable(0, 64 * MiB, 0, &g), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	syncs = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
+	ck_assert_int_eq(gpuvm_resize(g, 8 * MiB), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), syncs + 1);
+	ck_assert_int_eq(tl_fill(g, 8 * MiB, 3), 0);
+	/* a new growable allocation: the same rule */
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_alloc_growable(0, 64 * MiB, 6 * MiB, &h), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert_int_eq(tl_fill(h, 6 * MiB, 4), 0);
+	ck_assert(tl_verify(g, 8 * MiB, 3));
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 16 * MiB);
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(g), 0);
+	ck_assert_int_eq(gpuvm_free(h), 0);
+}
+END_TEST
+
 START_TEST(async_free)
 {
 	gpuvm_ptr_t a, b;
@@ -727,6 +804,8 @@ int main(void)
 	tcase_add_test(tc, reclaim);
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
+	tcase_add_test(tc, slab_sizing);
+	tcase_add_test(tc, growth_reuses_deferred);
 	tcase_add_test(tc, async_free);
 	tcase_add_test(tc, policy_live);
 	tcase_add_test(tc, stats_fragmentation);
