@@ -130,11 +130,17 @@ static void print_targets(FILE *out, const struct replay_result *res, int nr)
 	if (!g->ran)
 		return;
 	fprintf(out, "targets: gpuvm frag %.3f", fg);
-	for (i = 1; i < nr; i++)
-		if (res[i].ran)
-			fprintf(out, ", %s than %s (%.3f)",
-				fg < replay_fragmentation(&res[i]) ? "lower" : "NOT lower",
-				res[i].name, replay_fragmentation(&res[i]));
+	for (i = 1; i < nr; i++) {
+		if (!res[i].ran)
+			continue;
+		fprintf(out, ", %s than %s (%.3f",
+			fg < replay_fragmentation(&res[i]) ? "lower" : "NOT lower",
+			res[i].name, replay_fragmentation(&res[i]));
+		/* a column that failed requests held less because it served less */
+		if (res[i].ooms)
+			fprintf(out, ", %" PRIu64 " OOMs", res[i].ooms);
+		fputc(')', out);
+	}
 	fprintf(out, "; peak held / peak requested %.3f; OOMs %" PRIu64 "\n",
 		g->peak_requested ? (double)g->peak_held / g->peak_requested : 0.0, g->ooms);
 }

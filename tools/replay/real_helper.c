@@ -276,8 +276,9 @@ int main(int argc, char **argv)
 			 "with ENOMEM (first: %s)", run.errors, strerror(-run.first_error));
 	else
 		snprintf(res.note, sizeof(res.note), "peak mapped %.1f MiB, cache hits %"
-			 PRIu64 ", stitches %" PRIu64, (double)run.end.peak_mapped / MiB,
-			 run.end.cache_hits, run.end.stitches);
+			 PRIu64 ", stitches %" PRIu64 ", context syncs %" PRIu64,
+			 (double)run.end.peak_mapped / MiB, run.end.cache_hits, run.end.stitches,
+			 run.end.driver_calls[GPUVM_DRV_CTX_SYNCHRONIZE]);
 out_shutdown:
 	api.shutdown();
 out_close:
