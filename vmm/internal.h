@@ -177,7 +177,8 @@ struct vmm_obj {
 struct vmm_slab {
 	struct vmm_range *range;	/* the memory it carves (or its box's) */
 	struct vmm_pagebox *box;	/* a page slab: its box, else NULL */
-	uint32_t page;			/* a page slab: its index in the box */
+	uint32_t page;			/* a page slab: its first page in the box */
+	uint32_t nr_pages;		/* a page slab: its pages (a power of two) */
 	uint64_t base;			/* device VA of object 0 */
 	uint32_t obj_size;		/* bytes */
 	uint32_t nr_objs;
@@ -195,8 +196,9 @@ struct vmm_slab {
 };
 
 /*
- * Classes of at most VMM_PAGE_SIZE / 8 bytes share chunks: a box is a range
- * of one chunk cut into pages, each page a slab of its own class.
+ * Classes whose 8 objects fit in half a chunk share chunks: a box is a range
+ * of one chunk cut into pages; a slab takes an aligned run of a power of
+ * two pages, enough for 8 objects of its class.
  */
 struct vmm_pagebox {
 	struct vmm_range *range;

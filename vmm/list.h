@@ -57,6 +57,10 @@ static inline bool list_empty(const struct list_head *h)
 #define list_entry(ptr, type, member)	container_of(ptr, type, member)
 #define list_first_entry(head, type, member) \
 	list_entry((head)->next, type, member)
+#define list_for_each_entry(pos, head, type, member)			\
+	for (pos = list_entry((head)->next, type, member);		\
+	     &pos->member != (head);					\
+	     pos = list_entry(pos->member.next, type, member))
 #define list_for_each_entry_safe(pos, n, head, type, member)		\
 	for (pos = list_entry((head)->next, type, member),		\
 	     n = list_entry(pos->member.next, type, member);		\

@@ -4,15 +4,18 @@
  *
  * Size classes: every 256 bytes up to 2 KiB (256 is cudaMalloc's alignment,
  * so below 2 KiB the classes add no waste of their own), then 8 classes per
- * power of two, so rounding to a class wastes at most 1/8 of it.  A slab is
- * a range of whole chunks (the large path provides it) holding at least 8
- * objects; a bitmap per slab says which objects are free.
+ * power of two, so rounding to a class wastes at most 1/8 of it.  A slab of
+ * a class whose 8 objects fit in half a chunk is a run of 64 KiB pages of a
+ * box (one chunk shared by classes); a larger class's slab is a range of
+ * whole chunks (see slab_bytes()).  The large path provides both; a bitmap
+ * per slab says which objects are free.
  *
  * Frees follow the same rule as large ones: an object freed goes to the
  * slab's pending map, and becomes free once a synchronization begun after
- * the free completed.  A slab whose objects are all free goes back as a
- * cached range (its chunks can then be stolen), except one per class kept
- * to absorb alloc/free flapping.
+ * the free completed.  A slab whose objects are all free goes back (its
+ * pages to its box, an empty box or a chunk slab as a cached range whose
+ * chunks can then be stolen), except a one-page slab that is its class's
+ * only one, kept to absorb alloc/free flapping.
  *
  * Callers hold the device lock.
  */
@@ -84,10 +87,40 @@ static inline void clear_bit(uint64_t *map, uint32_t i)
 	__atomic_store_n(&map[i / 64], map[i / 64] & ~(1ull << (i % 64)), __ATOMIC_RELAXED);
 }
 
+/*
+ * Pages of a box slab of class @cls: the power of two that holds
+ * SLAB_MIN_OBJS objects, or 0 when that is more than half a chunk (the
+ * class then takes whole chunks).
+ */
+static uint32_t class_pages(const struct vmm_device *d, uint32_t cls)
+{
+	uint64_t need = (uint64_t)d->cls[cls].size * SLAB_MIN_OBJS;
+	uint32_t np = 1;
+
+	if (d->chunk_size % VMM_PAGE_SIZE)
+		return 0;
+	while ((uint64_t)np * VMM_PAGE_SIZE < need)
+		np <<= 1;
+	return (uint64_t)np * VMM_PAGE_SIZE * 2 <= d->chunk_size ? np : 0;
+}
+
 static inline bool page_class(const struct vmm_device *d, uint32_t cls)
 {
-	return d->cls[cls].size * SLAB_MIN_OBJS <= VMM_PAGE_SIZE &&
-	       d->chunk_size % VMM_PAGE_SIZE == 0;
+	return class_pages(d, cls) != 0;
+}
+
+/* The first free run of @np pages (aligned to @np) in @box, or -1. */
+static int64_t box_find_run(const struct vmm_pagebox *box, uint32_t np)
+{
+	uint32_t i, j;
+
+	for (i = 0; i + np <= box->nr_pages; i += np) {
+		for (j = 0; j < np && !box->page[i + j]; j++)
+			;
+		if (j == np)
+			return i;
+	}
+	return -1;
 }
 
 /*
@@ -166,34 +199,38 @@ static void slab_range_put(struct vmm_device *d, struct vmm_range *r)
 	__range_cache(d, r);
 }
 
-/* A page of a box with room (a new box of one chunk when none has). */
+/* A run of pages of a box with room (a new box of one chunk when none has). */
 static struct vmm_slab *page_slab_new(struct vmm_device *d, uint32_t cls)
 {
+	uint32_t np = class_pages(d, cls), i, n;
 	struct vmm_pagebox *box;
 	struct vmm_range *r;
 	struct vmm_slab *s;
-	uint32_t i, n;
+	int64_t at;
 
-	if (list_empty(&d->boxes)) {
-		r = slab_range(d, d->chunk_size);
-		if (!r)
-			return NULL;
-		n = (uint32_t)(r->size / VMM_PAGE_SIZE);
-		box = calloc(1, sizeof(*box) + sizeof(box->page[0]) * n);
-		if (!box) {
-			slab_range_put(d, r);
-			return NULL;
-		}
-		box->range = r;
-		box->nr_pages = n;
-		r->flags |= RANGE_F_PAGES;
-		r->box = box;
-		list_add(&box->link, &d->boxes);
+	list_for_each_entry(box, &d->boxes, struct vmm_pagebox, link) {
+		at = box_find_run(box, np);
+		if (at >= 0)
+			goto found;
 	}
-	box = list_first_entry(&d->boxes, struct vmm_pagebox, link);
-	for (i = 0; box->page[i]; i++)
-		;
-	s = slab_alloc(d, cls, box->range->va + (uint64_t)i * VMM_PAGE_SIZE, VMM_PAGE_SIZE);
+	r = slab_range(d, d->chunk_size);
+	if (!r)
+		return NULL;
+	n = (uint32_t)(r->size / VMM_PAGE_SIZE);
+	box = calloc(1, sizeof(*box) + sizeof(box->page[0]) * n);
+	if (!box) {
+		slab_range_put(d, r);
+		return NULL;
+	}
+	box->range = r;
+	box->nr_pages = n;
+	r->flags |= RANGE_F_PAGES;
+	r->box = box;
+	list_add(&box->link, &d->boxes);
+	at = 0;
+found:
+	s = slab_alloc(d, cls, box->range->va + (uint64_t)at * VMM_PAGE_SIZE,
+		       (uint64_t)np * VMM_PAGE_SIZE);
 	if (!s) {
 		if (!box->nr_used) {
 			list_del_init(&box->link);
@@ -205,9 +242,12 @@ static struct vmm_slab *page_slab_new(struct vmm_device *d, uint32_t cls)
 	}
 	s->range = box->range;
 	s->box = box;
-	s->page = i;
-	box->page[i] = s;
-	if (++box->nr_used == box->nr_pages)
+	s->page = (uint32_t)at;
+	s->nr_pages = np;
+	for (i = 0; i < np; i++)
+		box->page[at + i] = s;
+	box->nr_used += np;
+	if (box->nr_used == box->nr_pages)
 		list_del_init(&box->link);
 	list_add(&s->link, &d->cls[cls].partial);
 	return s;
@@ -252,7 +292,7 @@ static void slab_destroy(struct vmm_device *d, struct vmm_slab *s)
 {
 	struct vmm_pagebox *box = s->box;
 	struct vmm_range *r = s->range;
-	uint32_t page = s->page;
+	uint32_t page = s->page, np = s->nr_pages, i;
 
 	list_del_init(&s->link);
 	if (!list_empty(&s->pending_link))
@@ -262,9 +302,11 @@ static void slab_destroy(struct vmm_device *d, struct vmm_slab *s)
 		slab_range_put(d, r);
 		return;
 	}
-	box->page[page] = NULL;
-	if (box->nr_used-- == box->nr_pages)
+	for (i = 0; i < np; i++)
+		box->page[page + i] = NULL;
+	if (box->nr_used == box->nr_pages)
 		list_add_tail(&box->link, &d->boxes);
+	box->nr_used -= np;
 	if (box->nr_used)
 		return;
 	list_del_init(&box->link);
@@ -416,12 +458,14 @@ void __small_collect(struct vmm_device *d)
 		s->hint = 0;
 		list_del_init(&s->pending_link);
 		/*
-		 * An empty slab goes back, except the only page slab of its
-		 * class (it absorbs alloc/free flapping).  Chunk slabs go back
-		 * as cached ranges: still mapped, but any request can use them.
+		 * An empty slab goes back, except a one-page slab that is its
+		 * class's only one (it absorbs alloc/free flapping).  Larger
+		 * slabs go back to their box or as cached ranges: still mapped,
+		 * but any request can use them.
 		 */
 		if (s->nr_free == s->nr_objs &&
-		    (!s->box || c->partial.next != &s->link || c->partial.prev != &s->link))
+		    (s->nr_pages != 1 || c->partial.next != &s->link ||
+		     c->partial.prev != &s->link))
 			slab_destroy(d, s);
 	}
 }
@@ -488,10 +532,11 @@ void __small_teardown(struct vmm_device *d)
 		box = r->box;
 		n = box->nr_pages;
 		for (i = 0; i < n; i++) {
-			bool last = box->nr_used == 1;
+			bool last;
 
 			if (!box->page[i])
 				continue;
+			last = box->nr_used == box->page[i]->nr_pages;
 			slab_destroy(d, box->page[i]);
 			if (last)
 				break;	/* the box went with its last page */

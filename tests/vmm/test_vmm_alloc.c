@@ -591,6 +591,39 @@ START_TEST(small_classes_share_chunks)
 END_TEST
 
 /*
+ * Classes up to 128 KiB take runs of pages of a shared chunk: 8 objects of
+ * 16, 32, 64 and 128 KiB need 2 + 4 + 8 + 16 of its 32 pages.
+ */
+START_TEST(page_runs_share_chunks)
+{
+	static const uint64_t size[4] = { 16 << 10, 32 << 10, 64 << 10, 128 << 10 };
+	gpuvm_ptr_t p[4][8];
+	struct gpuvm_stats st;
+	int i, j;
+
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 8; j++) {
+			ck_assert_int_eq(gpuvm_alloc(0, size[i], 0, &p[i][j]), 0);
+			ck_assert_int_eq(tl_fill(p[i][j], size[i], i * 8 + j), 0);
+		}
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 2 * MiB);
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 8; j++)
+			ck_assert(tl_verify(p[i][j], size[i], i * 8 + j));
+	ck_assert(consistent(0));
+	/* freed, the runs go back to the box and the box to the cache */
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 8; j++)
+			ck_assert_int_eq(gpuvm_free(p[i][j]), 0);
+	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
+/*
  * A slab takes the fewest chunks that waste at most a third (one chunk for
  * 300 KiB objects, not eight objects' worth), and an empty chunk slab goes
  * back as a cached range that a large request then reuses.
@@ -804,6 +837,7 @@ int main(void)
 	tcase_add_test(tc, reclaim);
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
+	tcase_add_test(tc, page_runs_share_chunks);
 	tcase_add_test(tc, slab_sizing);
 	tcase_add_test(tc, growth_reuses_deferred);
 	tcase_add_test(tc, async_free);
