@@ -196,9 +196,8 @@ struct vmm_slab {
 };
 
 /*
- * Classes whose 8 objects fit in half a chunk share chunks: a box is a range
- * of one chunk cut into pages; a slab takes an aligned run of a power of
- * two pages, enough for 8 objects of its class.
+ * Small classes share chunks: a box is a range of one chunk cut into pages;
+ * a slab takes an aligned run of a power of two pages (see class_pages()).
  */
 struct vmm_pagebox {
 	struct vmm_range *range;

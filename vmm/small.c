@@ -4,11 +4,11 @@
  *
  * Size classes: every 256 bytes up to 2 KiB (256 is cudaMalloc's alignment,
  * so below 2 KiB the classes add no waste of their own), then 8 classes per
- * power of two, so rounding to a class wastes at most 1/8 of it.  A slab of
- * a class whose 8 objects fit in half a chunk is a run of 64 KiB pages of a
- * box (one chunk shared by classes); a larger class's slab is a range of
- * whole chunks (see slab_bytes()).  The large path provides both; a bitmap
- * per slab says which objects are free.
+ * power of two, so rounding to a class wastes at most 1/8 of it.  A slab is
+ * a run of 64 KiB pages of a box (one chunk shared by classes) when
+ * class_pages() finds one in half a chunk, else a range of whole chunks
+ * (slab_bytes()).  The large path provides both; a bitmap per slab says
+ * which objects are free.
  *
  * Frees follow the same rule as large ones: an object freed goes to the
  * slab's pending map, and becomes free once a synchronization begun after
@@ -26,7 +26,8 @@
 #include "internal.h"
 #include "trace.h"
 
-#define SLAB_MIN_OBJS	8
+#define SLAB_MIN_OBJS	2
+#define BOX_SEARCH	8	/* boxes looked at for a tight run */
 
 static uint32_t class_sizes[VMM_NR_CLASSES];
 
@@ -88,20 +89,20 @@ static inline void clear_bit(uint64_t *map, uint32_t i)
 }
 
 /*
- * Pages of a box slab of class @cls: the power of two that holds
- * SLAB_MIN_OBJS objects, or 0 when that is more than half a chunk (the
- * class then takes whole chunks).
+ * Pages of a box slab of class @cls: the fewest (a power of two) that hold
+ * SLAB_MIN_OBJS objects and leave at most 1/8 over, or 0 when that is more
+ * than half a chunk (the class then takes whole chunks).  Few objects per
+ * slab keep sparse classes small; the 1/8 bound keeps dense ones tight.
  */
 static uint32_t class_pages(const struct vmm_device *d, uint32_t cls)
 {
-	uint64_t need = (uint64_t)d->cls[cls].size * SLAB_MIN_OBJS;
-	uint32_t np = 1;
+	uint64_t obj = d->cls[cls].size, bytes = VMM_PAGE_SIZE;
 
 	if (d->chunk_size % VMM_PAGE_SIZE)
 		return 0;
-	while ((uint64_t)np * VMM_PAGE_SIZE < need)
-		np <<= 1;
-	return (uint64_t)np * VMM_PAGE_SIZE * 2 <= d->chunk_size ? np : 0;
+	while (bytes < SLAB_MIN_OBJS * obj || (bytes % obj) * 8 > bytes)
+		bytes <<= 1;
+	return bytes * 2 <= d->chunk_size ? (uint32_t)(bytes / VMM_PAGE_SIZE) : 0;
 }
 
 static inline bool page_class(const struct vmm_device *d, uint32_t cls)
@@ -109,18 +110,38 @@ static inline bool page_class(const struct vmm_device *d, uint32_t cls)
 	return class_pages(d, cls) != 0;
 }
 
-/* The first free run of @np pages (aligned to @np) in @box, or -1. */
-static int64_t box_find_run(const struct vmm_pagebox *box, uint32_t np)
+static bool pages_free(const struct vmm_pagebox *box, uint32_t at, uint32_t np)
 {
-	uint32_t i, j;
+	uint32_t j;
+
+	for (j = 0; j < np && !box->page[at + j]; j++)
+		;
+	return j == np;
+}
+
+/*
+ * A free run of @np pages (aligned to @np) in @box, or -1; *@tight: its
+ * aligned pair of 2 * @np pages is partly used.  A tight run is returned
+ * first: taking it keeps the larger free blocks whole for larger runs.
+ */
+static int64_t box_find_run(const struct vmm_pagebox *box, uint32_t np, bool *tight)
+{
+	int64_t loose = -1;
+	uint32_t i, buddy;
 
 	for (i = 0; i + np <= box->nr_pages; i += np) {
-		for (j = 0; j < np && !box->page[i + j]; j++)
-			;
-		if (j == np)
+		if (!pages_free(box, i, np))
+			continue;
+		buddy = i ^ np;
+		if (buddy + np > box->nr_pages || !pages_free(box, buddy, np)) {
+			*tight = true;
 			return i;
+		}
+		if (loose < 0)
+			loose = i;
 	}
-	return -1;
+	*tight = false;
+	return loose;
 }
 
 /*
@@ -202,16 +223,31 @@ static void slab_range_put(struct vmm_device *d, struct vmm_range *r)
 /* A run of pages of a box with room (a new box of one chunk when none has). */
 static struct vmm_slab *page_slab_new(struct vmm_device *d, uint32_t cls)
 {
-	uint32_t np = class_pages(d, cls), i, n;
-	struct vmm_pagebox *box;
+	uint32_t np = class_pages(d, cls), seen = 0, i, n;
+	struct vmm_pagebox *box, *first = NULL;
+	int64_t at, first_at = -1;
 	struct vmm_range *r;
 	struct vmm_slab *s;
-	int64_t at;
+	bool tight;
 
+	/* a tight run in the first few boxes with room, else the first run */
 	list_for_each_entry(box, &d->boxes, struct vmm_pagebox, link) {
-		at = box_find_run(box, np);
-		if (at >= 0)
+		at = box_find_run(box, np, &tight);
+		if (at < 0)
+			continue;
+		if (tight)
 			goto found;
+		if (!first) {
+			first = box;
+			first_at = at;
+		}
+		if (++seen == BOX_SEARCH)
+			break;
+	}
+	if (first) {
+		box = first;
+		at = first_at;
+		goto found;
 	}
 	r = slab_range(d, d->chunk_size);
 	if (!r)

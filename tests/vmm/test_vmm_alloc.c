@@ -591,8 +591,9 @@ START_TEST(small_classes_share_chunks)
 END_TEST
 
 /*
- * Classes up to 128 KiB take runs of pages of a shared chunk: 8 objects of
- * 16, 32, 64 and 128 KiB need 2 + 4 + 8 + 16 of its 32 pages.
+ * Small classes take runs of pages of a shared chunk: 8 objects each of 16,
+ * 32, 64 and 128 KiB need 2 + 4 + 8 + 16 of its 32 pages (runs of 1, 1, 2
+ * and 4 pages holding 4, 2, 2 and 2 objects).
  */
 START_TEST(page_runs_share_chunks)
 {
