@@ -564,63 +564,62 @@ START_TEST(small_objects)
 }
 END_TEST
 
-/* Classes of up to 8 KiB take 64 KiB pages of one shared chunk. */
-START_TEST(small_classes_share_chunks)
+/*
+ * Objects of @n sizes, all in one chunk: filled, verified, freed, and the
+ * chunk handed back by a reclaim.
+ */
+static void one_chunk_holds(const uint64_t *size, int n)
 {
-	gpuvm_ptr_t p[32];
+	gpuvm_ptr_t p[64];
 	struct gpuvm_stats st;
 	int i;
 
-	for (i = 0; i < 32; i++) {
-		ck_assert_int_eq(gpuvm_alloc(0, 256 * (i + 1), 0, &p[i]), 0);
-		ck_assert_int_eq(tl_fill(p[i], 256 * (i + 1), i), 0);
+	ck_assert_int_le(n, 64);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(gpuvm_alloc(0, size[i], 0, &p[i]), 0);
+		ck_assert_int_eq(tl_fill(p[i], size[i], i), 0);
 	}
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
 	ck_assert_uint_eq(st.chunks, 1);
 	ck_assert_uint_eq(st.physical, 2 * MiB);
-	for (i = 0; i < 32; i++)
-		ck_assert(tl_verify(p[i], 256 * (i + 1), i));
+	for (i = 0; i < n; i++)
+		ck_assert(tl_verify(p[i], size[i], i));
 	ck_assert(consistent(0));
-	for (i = 0; i < 32; i++)
+	/* freed, the pages go back to the box and the box to the cache */
+	for (i = 0; i < n; i++)
 		ck_assert_int_eq(gpuvm_free(p[i]), 0);
 	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
 	ck_assert_uint_eq(st.physical, 0);
 	ck_assert(consistent(0));
 }
+
+/* Classes of up to 8 KiB take 64 KiB pages of one shared chunk. */
+START_TEST(small_classes_share_chunks)
+{
+	uint64_t size[32];
+	int i;
+
+	for (i = 0; i < 32; i++)
+		size[i] = 256 * (i + 1);
+	one_chunk_holds(size, 32);
+}
 END_TEST
 
 /*
- * Small classes take runs of pages of a shared chunk: 8 objects each of 16,
- * 32, 64 and 128 KiB need 2 + 4 + 8 + 16 of its 32 pages (runs of 1, 1, 2
- * and 4 pages holding 4, 2, 2 and 2 objects).
+ * Larger classes take runs of pages of a shared chunk: 8 objects each of
+ * 16, 32, 64 and 128 KiB need 2 + 4 + 8 + 16 of its 32 pages (runs of 1,
+ * 1, 2 and 4 pages holding 4, 2, 2 and 2 objects).
  */
 START_TEST(page_runs_share_chunks)
 {
-	static const uint64_t size[4] = { 16 << 10, 32 << 10, 64 << 10, 128 << 10 };
-	gpuvm_ptr_t p[4][8];
-	struct gpuvm_stats st;
-	int i, j;
+	static const uint64_t kib[4] = { 16, 32, 64, 128 };
+	uint64_t size[32];
+	int i;
 
-	for (i = 0; i < 4; i++)
-		for (j = 0; j < 8; j++) {
-			ck_assert_int_eq(gpuvm_alloc(0, size[i], 0, &p[i][j]), 0);
-			ck_assert_int_eq(tl_fill(p[i][j], size[i], i * 8 + j), 0);
-		}
-	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
-	ck_assert_uint_eq(st.physical, 2 * MiB);
-	for (i = 0; i < 4; i++)
-		for (j = 0; j < 8; j++)
-			ck_assert(tl_verify(p[i][j], size[i], i * 8 + j));
-	ck_assert(consistent(0));
-	/* freed, the runs go back to the box and the box to the cache */
-	for (i = 0; i < 4; i++)
-		for (j = 0; j < 8; j++)
-			ck_assert_int_eq(gpuvm_free(p[i][j]), 0);
-	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
-	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
-	ck_assert_uint_eq(st.physical, 0);
-	ck_assert(consistent(0));
+	for (i = 0; i < 32; i++)
+		size[i] = kib[i / 8] << 10;
+	one_chunk_holds(size, 32);
 }
 END_TEST
 
