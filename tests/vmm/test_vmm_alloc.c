@@ -810,16 +810,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	if (!getenv("GPUVM_RUNDIR") && getenv("GPUVM_BUILD")) {
-		static char dir[4096];
-
-		snprintf(dir, sizeof(dir), "%s/tests/run", getenv("GPUVM_BUILD"));
-		setenv("GPUVM_RUNDIR", dir, 1);
-	}
-	if (!tl_available()) {
-		printf("SKIP: no CUDA driver (libcuda.so.1)\n");
+	if (!tl_suite_start())
 		return 77;
-	}
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, basic);

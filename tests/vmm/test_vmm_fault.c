@@ -172,16 +172,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	if (!getenv("GPUVM_RUNDIR") && getenv("GPUVM_BUILD")) {
-		static char dir[4096];
-
-		snprintf(dir, sizeof(dir), "%s/tests/run", getenv("GPUVM_BUILD"));
-		setenv("GPUVM_RUNDIR", dir, 1);
-	}
-	if (!tl_available()) {
-		printf("SKIP: no CUDA driver (libcuda.so.1)\n");
+	if (!tl_suite_start())
 		return 77;
-	}
 	setenv("GPUVM_LOG", "warn", 0);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, fail_each, 0, NR_CALLS * NR_NTH);

@@ -5,6 +5,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,21 @@ bool tl_available(void)
 	if (!h)
 		return false;
 	dlclose(h);
+	return true;
+}
+
+bool tl_suite_start(void)
+{
+	if (!getenv("GPUVM_RUNDIR") && getenv("GPUVM_BUILD")) {
+		static char dir[4096];
+
+		snprintf(dir, sizeof(dir), "%s/tests/run", getenv("GPUVM_BUILD"));
+		setenv("GPUVM_RUNDIR", dir, 1);
+	}
+	if (!tl_available()) {
+		printf("SKIP: no CUDA driver (libcuda.so.1)\n");
+		return false;
+	}
 	return true;
 }
 

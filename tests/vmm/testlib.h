@@ -15,6 +15,12 @@
 
 /* whether a driver can be opened at all (without initializing it) */
 bool tl_available(void);
+/*
+ * A suite's main() starts here: the run directory under the build tree
+ * (unless GPUVM_RUNDIR is set), and false (print SKIP, exit 77) when no
+ * driver can be opened.
+ */
+bool tl_suite_start(void);
 /* dlopen the driver the library uses; false when there is none (skip) */
 bool tl_open(void);
 void tl_close(void);
