@@ -6,7 +6,7 @@
  * so below 2 KiB the classes add no waste of their own), then 8 classes per
  * power of two, so rounding to a class wastes at most 1/8 of it.  A slab is
  * a run of 64 KiB pages of a box (one chunk shared by classes) when
- * class_pages() finds one in half a chunk, else a range of whole chunks
+ * class_pages() finds one in a chunk, else a range of whole chunks
  * (slab_bytes()).  The large path provides both; a bitmap per slab says
  * which objects are free.
  *
@@ -26,7 +26,6 @@
 #include "internal.h"
 #include "trace.h"
 
-#define SLAB_MIN_OBJS	2
 #define BOX_SEARCH	8	/* boxes looked at for a tight run */
 
 static uint32_t class_sizes[VMM_NR_CLASSES];
@@ -89,20 +88,23 @@ static inline void clear_bit(uint64_t *map, uint32_t i)
 }
 
 /*
- * Pages of a box slab of class @cls: the fewest (a power of two) that hold
- * SLAB_MIN_OBJS objects and leave at most 1/8 over, or 0 when that is more
- * than half a chunk (the class then takes whole chunks).  Few objects per
- * slab keep sparse classes small; the 1/8 bound keeps dense ones tight.
+ * Pages of a box slab of class @cls: the fewest that hold an object and
+ * leave at most 1/8 over, or 0 when no run of the chunk's pages does (the
+ * class then takes whole chunks).  A slab as small as one object keeps a
+ * sparse class from holding idle memory; the 1/8 bound keeps dense ones
+ * tight, as a run of several objects then ends closer to a page boundary.
  */
 static uint32_t class_pages(const struct vmm_device *d, uint32_t cls)
 {
-	uint64_t obj = d->cls[cls].size, bytes = VMM_PAGE_SIZE;
+	uint64_t obj = d->cls[cls].size, bytes;
 
 	if (d->chunk_size % VMM_PAGE_SIZE)
 		return 0;
-	while (bytes < SLAB_MIN_OBJS * obj || (bytes % obj) * 8 > bytes)
-		bytes <<= 1;
-	return bytes * 2 <= d->chunk_size ? (uint32_t)(bytes / VMM_PAGE_SIZE) : 0;
+	for (bytes = round_up(obj, VMM_PAGE_SIZE); bytes <= d->chunk_size;
+	     bytes += VMM_PAGE_SIZE)
+		if ((bytes % obj) * 8 <= bytes)
+			return (uint32_t)(bytes / VMM_PAGE_SIZE);
+	return 0;
 }
 
 static inline bool page_class(const struct vmm_device *d, uint32_t cls)
@@ -110,38 +112,31 @@ static inline bool page_class(const struct vmm_device *d, uint32_t cls)
 	return class_pages(d, cls) != 0;
 }
 
-static bool pages_free(const struct vmm_pagebox *box, uint32_t at, uint32_t np)
-{
-	uint32_t j;
-
-	for (j = 0; j < np && !box->page[at + j]; j++)
-		;
-	return j == np;
-}
-
 /*
- * A free run of @np pages (aligned to @np) in @box, or -1; *@tight: its
- * aligned pair of 2 * @np pages is partly used.  A tight run is returned
- * first: taking it keeps the larger free blocks whole for larger runs.
+ * The free run of @box that fits @np pages most tightly: its first page, or
+ * -1; *@gap: its length.  The best fit keeps long runs for long slabs.
  */
-static int64_t box_find_run(const struct vmm_pagebox *box, uint32_t np, bool *tight)
+static int64_t box_find_run(const struct vmm_pagebox *box, uint32_t np, uint32_t *gap)
 {
-	int64_t loose = -1;
-	uint32_t i, buddy;
+	uint32_t i = 0, start, best_len = UINT32_MAX;
+	int64_t best = -1;
 
-	for (i = 0; i + np <= box->nr_pages; i += np) {
-		if (!pages_free(box, i, np))
+	while (i < box->nr_pages) {
+		if (box->page[i]) {
+			i += box->page[i]->nr_pages;
 			continue;
-		buddy = i ^ np;
-		if (buddy + np > box->nr_pages || !pages_free(box, buddy, np)) {
-			*tight = true;
-			return i;
 		}
-		if (loose < 0)
-			loose = i;
+		for (start = i; i < box->nr_pages && !box->page[i]; i++)
+			;
+		if (i - start >= np && i - start < best_len) {
+			best = start;
+			best_len = i - start;
+			if (best_len == np)
+				break;
+		}
 	}
-	*tight = false;
-	return loose;
+	*gap = best_len;
+	return best;
 }
 
 /*
@@ -223,30 +218,28 @@ static void slab_range_put(struct vmm_device *d, struct vmm_range *r)
 /* A run of pages of a box with room (a new box of one chunk when none has). */
 static struct vmm_slab *page_slab_new(struct vmm_device *d, uint32_t cls)
 {
-	uint32_t np = class_pages(d, cls), seen = 0, i, n;
-	struct vmm_pagebox *box, *first = NULL;
-	int64_t at, first_at = -1;
+	uint32_t np = class_pages(d, cls), seen = 0, gap, best_gap = UINT32_MAX, i, n;
+	struct vmm_pagebox *box, *best = NULL;
+	int64_t at, best_at = -1;
 	struct vmm_range *r;
 	struct vmm_slab *s;
-	bool tight;
 
-	/* a tight run in the first few boxes with room, else the first run */
+	/* the tightest run in the first few boxes with room for one */
 	list_for_each_entry(box, &d->boxes, struct vmm_pagebox, link) {
-		at = box_find_run(box, np, &tight);
+		at = box_find_run(box, np, &gap);
 		if (at < 0)
 			continue;
-		if (tight)
-			goto found;
-		if (!first) {
-			first = box;
-			first_at = at;
+		if (gap < best_gap) {
+			best = box;
+			best_at = at;
+			best_gap = gap;
 		}
-		if (++seen == BOX_SEARCH)
+		if (gap == np || ++seen == BOX_SEARCH)
 			break;
 	}
-	if (first) {
-		box = first;
-		at = first_at;
+	if (best) {
+		box = best;
+		at = best_at;
 		goto found;
 	}
 	r = slab_range(d, d->chunk_size);

@@ -624,9 +624,44 @@ START_TEST(page_runs_share_chunks)
 END_TEST
 
 /*
- * A slab takes the fewest chunks that waste at most a third (one chunk for
- * 300 KiB objects, not eight objects' worth), and an empty chunk slab goes
- * back as a cached range that a large request then reuses.
+ * Runs of any number of pages: one object of 300 KiB (5 pages), 700 KiB
+ * (11) and 1 MiB (16) fill one chunk; freed, the 11-page hole takes a
+ * 600 KiB object (10 pages) without a new chunk, as the tightest fit.
+ */
+START_TEST(page_runs_any_length)
+{
+	static const uint64_t size[3] = { 300 << 10, 700 << 10, MiB };
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p[3], q, r;
+
+	one_chunk_holds(size, 3);
+	ck_assert_int_eq(gpuvm_alloc(0, size[0], 0, &p[0]), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, size[1], 0, &p[1]), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, size[2], 0, &p[2]), 0);
+	ck_assert_int_eq(tl_fill(p[2], size[2], 2), 0);
+	ck_assert_int_eq(gpuvm_free(p[1]), 0);
+	ck_assert_int_eq(gpuvm_free(p[0]), 0);
+	/* synchronizes: the two runs go back to the box, the box stays */
+	ck_assert_int_ge(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 600 << 10, 0, &q), 0);
+	/* the 5-page hole stays for the next 300 KiB object */
+	ck_assert_int_eq(gpuvm_alloc(0, size[0], 0, &r), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 2 * MiB);
+	ck_assert_int_eq(tl_fill(q, 600 << 10, 3), 0);
+	ck_assert_int_eq(tl_fill(r, size[0], 4), 0);
+	ck_assert(tl_verify(p[2], size[2], 2));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(q), 0);
+	ck_assert_int_eq(gpuvm_free(r), 0);
+	ck_assert_int_eq(gpuvm_free(p[2]), 0);
+}
+END_TEST
+
+/*
+ * A slab of 300 KiB objects is one object's 5 pages, six of them to a
+ * chunk, not eight objects' worth; emptied, the boxes go back as cached
+ * ranges that a large request then reuses.
  */
 START_TEST(slab_sizing)
 {
@@ -643,7 +678,7 @@ START_TEST(slab_sizing)
 	ck_assert_int_eq(gpuvm_query(p[0], &info), 0);
 	ck_assert_uint_eq(info.flags & GPUVM_INFO_SMALL, GPUVM_INFO_SMALL);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
-	/* 320 KiB objects, six to a chunk: one chunk */
+	/* 320 KiB objects in 5-page runs, six to a chunk: one chunk */
 	ck_assert_uint_eq(st.physical, 2 * MiB);
 	ck_assert_int_eq(gpuvm_alloc(0, 300 << 10, 0, &p[6]), 0);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
@@ -662,6 +697,29 @@ START_TEST(slab_sizing)
 	ck_assert(tl_verify(q, 4 * MiB, 9));
 	ck_assert(consistent(0));
 	ck_assert_int_eq(gpuvm_free(q), 0);
+}
+END_TEST
+
+/*
+ * Classes above a chunk (small_max raised) take whole chunks, the fewest
+ * that waste at most a third: 4 MiB for one 3 MiB object.
+ */
+START_TEST(chunk_slabs)
+{
+	struct gpuvm_alloc_info info;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p;
+
+	ck_assert_int_eq(gpuvm_policy_set(0, "small_max", 8 * MiB), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &p), 0);
+	ck_assert_int_eq(gpuvm_query(p, &info), 0);
+	ck_assert_uint_eq(info.flags & GPUVM_INFO_SMALL, GPUVM_INFO_SMALL);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 4 * MiB);
+	ck_assert_int_eq(tl_fill(p, 3 * MiB, 5), 0);
+	ck_assert(tl_verify(p, 3 * MiB, 5));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(p), 0);
 }
 END_TEST
 
@@ -830,7 +888,9 @@ int main(void)
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
 	tcase_add_test(tc, page_runs_share_chunks);
+	tcase_add_test(tc, page_runs_any_length);
 	tcase_add_test(tc, slab_sizing);
+	tcase_add_test(tc, chunk_slabs);
 	tcase_add_test(tc, growth_reuses_deferred);
 	tcase_add_test(tc, async_free);
 	tcase_add_test(tc, policy_live);
