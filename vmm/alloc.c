@@ -14,9 +14,12 @@
  *      whose VA tail is free gets only the missing chunks mapped there
  *      (a buffer grown by "allocate larger, copy, free" re-maps 2 chunks
  *      per step instead of all of them);
- *   4. a new VA range stitched from pooled chunks, chunks stolen from
+ *   4. a new range that starts in the free end of a live allocation's last
+ *      chunk (share.c), when that saves a chunk; before step 3 when the
+ *      pool and the cache are short;
+ *   5. a new VA range stitched from pooled chunks, chunks stolen from
  *      cached ranges and, only then, new chunks under the limit;
- *   5. -ENOMEM, after memory held in stale chunk sizes went back.
+ *   6. -ENOMEM, after memory held in stale chunk sizes went back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +30,9 @@
 
 #define GPUVM_ALLOC_FLAGS	(GPUVM_ALLOC_NOCACHE | GPUVM_ALLOC_LARGE)
 #define VMM_ALLOC_ASYNC		(1u << 31)	/* internal: stream-ordered */
+
+
+
 
 uint64_t __new_id(struct vmm_device *d)
 {
@@ -190,6 +196,13 @@ static struct vmm_range *async_take(struct vmm_device *d, uint64_t size, void *s
 	return best;
 }
 
+/*
+ * Largest request (in chunks) that tries a donor before a growth in place
+ * when chunks must be created: one cuMemCreate (190 us in the default cost
+ * table) is worth about 8 chunks remapped (cuMemUnmap 26 us + cuMemMap).
+ */
+#define VMM_SHARE_FIRST_CHUNKS	8
+
 /* Cached ranges tried for a growth in place, largest first, per request. */
 #define VMM_GROW_TRIES		8
 
@@ -347,14 +360,16 @@ bool __sync_before_create(struct vmm_device *d, uint64_t size)
  * @size: bytes
  * @csize: chunk size for a new range
  * @flags: GPUVM_ALLOC_NOCACHE skips cached ranges; VMM_ALLOC_ASYNC: in
- *	   stream order on @stream
+ *	   stream order on @stream; VMM_ALLOC_SHARE: may start in a donor's
+ *	   room (then ->head_off of the range says where)
  * @stream: for stream-ordered allocation, the stream (NULL: legacy)
  * @out: the range
  */
 int __range_get(struct vmm_device *d, uint64_t size, uint64_t csize, unsigned int flags,
 		void *stream, struct vmm_range **out)
 {
-	bool synced = false, collected = false;
+	bool synced = false, collected = false, share_first;
+	uint64_t want = size;
 	struct vmm_range *r;
 	int ret;
 
@@ -383,7 +398,19 @@ retry:
 		if (!__dev_sync(d))
 			goto retry;
 	}
+	/*
+	 * Sharing a donor's room saves a chunk for one more cuMemMap, but maps
+	 * a new range where a growth in place maps only what is missing.  When
+	 * memory is about to grow, the chunk saved is a cuMemCreate saved:
+	 * share first if the chunks it may remap cost no more than that.
+	 */
+	share_first = (flags & VMM_ALLOC_SHARE) && would_create(d, size) &&
+		      size <= VMM_SHARE_FIRST_CHUNKS * csize;
+	if (share_first && !__share_get(d, want, csize, out))
+		return 0;
 	if (!(flags & GPUVM_ALLOC_NOCACHE) && !range_grow(d, size, csize, out))
+		return 0;
+	if ((flags & VMM_ALLOC_SHARE) && !share_first && !__share_get(d, want, csize, out))
 		return 0;
 	ret = range_stitch(d, size, csize, out);
 	if (ret == -ENOMEM && d->nr_deferred && !synced) {
@@ -404,26 +431,30 @@ void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested
 	r->requested = requested;
 	r->id = __new_id(d);
 	r->time_ns = 0;
-	r->slot = __atab_add(d, r->id, seg_flags, r->va, r->size, requested, r->va_size,
-			     r->nr_chunks, stream);
+	r->slot = __atab_add(d, r->id, seg_flags, r->va + r->head_off, r->size - r->head_off,
+			     requested, r->va_size - r->head_off, r->nr_chunks, stream);
 	__pt_set(d, r->va, r->size, GPUVM_PTE_MAPPED, r->id, r, VMM_GK_LARGE);
 	if (r->va_size > r->size)
 		__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_RESERVED, r->id, r,
 			 VMM_GK_NONE);
-	d->inuse_bytes += r->size;
-	vmm_stats_alloc(d, requested, r->size);
+	d->inuse_bytes += range_charge(r);
+	vmm_stats_alloc(d, requested, range_charge(r));
 }
 
 /* A live large range is freed: deferred until a sync (or its event). */
 void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *stream)
 {
-	vmm_trace(GPUVM_EV_FREE_REQUESTED, d->ordinal, (uint64_t)(uintptr_t)stream, r->va, 0, 0);
-	vmm_stats_free(d, r->requested, r->size);
+	bool shared;
+
+	vmm_trace(GPUVM_EV_FREE_REQUESTED, d->ordinal, (uint64_t)(uintptr_t)stream,
+		  r->va + r->head_off, 0, 0);
+	vmm_stats_free(d, r->requested, range_charge(r));
 	__atab_del(d, r->slot);
 	r->slot = VMM_NO_SLOT;
 	r->id = 0;
 	r->requested = 0;
-	d->inuse_bytes -= r->size;
+	d->inuse_bytes -= range_charge(r);
+	shared = __share_unlink(d, r);
 	if (r->va_size > r->size) {
 		/* a growable range keeps only what is mapped */
 		__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_FREE, 0, NULL,
@@ -442,7 +473,7 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 	r->tag = d->sync_started;
 	d->nr_deferred++;
 	d->deferred_bytes += r->size;
-	if (async) {
+	if (async && !shared) {
 		drv_event_t ev = NULL;
 
 		if (d->nr_events)
@@ -543,12 +574,17 @@ static int vmm_alloc(int dev, size_t size, unsigned int flags, void *stream, boo
 		granted = d->cls[small_class_of(size)].size;
 	} else {
 		csize = d->chunk_size;
+		if (!(flags & GPUVM_ALLOC_LARGE))
+			flags |= VMM_ALLOC_SHARE;
 		ret = __range_get(d, size, csize, flags | (async ? VMM_ALLOC_ASYNC : 0), stream,
 				  &r);
 		if (!ret) {
 			range_go_live(d, r, size, async ? GPUVM_SEG_ALLOC_ASYNC : 0, stream);
-			*ptr = r->va;
-			granted = r->size;
+			/* an async-reused range may still be in its stream's use */
+			if ((flags & VMM_ALLOC_SHARE) && !async)
+				__share_offer(d, r);
+			*ptr = r->va + r->head_off;
+			granted = r->size - r->head_off;
 		}
 	}
 	if (!ret) {
@@ -607,7 +643,7 @@ static int vmm_free(gpuvm_ptr_t ptr, bool async, void *stream)
 		goto out_unlock;
 	if (r->flags & RANGE_F_SLAB) {
 		ret = __small_free(d, r, ptr);
-	} else if (r->va == ptr) {
+	} else if (r->va + r->head_off == ptr) {
 		__range_free(d, r, async, stream);
 		ret = 0;
 	}
@@ -709,11 +745,20 @@ GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
 		ret = __small_query(d, r, ptr, info);
 		goto out_unlock;
 	}
+	if (ptr < r->va + r->head_off)
+		goto out_unlock;	/* the donor's part of a shared chunk */
 	memset(info, 0, sizeof(*info));
-	info->base = r->va;
-	info->size = r->size;
+	info->base = r->va + r->head_off;
+	info->size = r->size - r->head_off;
 	info->requested = r->requested;
-	info->max_size = r->va_size;
+	info->max_size = r->va_size - r->head_off;
+	if (r->flags & RANGE_F_TAIL_SHARED) {
+		/* the room at its end is another allocation's start */
+		info->size -= r->room;
+		info->max_size -= r->room;
+		if (ptr >= info->base + info->size)
+			goto out_unlock;
+	}
 	info->id = r->id;
 	info->nr_chunks = r->nr_chunks;
 	info->device = d->ordinal;

@@ -83,6 +83,8 @@ void __dev_collect(struct vmm_device *d, bool query_events)
 	struct vmm_chunk *c, *ct;
 	uint64_t high;
 
+	/* aliases first: a shared chunk's other mapping goes before its range */
+	__share_collect(d);
 	list_for_each_entry_safe(r, rt, &d->deferred, struct vmm_range, link) {
 		if (r->tag >= d->sync_done)
 			break;		/* tags only grow along the list */
@@ -315,6 +317,7 @@ static int device_setup(struct vmm_device *d)
 	INIT_LIST_HEAD(&d->async);
 	INIT_LIST_HEAD(&d->pool);
 	INIT_LIST_HEAD(&d->deferred_chunks);
+	share_init(d);
 	small_classes_init(d);
 	ret = pt_setup(d);
 	if (ret)
@@ -402,7 +405,9 @@ static void device_teardown(struct vmm_device *d)
 	d->knob[VMM_KNOB_HIGH_WATERMARK] = 0;
 	__dev_collect(d, false);
 	/* a driver call that failed once gets a second chance */
-	for (i = 0; i < 3 && (d->st->chunks || !list_empty(&d->cached_lru)); i++) {
+	for (i = 0; i < 3 && (d->st->chunks || !list_empty(&d->cached_lru) ||
+			      !list_empty(&d->aliases)); i++) {
+		__share_collect(d);
 		__cached_release(d, 0, false);
 		__pool_release(d, 0, false);
 	}

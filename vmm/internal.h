@@ -61,6 +61,7 @@ enum vmm_knob_id {
 	VMM_KNOB_TRACE,
 	VMM_KNOB_VA_FACTOR,
 	VMM_KNOB_FREE_BATCH,
+	VMM_KNOB_TAIL_SHARE,
 	VMM_KNOB_NR
 };
 
@@ -133,6 +134,11 @@ enum vmm_range_state {
 #define RANGE_F_SLAB		(1u << 1)
 #define RANGE_F_ASYNC		(1u << 2)	/* freed with gpuvm_free_async */
 #define RANGE_F_PAGES		(1u << 3)	/* with SLAB: a box of page slabs */
+#define RANGE_F_DONOR		(1u << 4)	/* in dev->donors: lends its tail */
+#define RANGE_F_TAIL_SHARED	(1u << 5)	/* last chunk also mapped by ->tail_peer */
+#define RANGE_F_HEAD_SHARED	(1u << 6)	/* first chunk is ->head_peer's last */
+#define RANGE_F_ALIAS		(1u << 7)	/* a second mapping of a chunk,
+						 * unmapped once a sync covers it */
 
 struct vmm_slab;
 struct vmm_pagebox;
@@ -158,6 +164,17 @@ struct vmm_range {
 	struct vtree_node by_size;	/* dev->cached (cached only) */
 	struct vmm_slab *slab;		/* RANGE_F_SLAB: the slab it backs */
 	struct vmm_pagebox *box;	/* RANGE_F_PAGES: its page slabs */
+
+	/* tail sharing (share.c) */
+	uint64_t head_off;		/* bytes of the first chunk before the
+					 * allocation (a recipient's start) */
+	uint64_t room;			/* donor: free bytes ending its last chunk */
+	struct vmm_range *head_peer;	/* HEAD_SHARED: the donor; an alias: the
+					 * donor to lend its room again, if any */
+	struct vmm_range *tail_peer;	/* TAIL_SHARED: the recipient, or the
+					 * alias of its mapping */
+	struct vmm_range *spare;	/* HEAD_SHARED: descriptor for its alias */
+	struct vtree_node by_room;	/* dev->donors (RANGE_F_DONOR) */
 };
 
 #define VMM_NO_SLOT	0xffffffffu
@@ -261,6 +278,10 @@ struct vmm_device {
 	uint64_t sync_started;		/* syncs begun */
 	uint64_t sync_done;		/* frees tagged below this are covered */
 	bool syncing;			/* collecting after a sync: no nested sync */
+
+	/* tail sharing */
+	struct vtree donors;		/* live ranges by (room, va) */
+	struct list_head aliases;	/* RANGE_F_ALIAS, by tag */
 
 	/* small objects */
 	struct vmm_class cls[VMM_NR_CLASSES];
@@ -409,6 +430,21 @@ void __range_destroy(struct vmm_device *d, struct vmm_range *r);
 uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only);
 void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated);
 void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated);
+
+/* share.c: tail sharing */
+#define VMM_ALLOC_SHARE		(1u << 30)	/* internal: may use a donor's tail */
+void share_init(struct vmm_device *d);
+void __share_offer(struct vmm_device *d, struct vmm_range *r);
+void __share_withdraw(struct vmm_device *d, struct vmm_range *r);
+int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_range **out);
+bool __share_unlink(struct vmm_device *d, struct vmm_range *r);
+void __share_collect(struct vmm_device *d);
+
+/* Bytes of device memory a live range accounts for (a shared chunk once). */
+static inline uint64_t range_charge(const struct vmm_range *r)
+{
+	return r->size - ((r->flags & RANGE_F_HEAD_SHARED) ? r->chunk_size : 0);
+}
 
 /* small.c */
 int __small_alloc(struct vmm_device *d, uint64_t size, uint64_t *ptr);

@@ -83,6 +83,11 @@ const struct gpuvm_knob vmm_knobs[VMM_KNOB_NR] = {
 		.min = 1, .max = 1u << 20, .def = 64,
 		.help = "deferred frees after which the next miss synchronizes",
 	},
+	[VMM_KNOB_TAIL_SHARE] = {
+		.name = "tail_share", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 1,
+		.new_allocs_only = true,
+		.help = "start a large allocation in the unused end of another's last chunk",
+	},
 };
 
 /** gpuvm_knob_count - number of knobs in the schema */

@@ -724,6 +724,155 @@ START_TEST(chunk_slabs)
 END_TEST
 
 /*
+ * Tail sharing: 3 MiB leave 1 MiB free in their second chunk; 2.5 MiB (0.5
+ * in their last chunk) start there and need one chunk of their own: three
+ * chunks for both, not four.  Either may go first (_i): the other keeps
+ * its data and the shared chunk; a donor whose recipient went lends its
+ * room again.
+ */
+START_TEST(tail_share)
+{
+	struct gpuvm_alloc_info info;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, b, c, keep;
+	uint64_t creates, keep_size;
+	uint32_t keep_seed;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, 0, &b), 0);
+	ck_assert_uint_eq(b % (2 * MiB), MiB);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 6 * MiB);
+	ck_assert_uint_eq(st.mapped, 6 * MiB);
+	ck_assert_uint_eq(st.allocated, 6 * MiB);
+	ck_assert_uint_eq(st.cached, 0);
+	ck_assert_int_eq(gpuvm_query(b + MiB, &info), 0);
+	ck_assert_uint_eq(info.base, b);
+	ck_assert_uint_eq(info.size, 3 * MiB);
+	ck_assert_uint_eq(info.requested, 5 * MiB / 2);
+	ck_assert_uint_eq(info.nr_chunks, 2);
+	ck_assert_int_eq(gpuvm_query(a, &info), 0);
+	ck_assert_uint_eq(info.size, 3 * MiB);
+	/* the donor's room is the recipient's, not the donor's */
+	ck_assert_int_eq(gpuvm_query(a + 3 * MiB, &info), -ENOENT);
+	ck_assert_int_eq(gpuvm_free(a + 3 * MiB), -EINVAL);
+	ck_assert_int_eq(tl_fill(a, 3 * MiB, 1), 0);
+	ck_assert_int_eq(tl_fill(b, 5 * MiB / 2, 2), 0);
+	ck_assert(tl_verify(a, 3 * MiB, 1));
+	ck_assert(consistent(0));
+
+	ck_assert_int_eq(gpuvm_free(_i ? b : a), 0);
+	keep = _i ? a : b;
+	keep_size = _i ? 3 * MiB : 5 * MiB / 2;
+	keep_seed = _i ? 1 : 2;
+	ck_assert(tl_verify(keep, keep_size, keep_seed));
+	/* synchronized: the alias is unmapped, the freed rest released */
+	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 4 * MiB);
+	ck_assert_uint_eq(st.allocated, 4 * MiB);
+	ck_assert(tl_verify(keep, keep_size, keep_seed));
+	ck_assert(consistent(0));
+	if (_i) {
+		creates = calls(GPUVM_DRV_MEM_CREATE);
+		ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, 0, &c), 0);
+		ck_assert_uint_eq(c % (2 * MiB), MiB);
+		ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 1);
+		ck_assert_int_eq(tl_fill(c, 5 * MiB / 2, 3), 0);
+		ck_assert(tl_verify(a, 3 * MiB, 1));
+		ck_assert_int_eq(gpuvm_free(c), 0);
+	}
+	ck_assert_int_eq(gpuvm_free(keep), 0);
+	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert_uint_eq(st.mapped, 0);
+}
+END_TEST
+
+/*
+ * A request that fits in a donor's room takes no chunk of its own: 1.5 MiB
+ * in the 1.75 MiB that 2.25 MiB leave.  A recipient lends its own room in
+ * turn: 2.75 MiB after 3 MiB start 1 MiB into the donor's last chunk and
+ * end 1.75 MiB into their own, where 2.25 MiB start: 6 chunks, not 9.
+ */
+START_TEST(tail_share_chain)
+{
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, b, c, d, e;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 9 * MiB / 4, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB / 2, 0, &b), 0);
+	ck_assert_uint_eq(b % (2 * MiB), MiB / 4);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 4 * MiB);
+	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &c), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 11 * MiB / 4, 0, &d), 0);
+	ck_assert_uint_eq(d % (2 * MiB), MiB);
+	ck_assert_int_eq(gpuvm_alloc(0, 9 * MiB / 4, 0, &e), 0);
+	ck_assert_uint_eq(e % (2 * MiB), 7 * MiB / 4);
+	/* 2 + 0 + 2 + 1 + 1 chunks */
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 12 * MiB);
+	ck_assert_int_eq(tl_fill(a, 9 * MiB / 4, 1), 0);
+	ck_assert_int_eq(tl_fill(b, 3 * MiB / 2, 2), 0);
+	ck_assert_int_eq(tl_fill(c, 3 * MiB, 3), 0);
+	ck_assert_int_eq(tl_fill(d, 11 * MiB / 4, 4), 0);
+	ck_assert_int_eq(tl_fill(e, 9 * MiB / 4, 5), 0);
+	ck_assert(tl_verify(a, 9 * MiB / 4, 1));
+	ck_assert(tl_verify(c, 3 * MiB, 3));
+	ck_assert(tl_verify(d, 11 * MiB / 4, 4));
+	/* the middle of a chain goes first: both ends keep their data */
+	ck_assert_int_eq(gpuvm_free(d), 0);
+	ck_assert_int_ge(gpuvm_reclaim(0, 0), 0);
+	ck_assert(tl_verify(c, 3 * MiB, 3));
+	ck_assert(tl_verify(e, 9 * MiB / 4, 5));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert(tl_verify(b, 3 * MiB / 2, 2));
+	ck_assert_int_eq(gpuvm_free(e), 0);
+	ck_assert_int_eq(gpuvm_free(c), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+}
+END_TEST
+
+/*
+ * Not shared: with tail_share off; a GPUVM_ALLOC_LARGE request (own
+ * chunks) as donor or recipient; a stream-ordered allocation as donor (it
+ * may reuse a range its stream still uses).
+ */
+START_TEST(tail_share_exempt)
+{
+	gpuvm_ptr_t a, b;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(gpuvm_policy_set(0, "tail_share", i != 0), 0);
+		if (i == 3)
+			ck_assert_int_eq(gpuvm_alloc_async(0, 3 * MiB, NULL, &a), 0);
+		else
+			ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, i == 1 ? GPUVM_ALLOC_LARGE : 0,
+						     &a), 0);
+		ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, i == 2 ? GPUVM_ALLOC_LARGE : 0, &b),
+				 0);
+		ck_assert_uint_eq(b % (2 * MiB), 0);
+		ck_assert_int_eq(gpuvm_free(b), 0);
+		ck_assert_int_eq(i == 3 ? gpuvm_free_async(a, NULL) : gpuvm_free(a), 0);
+		ck_assert_int_ge(gpuvm_reclaim(0, 0), 0);
+	}
+	/* on again: shared */
+	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, 0, &b), 0);
+	ck_assert_uint_eq(b % (2 * MiB), MiB);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+}
+END_TEST
+
+/*
  * Growing a growable allocation synchronizes rather than creates when
  * deferred frees could supply the chunks (free_batch alone would not sync).
  */
@@ -893,6 +1042,9 @@ int main(void)
 	tcase_add_test(tc, chunk_slabs);
 	tcase_add_test(tc, growth_reuses_deferred);
 	tcase_add_test(tc, async_free);
+	tcase_add_loop_test(tc, tail_share, 0, 2);
+	tcase_add_test(tc, tail_share_chain);
+	tcase_add_test(tc, tail_share_exempt);
 	tcase_add_test(tc, policy_live);
 	tcase_add_test(tc, stats_fragmentation);
 	suite_add_tcase(s, tc);

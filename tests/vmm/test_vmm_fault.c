@@ -79,6 +79,7 @@ START_TEST(fail_each)
 	const char *name = calls[_i / NR_NTH];
 	int nth = _i % NR_NTH + 1;
 	struct held a = { 0 }, b = { 0 }, c = { 0 }, x = { 0 }, s = { 0 }, g = { 0 };
+	struct held dn = { 0 }, rc = { 0 };
 	char spec[96];
 	gpuvm_ptr_t p;
 	int ret;
@@ -97,6 +98,11 @@ START_TEST(fail_each)
 	hold(&b, "alloc b", ret, p, 4 * MiB, 2);
 	ret = gpuvm_alloc(0, 1000, 0, &p);
 	hold(&s, "alloc small", ret, p, 1000, 3);
+	/* a recipient of the donor's last chunk, whose alias goes at reclaim */
+	ret = gpuvm_alloc(0, 3 * MiB, 0, &p);
+	hold(&dn, "alloc donor", ret, p, 3 * MiB, 10);
+	ret = gpuvm_alloc(0, 5 * MiB / 2, 0, &p);
+	hold(&rc, "alloc recipient", ret, p, 5 * MiB / 2, 11);
 	drop(&a, false);
 	ret = gpuvm_alloc(0, 6 * MiB, 0, &p);
 	hold(&c, "alloc c (reuse)", ret, p, 6 * MiB, 4);
@@ -119,7 +125,9 @@ START_TEST(fail_each)
 	ret = gpuvm_alloc(0, 6 * MiB, 0, &p);
 	hold(&c, "alloc after async", ret, p, 6 * MiB, 8);
 	drop(&x, false);
+	drop(&rc, false);
 	check_ret("reclaim", gpuvm_reclaim(0, 0) < 0 ? -EIO : 0);
+	ck_assert(!dn.p || tl_verify(dn.p, dn.size, dn.seed));
 
 	/* the fault is gone: everything works and goes back */
 	ck_assert_int_eq(tl_set_fail(""), 0);
@@ -130,6 +138,7 @@ START_TEST(fail_each)
 	drop(&c, false);
 	drop(&s, false);
 	drop(&g, false);
+	drop(&dn, false);
 	ck_assert(consistent());
 	ck_assert_int_ge(gpuvm_reclaim(0, 0), 0);
 	tl_close();
@@ -144,7 +153,7 @@ static const char *const teardown_calls[] = {
 
 START_TEST(fail_teardown)
 {
-	gpuvm_ptr_t p[4];
+	gpuvm_ptr_t p[4], donor, recipient;
 	char spec[96];
 	int i;
 
@@ -157,6 +166,11 @@ START_TEST(fail_teardown)
 		ck_assert_int_eq(gpuvm_alloc(0, (i + 1) * 1000 * 1000, 0, &p[i]), 0);
 	ck_assert_int_eq(gpuvm_free_async(p[3], NULL), 0);
 	ck_assert_int_eq(gpuvm_free(p[0]), 0);
+	/* a shared chunk: one live mapping, one alias waiting */
+	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &donor), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, 0, &recipient), 0);
+	ck_assert_uint_eq(recipient % (2 * MiB), MiB);
+	ck_assert_int_eq(gpuvm_free(recipient), 0);
 	tl_close();
 	snprintf(spec, sizeof(spec), "%s:1", teardown_calls[_i]);
 	ck_assert_int_eq(tl_set_fail(spec), 0);
