@@ -289,16 +289,26 @@ out_free_va:
 	return ret;
 }
 
-/* A new range of @size bytes: VA from the arena, chunks gathered and mapped. */
-static int range_stitch(struct vmm_device *d, uint64_t size, uint64_t csize,
-			struct vmm_range **out)
+/**
+ * __range_build - a new range: VA from the arena, chunks gathered and mapped
+ * @d: the device (locked)
+ * @csize: chunk size
+ * @k: chunks in it
+ * @head: NULL, or a chunk mapped elsewhere already that goes first (tail
+ *	  sharing: mapped once more, counted once in the statistics)
+ * @out: the range, not live
+ *
+ * Return: 0; -ENOMEM, -EIO.
+ */
+int __range_build(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk *head,
+		  struct vmm_range **out)
 {
-	uint32_t k = (uint32_t)(size / csize);
+	uint32_t own = head ? k - 1 : k;
+	uint64_t size = (uint64_t)k * csize, va;
 	struct vmm_range *r;
-	uint64_t va;
 	int ret;
 
-	if ((uint64_t)k * csize != size || size > d->arena.size)
+	if (!k || size > d->arena.size)
 		return -ENOMEM;
 	r = range_new(csize, k);
 	if (!r)
@@ -306,12 +316,17 @@ static int range_stitch(struct vmm_device *d, uint64_t size, uint64_t csize,
 	ret = arena_alloc(&d->arena, size, (int)d->knob[VMM_KNOB_PLACEMENT], &va);
 	if (ret)
 		goto out_free_range;
-	ret = __chunks_gather(d, csize, k, r->chunks, d->knob[VMM_KNOB_STITCH] != 0);
+	ret = __chunks_gather(d, csize, own, r->chunks + (k - own),
+			      d->knob[VMM_KNOB_STITCH] != 0);
 	if (ret)
 		goto out_free_va;
+	if (head)
+		r->chunks[0] = head;	/* gathering never touches a live range */
 	ret = __chunks_map(d, va, r->chunks, k);
 	if (ret)
 		goto out_return_chunks;
+	if (head)
+		d->st->mapped -= csize;
 	r->va = va;
 	r->size = r->va_size = size;
 	r->nr_chunks = k;
@@ -322,12 +337,23 @@ static int range_stitch(struct vmm_device *d, uint64_t size, uint64_t csize,
 	return 0;
 
 out_return_chunks:
-	__chunks_return(d, r->chunks, k);
+	__chunks_return(d, r->chunks + (k - own), own);
 out_free_va:
 	arena_free(&d->arena, va, size);
 out_free_range:
 	__range_destroy(d, r);
 	return ret;
+}
+
+/* A new range of @size bytes (a multiple of @csize) of chunks of its own. */
+static int range_stitch(struct vmm_device *d, uint64_t size, uint64_t csize,
+			struct vmm_range **out)
+{
+	uint32_t k = (uint32_t)(size / csize);
+
+	if ((uint64_t)k * csize != size)
+		return -ENOMEM;
+	return __range_build(d, csize, k, NULL, out);
 }
 
 /* Would a new range of @size bytes need new chunks (pool and cache short)? */

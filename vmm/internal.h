@@ -417,6 +417,8 @@ int __pool_reserve(struct vmm_device *d, uint64_t bytes);
 #define VMM_SIZE_MAX		(1ull << 56)	/* bytes; beyond any arena */
 bool __sync_before_create(struct vmm_device *d, uint64_t size);
 struct vmm_range *range_new(uint64_t csize, uint32_t cap);
+int __range_build(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk *head,
+		  struct vmm_range **out);
 void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested,
 		   uint32_t seg_flags, void *stream);
 struct vmm_device *device_of(gpuvm_ptr_t ptr);

@@ -137,7 +137,7 @@ static struct vmm_range *donor_find(struct vmm_device *d, uint64_t need, uint64_
  */
 int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_range **out)
 {
-	uint64_t last = size - (round_up(size, csize) - csize), va;
+	uint64_t last = size - (round_up(size, csize) - csize);
 	struct vmm_range *donor, *r, *spare;
 	uint32_t own;
 	int ret;
@@ -148,29 +148,14 @@ int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_
 	if (!donor)
 		return -ENOENT;
 	own = size > donor->room ? (uint32_t)((size - donor->room + csize - 1) / csize) : 0;
-	if ((uint64_t)(own + 1) * csize > d->arena.size)
-		return -ENOMEM;
-	r = range_new(csize, own + 1);
 	spare = range_new(csize, 1);
-	ret = -ENOMEM;
-	if (!r || !spare)
-		goto out_free;
-	ret = arena_alloc(&d->arena, (uint64_t)(own + 1) * csize, (int)d->knob[VMM_KNOB_PLACEMENT],
-			  &va);
-	if (ret)
-		goto out_free;
-	ret = __chunks_gather(d, csize, own, r->chunks + 1, d->knob[VMM_KNOB_STITCH] != 0);
-	if (ret)
-		goto out_free_va;
-	/* gathering may steal and create, never touch a live range */
-	r->chunks[0] = donor->chunks[donor->nr_chunks - 1];
-	ret = __chunks_map(d, va, r->chunks, own + 1);
-	if (ret)
-		goto out_return_chunks;
-	d->st->mapped -= csize;		/* the shared chunk was mapped already */
-	r->va = va;
-	r->size = r->va_size = (uint64_t)(own + 1) * csize;
-	r->nr_chunks = own + 1;
+	if (!spare)
+		return -ENOMEM;
+	ret = __range_build(d, csize, own + 1, donor->chunks[donor->nr_chunks - 1], &r);
+	if (ret) {
+		__range_destroy(d, spare);
+		return ret;
+	}
 	r->head_off = csize - donor->room;
 	r->flags = RANGE_F_HEAD_SHARED;
 	r->head_peer = donor;
@@ -178,22 +163,8 @@ int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_
 	__share_withdraw(d, donor);
 	donor->flags |= RANGE_F_TAIL_SHARED;
 	donor->tail_peer = r;
-	d->st->stitches++;
-	if (d->st->mapped > d->st->peak_mapped)
-		d->st->peak_mapped = d->st->mapped;
 	*out = r;
 	return 0;
-
-out_return_chunks:
-	__chunks_return(d, r->chunks + 1, own);
-out_free_va:
-	arena_free(&d->arena, va, (uint64_t)(own + 1) * csize);
-out_free:
-	if (spare)
-		__range_destroy(d, spare);
-	if (r)
-		__range_destroy(d, r);
-	return ret;
 }
 
 /* @a keeps the mapping of @c at @va until a sync covers the free now. */
