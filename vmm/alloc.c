@@ -39,13 +39,15 @@ uint64_t __new_id(struct vmm_device *d)
 	return (++d->next_id << 4) | (uint64_t)d->ordinal;
 }
 
+/* Cached ranges by usable size (range_usable()), then address. */
 int range_cmp_size(const struct vtree_node *a, const struct vtree_node *b)
 {
 	const struct vmm_range *x = container_of(a, struct vmm_range, by_size);
 	const struct vmm_range *y = container_of(b, struct vmm_range, by_size);
+	uint64_t ux = range_usable(x), uy = range_usable(y);
 
-	if (x->size != y->size)
-		return x->size < y->size ? -1 : 1;
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
 	return x->va < y->va ? -1 : x->va > y->va;
 }
 
@@ -113,6 +115,8 @@ void __range_cache(struct vmm_device *d, struct vmm_range *r)
 	r->flags &= ~RANGE_F_ASYNC;
 	r->stream = NULL;
 	r->state = RANGE_CACHED;
+	if (!(r->flags & RANGE_F_HEAD_SHARED))
+		r->head_off = 0;	/* a former donor's work is done too */
 	vtree_insert(&d->cached, &r->by_size);
 	list_add_tail(&r->link, &d->cached_lru);
 	d->cached_range_bytes += r->size;
@@ -124,7 +128,7 @@ static void cache_remove(struct vmm_device *d, struct vmm_range *r)
 	vtree_erase(&d->cached, &r->by_size);
 	list_del_init(&r->link);
 	d->cached_range_bytes -= r->size;
-	d->st->chunks_free -= r->nr_chunks;
+	d->st->chunks_free -= range_free_chunks(r);
 }
 
 /*
@@ -150,19 +154,49 @@ static void split_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k)
 	__range_cache(d, t);
 }
 
-/* Best-fit cached range for @size bytes, split when the excess is a chunk. */
-static struct vmm_range *cache_take(struct vmm_device *d, uint64_t size)
-{
-	struct vmm_range key = { .size = size, .va = 0 }, *r;
-	struct vtree_node *n = vtree_lower_bound(&d->cached, &key.by_size);
-	uint64_t need;
+/* Cached ranges looked at past the best fit, when that one does not suit. */
+#define VMM_CACHE_TRIES		8
 
-	if (!n)
+/*
+ * Whether a request of @want bytes may take cached range @r: a range with a
+ * shared chunk or an offset start only with @share, and one that lent its
+ * room (its tail cannot be split off) only if no chunk of it goes unused.
+ */
+static bool cache_fits(const struct vmm_range *r, uint64_t want, bool share)
+{
+	if (!(r->flags & RANGE_F_SHARED) && !r->head_off)
+		return true;
+	if (!share)
+		return false;
+	return !(r->flags & RANGE_F_TAIL_SHARED) || range_usable(r) < want + r->chunk_size;
+}
+
+/*
+ * Best-fit cached range for @want bytes (by usable size), its excess split
+ * off when it is a chunk.  The allocation starts ->head_off into it.
+ */
+static struct vmm_range *cache_take(struct vmm_device *d, uint64_t want, bool share)
+{
+	struct vmm_range key = { .size = want, .va = 0 }, *r;
+	struct vtree_node *n;
+	uint64_t need;
+	int i;
+
+	for (i = 0; i < VMM_CACHE_TRIES; i++) {
+		n = vtree_lower_bound(&d->cached, &key.by_size);
+		if (!n)
+			return NULL;
+		r = container_of(n, struct vmm_range, by_size);
+		if (cache_fits(r, want, share))
+			break;
+		key.size = range_usable(r);
+		key.va = r->va + 1;
+	}
+	if (i == VMM_CACHE_TRIES)
 		return NULL;
-	r = container_of(n, struct vmm_range, by_size);
 	cache_remove(d, r);
-	need = round_up(size, r->chunk_size);
-	if (r->size > need)
+	need = round_up(r->head_off + want, r->chunk_size);
+	if (r->size > need && !(r->flags & RANGE_F_TAIL_SHARED))
 		split_tail(d, r, (uint32_t)(need / r->chunk_size));
 	return r;
 }
@@ -223,9 +257,10 @@ static struct vmm_range *grow_claim(struct vmm_device *d, uint64_t size, uint64_
 		r = container_of(n, struct vmm_range, by_size);
 		/* a cached range owns only the VA it maps (va_size == size) */
 		if (r->chunk_size == csize && r->va_size == r->size &&
+		    !(r->flags & RANGE_F_SHARED) && !r->head_off &&
 		    !arena_claim(&d->arena, r->va + r->size, size - r->size))
 			return r;
-		key.size = r->size;
+		key.size = range_usable(r);
 		key.va = r->va;
 	}
 	return NULL;
@@ -404,7 +439,7 @@ retry:
 	if (!(flags & GPUVM_ALLOC_NOCACHE)) {
 		r = (flags & VMM_ALLOC_ASYNC) ? async_take(d, size, stream) : NULL;
 		if (!r)
-			r = cache_take(d, size);
+			r = cache_take(d, want, flags & VMM_ALLOC_SHARE);
 		if (r) {
 			d->st->cache_hits++;
 			*out = r;
@@ -457,8 +492,9 @@ void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested
 	r->requested = requested;
 	r->id = __new_id(d);
 	r->time_ns = 0;
-	r->slot = __atab_add(d, r->id, seg_flags, r->va + r->head_off, r->size - r->head_off,
-			     requested, r->va_size - r->head_off, r->nr_chunks, stream);
+	r->slot = __atab_add(d, r->id, seg_flags, r->va + r->head_off, range_usable(r),
+			     requested, r->va_size - (r->size - range_usable(r)), r->nr_chunks,
+			     stream);
 	__pt_set(d, r->va, r->size, GPUVM_PTE_MAPPED, r->id, r, VMM_GK_LARGE);
 	if (r->va_size > r->size)
 		__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_RESERVED, r->id, r,
@@ -480,7 +516,11 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 	r->id = 0;
 	r->requested = 0;
 	d->inuse_bytes -= range_charge(r);
-	shared = __share_unlink(d, r);
+	__share_withdraw(d, r);
+	/* the other range may still use a shared chunk: no stream reuse */
+	shared = r->flags & RANGE_F_SHARED;
+	if (!(r->flags & RANGE_F_HEAD_SHARED))
+		r->head_off = 0;	/* its donor went long ago: all of it is free */
 	if (r->va_size > r->size) {
 		/* a growable range keeps only what is mapped */
 		__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_FREE, 0, NULL,
@@ -494,7 +534,7 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 		return;
 	}
 	__pt_set(d, r->va, r->size, GPUVM_PTE_CACHED, 0, r, VMM_GK_NONE);
-	d->st->chunks_free += r->nr_chunks;
+	d->st->chunks_free += range_free_chunks(r);
 	r->state = RANGE_DEFERRED;
 	r->tag = d->sync_started;
 	d->nr_deferred++;
@@ -536,6 +576,10 @@ uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only
 		if (stale_only && r->chunk_size == d->chunk_size)
 			continue;
 		vtree_erase(&d->cached, &r->by_size);
+		if ((r->flags & RANGE_F_SHARED) && __share_detach(d, r)) {
+			vtree_insert(&d->cached, &r->by_size);
+			continue;	/* an unmap failed: try again later */
+		}
 		while (r->nr_chunks && (!target || done < target)) {
 			if (__chunks_unmap_tail(d, r, 1, &c) != 1)
 				break;
@@ -610,7 +654,7 @@ static int vmm_alloc(int dev, size_t size, unsigned int flags, void *stream, boo
 			if ((flags & VMM_ALLOC_SHARE) && !async)
 				__share_offer(d, r);
 			*ptr = r->va + r->head_off;
-			granted = r->size - r->head_off;
+			granted = range_usable(r);
 		}
 	}
 	if (!ret) {
@@ -771,20 +815,14 @@ GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
 		ret = __small_query(d, r, ptr, info);
 		goto out_unlock;
 	}
-	if (ptr < r->va + r->head_off)
-		goto out_unlock;	/* the donor's part of a shared chunk */
+	/* a shared chunk's part before its start or in a room it lent */
+	if (ptr < r->va + r->head_off || ptr >= r->va + r->head_off + range_usable(r))
+		goto out_unlock;
 	memset(info, 0, sizeof(*info));
 	info->base = r->va + r->head_off;
-	info->size = r->size - r->head_off;
+	info->size = range_usable(r);
 	info->requested = r->requested;
-	info->max_size = r->va_size - r->head_off;
-	if (r->flags & RANGE_F_TAIL_SHARED) {
-		/* the room at its end is another allocation's start */
-		info->size -= r->room;
-		info->max_size -= r->room;
-		if (ptr >= info->base + info->size)
-			goto out_unlock;
-	}
+	info->max_size = r->va_size - (r->size - info->size);
 	info->id = r->id;
 	info->nr_chunks = r->nr_chunks;
 	info->device = d->ordinal;

@@ -188,8 +188,18 @@ static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_ch
 			break;
 		if (r->chunk_size != csize)
 			continue;
-		m = k - n < r->nr_chunks ? k - n : r->nr_chunks;
 		vtree_erase(&d->cached, &r->by_size);
+		/* a chunk another range maps stays with it */
+		if ((r->flags & RANGE_F_SHARED) && __share_detach(d, r)) {
+			vtree_insert(&d->cached, &r->by_size);
+			continue;
+		}
+		if (!r->nr_chunks) {
+			list_del_init(&r->link);
+			__range_destroy(d, r);
+			continue;
+		}
+		m = k - n < r->nr_chunks ? k - n : r->nr_chunks;
 		got = __chunks_unmap_tail(d, r, m, out + n);
 		if (got > 0) {
 			uint64_t tail = r->va + r->size;

@@ -83,8 +83,6 @@ void __dev_collect(struct vmm_device *d, bool query_events)
 	struct vmm_chunk *c, *ct;
 	uint64_t high;
 
-	/* aliases first: a shared chunk's other mapping goes before its range */
-	__share_collect(d);
 	list_for_each_entry_safe(r, rt, &d->deferred, struct vmm_range, link) {
 		if (r->tag >= d->sync_done)
 			break;		/* tags only grow along the list */
@@ -405,9 +403,7 @@ static void device_teardown(struct vmm_device *d)
 	d->knob[VMM_KNOB_HIGH_WATERMARK] = 0;
 	__dev_collect(d, false);
 	/* a driver call that failed once gets a second chance */
-	for (i = 0; i < 3 && (d->st->chunks || !list_empty(&d->cached_lru) ||
-			      !list_empty(&d->aliases)); i++) {
-		__share_collect(d);
+	for (i = 0; i < 3 && (d->st->chunks || !list_empty(&d->cached_lru)); i++) {
 		__cached_release(d, 0, false);
 		__pool_release(d, 0, false);
 	}

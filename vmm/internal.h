@@ -137,8 +137,7 @@ enum vmm_range_state {
 #define RANGE_F_DONOR		(1u << 4)	/* in dev->donors: lends its tail */
 #define RANGE_F_TAIL_SHARED	(1u << 5)	/* last chunk also mapped by ->tail_peer */
 #define RANGE_F_HEAD_SHARED	(1u << 6)	/* first chunk is ->head_peer's last */
-#define RANGE_F_ALIAS		(1u << 7)	/* a second mapping of a chunk,
-						 * unmapped once a sync covers it */
+#define RANGE_F_SHARED		(RANGE_F_TAIL_SHARED | RANGE_F_HEAD_SHARED)
 
 struct vmm_slab;
 struct vmm_pagebox;
@@ -165,15 +164,13 @@ struct vmm_range {
 	struct vmm_slab *slab;		/* RANGE_F_SLAB: the slab it backs */
 	struct vmm_pagebox *box;	/* RANGE_F_PAGES: its page slabs */
 
-	/* tail sharing (share.c) */
+	/* tail sharing (share.c); kept while deferred and cached */
 	uint64_t head_off;		/* bytes of the first chunk before the
 					 * allocation (a recipient's start) */
-	uint64_t room;			/* donor: free bytes ending its last chunk */
-	struct vmm_range *head_peer;	/* HEAD_SHARED: the donor; an alias: the
-					 * donor to lend its room again, if any */
-	struct vmm_range *tail_peer;	/* TAIL_SHARED: the recipient, or the
-					 * alias of its mapping */
-	struct vmm_range *spare;	/* HEAD_SHARED: descriptor for its alias */
+	uint64_t room;			/* donor: bytes ending its last chunk that
+					 * it lends (TAIL_SHARED: lent) */
+	struct vmm_range *head_peer;	/* HEAD_SHARED: the donor */
+	struct vmm_range *tail_peer;	/* TAIL_SHARED: the recipient */
 	struct vtree_node by_room;	/* dev->donors (RANGE_F_DONOR) */
 };
 
@@ -281,7 +278,6 @@ struct vmm_device {
 
 	/* tail sharing */
 	struct vtree donors;		/* live ranges by (room, va) */
-	struct list_head aliases;	/* RANGE_F_ALIAS, by tag */
 
 	/* small objects */
 	struct vmm_class cls[VMM_NR_CLASSES];
@@ -439,13 +435,34 @@ void share_init(struct vmm_device *d);
 void __share_offer(struct vmm_device *d, struct vmm_range *r);
 void __share_withdraw(struct vmm_device *d, struct vmm_range *r);
 int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_range **out);
-bool __share_unlink(struct vmm_device *d, struct vmm_range *r);
-void __share_collect(struct vmm_device *d);
+int __share_detach(struct vmm_device *d, struct vmm_range *r);
 
-/* Bytes of device memory a live range accounts for (a shared chunk once). */
+/*
+ * Shared chunks of @r that its peer uses live.  A shared chunk counts as in
+ * use while either range is live, and as free once neither is: a range
+ * going live or freed moves all its chunks but these (range_charge(),
+ * range_free_chunks()).
+ */
+static inline uint32_t range_live_peers(const struct vmm_range *r)
+{
+	return ((r->flags & RANGE_F_HEAD_SHARED) && r->head_peer->state == RANGE_LIVE) +
+	       ((r->flags & RANGE_F_TAIL_SHARED) && r->tail_peer->state == RANGE_LIVE);
+}
+
 static inline uint64_t range_charge(const struct vmm_range *r)
 {
-	return r->size - ((r->flags & RANGE_F_HEAD_SHARED) ? r->chunk_size : 0);
+	return r->size - range_live_peers(r) * r->chunk_size;
+}
+
+static inline uint32_t range_free_chunks(const struct vmm_range *r)
+{
+	return r->nr_chunks - range_live_peers(r);
+}
+
+/* Bytes an allocation may use in @r: after its start, before a lent room. */
+static inline uint64_t range_usable(const struct vmm_range *r)
+{
+	return r->size - r->head_off - ((r->flags & RANGE_F_TAIL_SHARED) ? r->room : 0);
 }
 
 /* small.c */

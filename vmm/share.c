@@ -15,19 +15,23 @@
  *   donor VA      [ chunk | chunk | P: donor data | room ]
  *   recipient VA                  [ P: (donor's)  | recipient data ... ]
  *
- * Each shared chunk has exactly two mappings, a donor's tail and a
- * recipient's head, linked by ->tail_peer and ->head_peer.  Whichever of the two is freed first
- * hands its mapping of the chunk to an alias: a one-chunk range on
- * dev->aliases that keeps the mapping until a synchronization covers the
- * free (work queued before it may still use that VA), and is then unmapped.
- * The other allocation keeps the chunk; when it is the donor, its room is
- * lent again once the alias is gone.  A recipient carries the alias's
- * descriptor from its birth (->spare), so no free ever allocates.
+ * A shared chunk has exactly two mappings, the donor's last slot and the
+ * recipient's first, linked by ->tail_peer and ->head_peer.  The link
+ * outlives the allocations: a freed range keeps its mapping through its
+ * deferral and in the cache, where a request takes it again only if it fits
+ * the usable part (range_usable(): from ->head_off, before the room lent),
+ * at the same place.  A program that frees and allocates the same sizes
+ * again thus reuses the shared layout with no driver call.  A cached range
+ * gives its mapping of the chunk up (__share_detach(): one cuMemUnmap, the
+ * other range keeps the chunk) only when its chunks are stolen or released;
+ * a live donor then lends its room again.  The chunk counts as in use while
+ * either range is live (range_live_peers()).
  *
  * Not shared: growable ranges, slabs, GPUVM_ALLOC_LARGE requests and ranges
- * of a stale chunk size.  A shared range never goes on the async list: its
+ * of a stale chunk size; stream-ordered allocations do not lend (they may
+ * reuse a range their stream still uses).  A shared range never goes on the async list: its
  * free waits for a context synchronization.  Cost: one more cuMemMap per
- * recipient, and one cuMemUnmap when its alias goes; no cuMemCreate.
+ * recipient built, one cuMemUnmap per detach; no cuMemCreate.
  *
  * Callers hold the device lock.
  */
@@ -55,7 +59,6 @@ static int donor_cmp(const struct vtree_node *a, const struct vtree_node *b)
 void share_init(struct vmm_device *d)
 {
 	d->donors = (struct vtree){ .cmp = donor_cmp };
-	INIT_LIST_HEAD(&d->aliases);
 }
 
 /*
@@ -85,7 +88,7 @@ void __share_offer(struct vmm_device *d, struct vmm_range *r)
 {
 	if (!d->knob[VMM_KNOB_TAIL_SHARE] || r->state != RANGE_LIVE || !r->nr_chunks ||
 	    (r->flags & (RANGE_F_DONOR | RANGE_F_TAIL_SHARED | RANGE_F_GROWABLE |
-			 RANGE_F_SLAB | RANGE_F_ALIAS)) ||
+			 RANGE_F_SLAB)) ||
 	    ((r->flags & RANGE_F_HEAD_SHARED) && r->nr_chunks == 1) ||
 	    r->chunk_size != d->chunk_size)
 		return;
@@ -138,7 +141,7 @@ static struct vmm_range *donor_find(struct vmm_device *d, uint64_t need, uint64_
 int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_range **out)
 {
 	uint64_t last = size - (round_up(size, csize) - csize);
-	struct vmm_range *donor, *r, *spare;
+	struct vmm_range *donor, *r;
 	uint32_t own;
 	int ret;
 
@@ -148,18 +151,12 @@ int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_
 	if (!donor)
 		return -ENOENT;
 	own = size > donor->room ? (uint32_t)((size - donor->room + csize - 1) / csize) : 0;
-	spare = range_new(csize, 1);
-	if (!spare)
-		return -ENOMEM;
 	ret = __range_build(d, csize, own + 1, donor->chunks[donor->nr_chunks - 1], &r);
-	if (ret) {
-		__range_destroy(d, spare);
+	if (ret)
 		return ret;
-	}
 	r->head_off = csize - donor->room;
 	r->flags = RANGE_F_HEAD_SHARED;
 	r->head_peer = donor;
-	r->spare = spare;
 	__share_withdraw(d, donor);
 	donor->flags |= RANGE_F_TAIL_SHARED;
 	donor->tail_peer = r;
@@ -167,143 +164,73 @@ int __share_get(struct vmm_device *d, uint64_t size, uint64_t csize, struct vmm_
 	return 0;
 }
 
-/* @a keeps the mapping of @c at @va until a sync covers the free now. */
-static void alias_defer(struct vmm_device *d, struct vmm_range *a, uint64_t va,
-			struct vmm_chunk *c, uint64_t csize, struct vmm_range *keeper)
+/* Unmap @r's mapping of one chunk at @va; its VA goes back to the arena. */
+static int unmap_shared(struct vmm_device *d, struct vmm_range *r, uint64_t va)
 {
-	a->va = va;
-	a->size = a->va_size = csize;
-	a->chunk_size = csize;
-	a->chunks[0] = c;
-	a->nr_chunks = 1;
-	a->flags = RANGE_F_ALIAS;
-	a->head_off = 0;
-	a->head_peer = keeper;
-	a->state = RANGE_DEFERRED;
-	a->tag = d->sync_started;
-	__pt_set(d, va, csize, GPUVM_PTE_CACHED, 0, a, VMM_GK_NONE);
-	list_add_tail(&a->link, &d->aliases);
-	d->nr_deferred++;
-}
+	int ret = drv_mem_unmap(d->ordinal, va, r->chunk_size);
 
-/*
- * The donor @r is freed while its recipient lives: the recipient keeps the
- * chunk, the donor's mapping of it becomes an alias.
- */
-static void unlink_tail(struct vmm_device *d, struct vmm_range *r)
-{
-	struct vmm_range *b = r->tail_peer, *a = b->spare;
-	uint64_t csize = r->chunk_size;
-
-	b->spare = NULL;
-	alias_defer(d, a, r->va + r->size - csize, r->chunks[r->nr_chunks - 1], csize, NULL);
-	r->chunks[--r->nr_chunks] = NULL;
-	r->size -= csize;
-	r->va_size -= csize;
-	r->flags &= ~RANGE_F_TAIL_SHARED;
-	r->tail_peer = NULL;
-	/* the recipient now accounts for the whole chunk */
-	b->flags &= ~RANGE_F_HEAD_SHARED;
-	b->head_peer = NULL;
-	d->inuse_bytes += csize;
-	d->st->allocated += csize;
-}
-
-/*
- * The recipient @r is freed while its donor lives: the donor keeps the
- * chunk and lends its room again once the alias is gone.
- */
-static void unlink_head(struct vmm_device *d, struct vmm_range *r)
-{
-	struct vmm_range *donor = r->head_peer, *a = r->spare;
-	uint64_t csize = r->chunk_size;
-
-	r->spare = NULL;
-	alias_defer(d, a, r->va, r->chunks[0], csize, donor);
-	donor->tail_peer = a;
-	memmove(r->chunks, r->chunks + 1, sizeof(*r->chunks) * (r->nr_chunks - 1));
-	r->chunks[--r->nr_chunks] = NULL;
-	r->va += csize;
-	r->size -= csize;
-	r->va_size -= csize;
-	r->head_off = 0;
-	r->flags &= ~RANGE_F_HEAD_SHARED;
-	r->head_peer = NULL;
+	if (ret) {
+		vmm_warn("device %d: cuMemUnmap of a shared chunk failed (%d); kept",
+			 d->ordinal, ret);
+		return ret;
+	}
+	vmm_trace(GPUVM_EV_UNMAP, d->ordinal, 0, va, 0, r->chunk_size);
+	__pt_clear_chunks(d, va, r->chunk_size);
+	__pt_set(d, va, r->chunk_size, GPUVM_PTE_FREE, 0, NULL, VMM_GK_NONE);
+	arena_free(&d->arena, va, r->chunk_size);
+	if (r->state == RANGE_CACHED)
+		d->cached_range_bytes -= r->chunk_size;
+	return 0;
 }
 
 /**
- * __share_unlink - a live range being freed gives up its shared chunks
+ * __share_detach - a cached range gives up its mappings of shared chunks
  * @d: the device (locked)
- * @r: the range, its statistics already taken off
+ * @r: a cached range, out of the cache tree (its size and start change)
  *
- * A chunk @r shares with a live range leaves @r for an alias (deferred like
- * a free); one whose other mapping is an alias already stays.  @r may end
- * up with no chunks.  Return: true when @r shares or shared a chunk, so
- * that its free must wait for a context synchronization, not its stream's
- * event.
+ * The other range of each pair keeps the chunk (no statistic moves: the
+ * chunk stays held once); a live donor lends its room again.  @r may end
+ * up with no chunks.  Return: 0, or the driver's error (that end stays).
  */
-bool __share_unlink(struct vmm_device *d, struct vmm_range *r)
+int __share_detach(struct vmm_device *d, struct vmm_range *r)
 {
-	/*
-	 * A recipient whose donor went first owns the chunk now, but the
-	 * donor's work may still write the chunk's start (through the alias):
-	 * its free too waits for a context synchronization.
-	 */
-	bool shared = (r->flags & (RANGE_F_TAIL_SHARED | RANGE_F_HEAD_SHARED)) || r->head_off;
-
-	__share_withdraw(d, r);
-	if (r->flags & RANGE_F_TAIL_SHARED) {
-		if (r->tail_peer->flags & RANGE_F_ALIAS) {
-			/* the recipient went first: its alias tells no one */
-			r->tail_peer->head_peer = NULL;
-			r->tail_peer = NULL;
-			r->flags &= ~RANGE_F_TAIL_SHARED;
-		} else {
-			unlink_tail(d, r);
-		}
-	}
-	if (r->flags & RANGE_F_HEAD_SHARED)
-		unlink_head(d, r);
-	if (r->spare) {
-		__range_destroy(d, r->spare);
-		r->spare = NULL;
-	}
-	r->head_off = 0;
-	return shared;
-}
-
-/**
- * __share_collect - unmap the aliases a completed synchronization covers
- * @d: the device (locked)
- *
- * A donor whose recipient went lends its room again.  An alias whose unmap
- * fails stays for the next collection.
- */
-void __share_collect(struct vmm_device *d)
-{
-	struct vmm_range *a, *tmp;
+	struct vmm_range *peer;
 	int ret;
 
-	list_for_each_entry_safe(a, tmp, &d->aliases, struct vmm_range, link) {
-		if (a->tag >= d->sync_done)
-			break;		/* tags only grow along the list */
-		ret = drv_mem_unmap(d->ordinal, a->va, a->size);
-		if (ret) {
-			vmm_warn("device %d: cuMemUnmap of a shared chunk's alias failed (%d)",
-				 d->ordinal, ret);
-			break;
-		}
-		vmm_trace(GPUVM_EV_UNMAP, d->ordinal, 0, a->va, 0, a->size);
-		__pt_clear_chunks(d, a->va, a->size);
-		__pt_set(d, a->va, a->size, GPUVM_PTE_FREE, 0, NULL, VMM_GK_NONE);
-		arena_free(&d->arena, a->va, a->size);
-		list_del_init(&a->link);
-		d->nr_deferred--;
-		if (a->head_peer) {
-			a->head_peer->flags &= ~RANGE_F_TAIL_SHARED;
-			a->head_peer->tail_peer = NULL;
-			__share_offer(d, a->head_peer);
-		}
-		__range_destroy(d, a);
+	if (r->flags & RANGE_F_TAIL_SHARED) {
+		ret = unmap_shared(d, r, r->va + r->size - r->chunk_size);
+		if (ret)
+			return ret;
+		peer = r->tail_peer;
+		r->chunks[--r->nr_chunks] = NULL;
+		r->size -= r->chunk_size;
+		r->va_size -= r->chunk_size;
+		r->flags &= ~RANGE_F_TAIL_SHARED;
+		r->tail_peer = NULL;
+		peer->flags &= ~RANGE_F_HEAD_SHARED;
+		peer->head_peer = NULL;
 	}
+	if (r->flags & RANGE_F_HEAD_SHARED) {
+		ret = unmap_shared(d, r, r->va);
+		if (ret)
+			return ret;
+		peer = r->head_peer;
+		memmove(r->chunks, r->chunks + 1, sizeof(*r->chunks) * (r->nr_chunks - 1));
+		r->chunks[--r->nr_chunks] = NULL;
+		r->va += r->chunk_size;
+		r->size -= r->chunk_size;
+		r->va_size -= r->chunk_size;
+		r->head_off = 0;
+		r->flags &= ~RANGE_F_HEAD_SHARED;
+		r->head_peer = NULL;
+		/* the donor's usable part (a cached one's key) grows by its room */
+		if (peer->state == RANGE_CACHED)
+			vtree_erase(&d->cached, &peer->by_size);
+		peer->flags &= ~RANGE_F_TAIL_SHARED;
+		peer->tail_peer = NULL;
+		if (peer->state == RANGE_CACHED)
+			vtree_insert(&d->cached, &peer->by_size);
+		__share_offer(d, peer);
+	}
+	return 0;
 }

@@ -766,7 +766,8 @@ START_TEST(tail_share)
 	keep_size = _i ? 3 * MiB : 5 * MiB / 2;
 	keep_seed = _i ? 1 : 2;
 	ck_assert(tl_verify(keep, keep_size, keep_seed));
-	/* synchronized: the alias is unmapped, the freed rest released */
+	/* synchronized and released: the freed range gives up its mapping of the
+	 * shared chunk, the other keeps the chunk */
 	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
 	ck_assert_uint_eq(st.physical, 4 * MiB);
@@ -833,6 +834,50 @@ START_TEST(tail_share_chain)
 	ck_assert_int_eq(gpuvm_free(e), 0);
 	ck_assert_int_eq(gpuvm_free(c), 0);
 	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+}
+END_TEST
+
+/*
+ * A shared layout survives in the cache: 16 allocations of 3 MiB pair up
+ * (the second of a pair starts in the first's last chunk: 3 chunks a pair,
+ * not 4); freed and asked for again, they take the same ranges back with
+ * no driver call but the one synchronization.
+ */
+START_TEST(tail_share_reuse)
+{
+	static const int calls_kinds[] = {
+		GPUVM_DRV_MEM_CREATE, GPUVM_DRV_MEM_MAP, GPUVM_DRV_MEM_UNMAP,
+		GPUVM_DRV_MEM_SET_ACCESS, GPUVM_DRV_MEM_RELEASE,
+	};
+	uint64_t before[5], syncs;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t p[16];
+	int i, round;
+
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 5; i++)
+			before[i] = calls(calls_kinds[i]);
+		syncs = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
+		for (i = 0; i < 16; i++)
+			ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &p[i]), 0);
+		ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+		ck_assert_uint_eq(st.physical, 48 * MiB);
+		if (round) {
+			for (i = 0; i < 5; i++)
+				ck_assert_uint_eq(calls(calls_kinds[i]), before[i]);
+			ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), syncs + 1);
+		}
+		for (i = 0; i < 16; i++)
+			ck_assert_int_eq(tl_fill(p[i], 3 * MiB, 16 * round + i), 0);
+		for (i = 0; i < 16; i++)
+			ck_assert(tl_verify(p[i], 3 * MiB, 16 * round + i));
+		ck_assert(consistent(0));
+		for (i = 0; i < 16; i++)
+			ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	}
 	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
 	ck_assert_uint_eq(st.physical, 0);
@@ -1044,6 +1089,7 @@ int main(void)
 	tcase_add_test(tc, async_free);
 	tcase_add_loop_test(tc, tail_share, 0, 2);
 	tcase_add_test(tc, tail_share_chain);
+	tcase_add_test(tc, tail_share_reuse);
 	tcase_add_test(tc, tail_share_exempt);
 	tcase_add_test(tc, policy_live);
 	tcase_add_test(tc, stats_fragmentation);

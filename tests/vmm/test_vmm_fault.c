@@ -98,7 +98,7 @@ START_TEST(fail_each)
 	hold(&b, "alloc b", ret, p, 4 * MiB, 2);
 	ret = gpuvm_alloc(0, 1000, 0, &p);
 	hold(&s, "alloc small", ret, p, 1000, 3);
-	/* a recipient of the donor's last chunk, whose alias goes at reclaim */
+	/* a recipient of the donor's last chunk; freed, it gives the chunk up at reclaim */
 	ret = gpuvm_alloc(0, 3 * MiB, 0, &p);
 	hold(&dn, "alloc donor", ret, p, 3 * MiB, 10);
 	ret = gpuvm_alloc(0, 5 * MiB / 2, 0, &p);
@@ -166,7 +166,7 @@ START_TEST(fail_teardown)
 		ck_assert_int_eq(gpuvm_alloc(0, (i + 1) * 1000 * 1000, 0, &p[i]), 0);
 	ck_assert_int_eq(gpuvm_free_async(p[3], NULL), 0);
 	ck_assert_int_eq(gpuvm_free(p[0]), 0);
-	/* a shared chunk: one live mapping, one alias waiting */
+	/* a shared chunk: the donor live, the recipient freed and deferred */
 	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &donor), 0);
 	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, 0, &recipient), 0);
 	ck_assert_uint_eq(recipient % (2 * MiB), MiB);
