@@ -4,7 +4,8 @@
  *
  * Prints, from one run: median and p99 ns per alloc+free pair on the cached
  * path (one thread; two threads on two devices; two threads on one
- * device), driver calls per operation, metadata bytes per chunk and per
+ * device; 3 MiB blocks, which pair up in shared chunks), driver calls per
+ * operation, metadata bytes per chunk and per
  * GiB managed, and the driver's own cuMemAlloc/cuMemFree pair measured in
  * the same run, with ratios.  Not a test: nothing is asserted on times.
  *
@@ -174,7 +175,7 @@ static void line(const char *what, struct summary s, bool calls)
 
 int main(void)
 {
-	struct summary small1, large1, async1, two_dev, one_dev, drv_small, drv_large;
+	struct summary small1, large1, shared1, async1, two_dev, one_dev, drv_small, drv_large;
 	const int d0[2] = { 0, 0 }, d01[2] = { 0, 1 };
 	uint64_t gran, per_chunk, per_gib_phys, per_gib_va, factor;
 	int ndev;
@@ -190,6 +191,7 @@ int main(void)
 
 	small1 = measure(1, d0, 256, MODE_GPUVM);
 	large1 = measure(1, d0, 4 << 20, MODE_GPUVM);
+	shared1 = measure(1, d0, 3 << 20, MODE_GPUVM);
 	async1 = measure(1, d0, 4 << 20, MODE_ASYNC);
 	one_dev = measure(2, d0, 256, MODE_GPUVM);
 	if (ndev > 1)
@@ -200,6 +202,7 @@ int main(void)
 	printf("cached path, ns per alloc+free pair:\n");
 	line("gpuvm 256 B, 1 thread", small1, true);
 	line("gpuvm 4 MiB, 1 thread", large1, true);
+	line("gpuvm 3 MiB (tail-shared pairs), 1 thread", shared1, true);
 	line("gpuvm 4 MiB async (same stream), 1 thread", async1, true);
 	if (ndev > 1)
 		line("gpuvm 256 B, 2 threads on 2 devices", two_dev, true);
