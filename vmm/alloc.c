@@ -119,7 +119,7 @@ void __range_cache(struct vmm_device *d, struct vmm_range *r)
 		r->head_off = 0;	/* a former donor's work is done too */
 	vtree_insert(&d->cached, &r->by_size);
 	list_add_tail(&r->link, &d->cached_lru);
-	d->cached_range_bytes += r->size;
+	d->cached_range_bytes += range_cached_bytes(r);
 }
 
 /* Take a cached range out of the cache. */
@@ -127,7 +127,7 @@ static void cache_remove(struct vmm_device *d, struct vmm_range *r)
 {
 	vtree_erase(&d->cached, &r->by_size);
 	list_del_init(&r->link);
-	d->cached_range_bytes -= r->size;
+	d->cached_range_bytes -= range_cached_bytes(r);
 	d->st->chunks_free -= range_free_chunks(r);
 }
 

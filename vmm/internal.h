@@ -267,7 +267,8 @@ struct vmm_device {
 	/* freed ranges */
 	struct vtree cached;		/* by (size, va), best fit */
 	struct list_head cached_lru;	/* oldest first: stolen first */
-	uint64_t cached_range_bytes;	/* bytes mapped in cached ranges */
+	uint64_t cached_range_bytes;	/* bytes of chunks cached ranges hold
+					 * alone (range_cached_bytes()) */
 	struct list_head deferred;	/* by tag, oldest first */
 	struct list_head async;		/* freed with an event, oldest first */
 	uint64_t nr_deferred;		/* ranges + objects + chunks waiting */
@@ -457,6 +458,16 @@ static inline uint64_t range_charge(const struct vmm_range *r)
 static inline uint32_t range_free_chunks(const struct vmm_range *r)
 {
 	return r->nr_chunks - range_live_peers(r);
+}
+
+/*
+ * Bytes of chunks a cached range holds alone: what stealing from it yields.
+ * A shared chunk is counted by neither range; once one gives it up, the
+ * other counts it.
+ */
+static inline uint64_t range_cached_bytes(const struct vmm_range *r)
+{
+	return r->size - (uint64_t)__builtin_popcount(r->flags & RANGE_F_SHARED) * r->chunk_size;
 }
 
 /* Bytes an allocation may use in @r: after its start, before a lent room. */

@@ -178,8 +178,6 @@ static int unmap_shared(struct vmm_device *d, struct vmm_range *r, uint64_t va)
 	__pt_clear_chunks(d, va, r->chunk_size);
 	__pt_set(d, va, r->chunk_size, GPUVM_PTE_FREE, 0, NULL, VMM_GK_NONE);
 	arena_free(&d->arena, va, r->chunk_size);
-	if (r->state == RANGE_CACHED)
-		d->cached_range_bytes -= r->chunk_size;
 	return 0;
 }
 
@@ -209,6 +207,8 @@ int __share_detach(struct vmm_device *d, struct vmm_range *r)
 		r->tail_peer = NULL;
 		peer->flags &= ~RANGE_F_HEAD_SHARED;
 		peer->head_peer = NULL;
+		if (peer->state == RANGE_CACHED)
+			d->cached_range_bytes += r->chunk_size;	/* the peer's alone now */
 	}
 	if (r->flags & RANGE_F_HEAD_SHARED) {
 		ret = unmap_shared(d, r, r->va);
@@ -228,8 +228,10 @@ int __share_detach(struct vmm_device *d, struct vmm_range *r)
 			vtree_erase(&d->cached, &peer->by_size);
 		peer->flags &= ~RANGE_F_TAIL_SHARED;
 		peer->tail_peer = NULL;
-		if (peer->state == RANGE_CACHED)
+		if (peer->state == RANGE_CACHED) {
 			vtree_insert(&d->cached, &peer->by_size);
+			d->cached_range_bytes += r->chunk_size;
+		}
 		__share_offer(d, peer);
 	}
 	return 0;

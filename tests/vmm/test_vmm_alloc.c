@@ -732,6 +732,7 @@ END_TEST
  */
 START_TEST(tail_share)
 {
+	struct vmm_device *d = &vmm.dev[0];
 	struct gpuvm_alloc_info info;
 	struct gpuvm_stats st;
 	gpuvm_ptr_t a, b, c, keep;
@@ -766,6 +767,11 @@ START_TEST(tail_share)
 	keep_size = _i ? 3 * MiB : 5 * MiB / 2;
 	keep_seed = _i ? 1 : 2;
 	ck_assert(tl_verify(keep, keep_size, keep_seed));
+	/* cached, the freed range offers only its own chunk to stealing */
+	vmm_lock(d);
+	ck_assert_int_eq(__dev_sync(d), 0);
+	ck_assert_uint_eq(d->cached_range_bytes, 2 * MiB);
+	vmm_unlock(d);
 	/* synchronized and released: the freed range gives up its mapping of the
 	 * shared chunk, the other keeps the chunk */
 	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
