@@ -292,7 +292,6 @@ struct vmm_device {
 	uint64_t next_id;		/* allocation ids: (n << 4) | ordinal */
 	uint32_t peers;			/* ordinals that may access our
 					 * mappings (gpuvm_peer_access); lock */
-	uint64_t slab_bytes;		/* bytes of ranges backing slabs */
 	uint64_t inuse_bytes;		/* bytes mapped by live ranges and slabs */
 };
 

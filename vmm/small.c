@@ -197,7 +197,6 @@ static struct vmm_range *slab_range(struct vmm_device *d, uint64_t bytes)
 	r->id = __new_id(d);
 	__pt_set(d, r->va, r->size, GPUVM_PTE_MAPPED, r->id, r, VMM_GK_SLAB);
 	d->inuse_bytes += r->size;
-	d->slab_bytes += r->size;
 	return r;
 }
 
@@ -209,7 +208,6 @@ static void slab_range_put(struct vmm_device *d, struct vmm_range *r)
 	r->box = NULL;
 	r->id = 0;
 	d->inuse_bytes -= r->size;
-	d->slab_bytes -= r->size;
 	__pt_set(d, r->va, r->size, GPUVM_PTE_CACHED, 0, r, VMM_GK_NONE);
 	d->st->chunks_free += r->nr_chunks;
 	__range_cache(d, r);
