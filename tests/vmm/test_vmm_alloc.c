@@ -564,6 +564,19 @@ START_TEST(small_objects)
 }
 END_TEST
 
+/* The device holds @physical bytes; @p (@size bytes) keeps data, is freed. */
+static void holds_then_frees(gpuvm_ptr_t p, uint64_t size, uint64_t physical, uint32_t seed)
+{
+	struct gpuvm_stats st;
+
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, physical);
+	ck_assert_int_eq(tl_fill(p, size, seed), 0);
+	ck_assert(tl_verify(p, size, seed));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(p), 0);
+}
+
 /*
  * Objects of @n sizes, all in one chunk: filled, verified, freed, and the
  * chunk handed back by a reclaim.
@@ -691,12 +704,7 @@ START_TEST(slab_sizing)
 	creates = calls(GPUVM_DRV_MEM_CREATE);
 	ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, 0, &q), 0);
 	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
-	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
-	ck_assert_uint_eq(st.physical, 4 * MiB);
-	ck_assert_int_eq(tl_fill(q, 4 * MiB, 9), 0);
-	ck_assert(tl_verify(q, 4 * MiB, 9));
-	ck_assert(consistent(0));
-	ck_assert_int_eq(gpuvm_free(q), 0);
+	holds_then_frees(q, 4 * MiB, 4 * MiB, 9);
 }
 END_TEST
 
@@ -707,19 +715,13 @@ END_TEST
 START_TEST(chunk_slabs)
 {
 	struct gpuvm_alloc_info info;
-	struct gpuvm_stats st;
 	gpuvm_ptr_t p;
 
 	ck_assert_int_eq(gpuvm_policy_set(0, "small_max", 8 * MiB), 0);
 	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &p), 0);
 	ck_assert_int_eq(gpuvm_query(p, &info), 0);
 	ck_assert_uint_eq(info.flags & GPUVM_INFO_SMALL, GPUVM_INFO_SMALL);
-	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
-	ck_assert_uint_eq(st.physical, 4 * MiB);
-	ck_assert_int_eq(tl_fill(p, 3 * MiB, 5), 0);
-	ck_assert(tl_verify(p, 3 * MiB, 5));
-	ck_assert(consistent(0));
-	ck_assert_int_eq(gpuvm_free(p), 0);
+	holds_then_frees(p, 3 * MiB, 4 * MiB, 5);
 }
 END_TEST
 
