@@ -63,8 +63,8 @@ void share_init(struct vmm_device *d)
 
 /*
  * Free bytes at the end of @r's last chunk, after its data (aligned); 0
- * when the data ends before that chunk (a range reused in stream order may
- * be larger than its request).
+ * when the data does not end in that chunk (a range is cut to its request
+ * when taken, so only a defensive check).
  */
 static uint64_t tail_room(const struct vmm_range *r)
 {

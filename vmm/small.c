@@ -107,11 +107,6 @@ static uint32_t class_pages(const struct vmm_device *d, uint32_t cls)
 	return 0;
 }
 
-static inline bool page_class(const struct vmm_device *d, uint32_t cls)
-{
-	return class_pages(d, cls) != 0;
-}
-
 /*
  * The free run of @box that fits @np pages most tightly: its first page, or
  * -1; *@gap: its length.  The best fit keeps long runs for long slabs.
@@ -213,10 +208,10 @@ static void slab_range_put(struct vmm_device *d, struct vmm_range *r)
 	__range_cache(d, r);
 }
 
-/* A run of pages of a box with room (a new box of one chunk when none has). */
-static struct vmm_slab *page_slab_new(struct vmm_device *d, uint32_t cls)
+/* A run of @np pages of a box with room (a new box of one chunk when none has). */
+static struct vmm_slab *page_slab_new(struct vmm_device *d, uint32_t cls, uint32_t np)
 {
-	uint32_t np = class_pages(d, cls), seen = 0, gap, best_gap = UINT32_MAX, i, n;
+	uint32_t seen = 0, gap, best_gap = UINT32_MAX, i, n;
 	struct vmm_pagebox *box, *best = NULL;
 	int64_t at, best_at = -1;
 	struct vmm_range *r;
@@ -282,12 +277,14 @@ found:
 
 static struct vmm_slab *slab_new(struct vmm_device *d, uint32_t cls)
 {
-	uint64_t bytes;
 	struct vmm_range *r;
 	struct vmm_slab *s;
+	uint64_t bytes;
+	uint32_t np;
 
-	if (page_class(d, cls))
-		return page_slab_new(d, cls);
+	np = class_pages(d, cls);
+	if (np)
+		return page_slab_new(d, cls, np);
 	bytes = slab_bytes(d->cls[cls].size, d->chunk_size);
 	r = slab_range(d, bytes);
 	if (!r)
