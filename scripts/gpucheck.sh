@@ -9,7 +9,10 @@
 #                                  machine has a GPU
 #   scripts/gpucheck.sh run [S]    run the bundle here (on the GPU machine:
 #                                  nothing is built or installed there);
-#                                  S bounds the whole run in seconds (360)
+#                                  S bounds the whole run in seconds (480)
+#
+# GPUCHECK_LIBCUDA_DIR=DIR puts DIR (a folder holding a libcuda.so.1, such as
+# cudasim's) first on the library path: a dry run of the script here.
 #
 # Logs go to $OUT (default build-gpu/gpucheck), one file per step, and a
 # summary to standard output.  Each step has its own timeout; a step that
@@ -32,12 +35,12 @@ if [ "${1:-}" != run ]; then
 	exec "$0" run
 fi
 
-budget=${2:-360}
+budget=${2:-480}
 out=${OUT:-$bundle/gpucheck}
 mkdir -p "$out"
 t0=$SECONDS
 unset GPUVM_LIBCUDA CUDASIM_MEM CUDASIM_DEVICES CUDASIM_FAIL CUDASIM_LEAKCHECK
-export LD_LIBRARY_PATH=$bundle/lib
+export LD_LIBRARY_PATH=${GPUCHECK_LIBCUDA_DIR:+$GPUCHECK_LIBCUDA_DIR:}$bundle/lib
 export GPUVM_BUILD=$bundle GPUVM_SRC=$src
 shim=$bundle/lib/libgpuvm_preload.so
 pass=0 fail=0
@@ -89,10 +92,11 @@ if python3 -c 'import torch' 2>/dev/null; then
 fi
 # the main job on the real driver (256 MiB of the device, the rest set aside)
 step mainjob 120 env GPUVM_BUILD="$bundle" GPUVM_SRC="$src" bash "$src/scripts/run-main-job.sh"
+# issue 7's GPU side: the cost table, the bundled workloads on the real
+# driver, a real PyTorch job's snapshot and its trace under the shim
+step traces 240 bash "$src/tools/replay/gpu_check.sh" "$bundle" "$out/traces"
 # stress with the real kernels
 step stress 150 "$bundle/bin/gpuvm" stress --duration "${GPUCHECK_STRESS:-2m}" --threads 4
-# per-call costs of the VMM calls: the cost table replay uses
-step costs 60 "$bundle/bin/gpuvm-measure-costs" --iterations 100
 step bench_vmm 60 "$bundle/bin/bench_vmm"
 # the manager's suites on the real driver
 for t in test_vmm_alloc test_vmm_stress test_vmm_publish; do

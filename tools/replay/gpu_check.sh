@@ -10,8 +10,10 @@
 # 2. replays every bundled workload through the real manager on the real
 #    driver (limit knob = the workload's capacity), recording each run with
 #    GPUVM_TRACE into OUT_DIR/real-NAME.trace;
-# 3. with PyTorch installed, records a memory snapshot of a small run into
-#    OUT_DIR/torch-snapshot.pickle and converts it.
+# 3. with PyTorch installed, runs tests/gpu/torch_workload.py three ways:
+#    recording a memory snapshot (OUT_DIR/torch-snapshot.pickle, converted
+#    to torch-snapshot.trace), with expandable segments, and under the shim
+#    recording GPUVM_TRACE (torch-shim.trace); then replays both traces.
 set -u
 build=${1:?usage: gpu_check.sh BUILD_DIR OUT_DIR}
 out=${2:?usage: gpu_check.sh BUILD_DIR OUT_DIR}
@@ -21,11 +23,18 @@ tmpd=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmpd"' EXIT
 unset GPUVM_LIBCUDA CUDASIM_MEM
 # libgpuvm needs liburing; a copy may sit in BUILD_DIR/lib
-export LD_LIBRARY_PATH=$build/lib
+export LD_LIBRARY_PATH=$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
 nvidia-smi -L || echo "no nvidia-smi"
-[ -s "$out/costs.txt" ] || "$build/bin/gpuvm-measure-costs" --iterations 200 > "$out/costs.txt" &&
-	cat "$out/costs.txt" || echo "cost measurement failed"
+costs=()
+if [ -s "$out/costs.txt" ] ||
+   { "$build/bin/gpuvm-measure-costs" --iterations 200 > "$tmpd/costs.txt" &&
+     mv "$tmpd/costs.txt" "$out/costs.txt"; }; then
+	cat "$out/costs.txt"
+	costs=(--costs "$out/costs.txt")
+else
+	echo "cost measurement failed: the replays use the default table"
+fi
 
 declare -A cap=([llm-serving]=8G [training]=8G [classic]=4G [churn]=4G)
 for w in llm-serving training classic churn; do
@@ -40,25 +49,25 @@ for w in llm-serving training classic churn; do
 	cat "$out/real-$w.result"
 done
 
+# a real PyTorch job (tests/gpu/torch_workload.py), three ways: its caching
+# allocator recording a snapshot, expandable segments, and under the shim
+# with gpuvm's trace on; each prints what its allocator held at the peak
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-	python3 - "$out/torch-snapshot.pickle" <<'PY'
-import sys, torch
-torch.cuda.memory._record_memory_history(max_entries=100000)
-keep = []
-for step in range(50):
-    x = torch.empty((step % 7 + 1) * (1 << 20), dtype=torch.uint8, device="cuda")
-    y = torch.empty((step % 5 + 1) * (3 << 20), dtype=torch.uint8, device="cuda")
-    keep.append(torch.empty(4096 * (step + 1), dtype=torch.uint8, device="cuda"))
-    del x
-    z = torch.empty((step % 7 + 2) * (1 << 20), dtype=torch.uint8, device="cuda")
-    del y, z
-    if len(keep) > 10:
-        keep.pop(0)
-torch.cuda.synchronize()
-torch.cuda.memory._dump_snapshot(sys.argv[1])
-PY
+	job=$src/tests/gpu/torch_workload.py
+	capm=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits |
+	       head -n 1 | tr -d ' ')
+	timeout 120 python3 "$job" snapshot "$out/torch-snapshot.pickle"
 	python3 "$src/tools/replay/torch_snapshot.py" "$out/torch-snapshot.pickle" \
-		"$out/torch-snapshot.trace" --capacity 8G
+		"$out/torch-snapshot.trace" --capacity "${capm:-0}M"
+	PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 120 python3 "$job" plain
+	PYTORCH_NO_CUDA_MEMORY_CACHING=1 GPUVM_TRACE=$out/torch-shim.trace \
+		LD_PRELOAD=$build/lib/libgpuvm_preload.so \
+		timeout 180 python3 "$job" shim "$build/lib/libgpuvm.so"
+	for t in torch-snapshot torch-shim; do
+		[ -s "$out/$t.trace" ] || continue
+		echo "== $t replayed"
+		timeout 120 "$build/bin/gpuvm-replay" replay "$out/$t.trace" "${costs[@]}"
+	done
 else
 	echo "no PyTorch with CUDA here: no snapshot recorded"
 fi
