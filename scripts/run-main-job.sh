@@ -231,10 +231,9 @@ row "requests served" "$(key "$P" served) / $(key "$P" requests)" \
     "$(key "$G" served) / $(key "$G" requests)"
 row "first out-of-memory" "$(oom_cell "$P")" "$(oom_cell "$G")"
 row "  free memory reported then" "$(oom_free "$P")" "$(oom_free "$G")"
-# gpuvm counts llmserve's --capacity ballast (real GPU only); take it out
-ballast=$(key "$G" ballast)
-g_req=$(( $(st "$E" peak_requested) - ${ballast:-0} ))
-g_held=$(( $(st "$E" peak_mapped) - ${ballast:-0} ))
+# llmserve's --capacity set-aside is physical memory gpuvm never sees
+g_req=$(st "$E" peak_requested)
+g_held=$(st "$E" peak_mapped)
 row "peak requested" "$(mib "$(key "$P" peak_requested)")" "$(mib "$g_req")"
 row "peak held (physical)" "$(mib "$(key "$P" peak_held)")" "$(mib "$g_held")"
 row "fragmentation at 1st OOM" "$(frag_oom "$P")" "$(frag_oom "$G")"

@@ -48,6 +48,7 @@
 #include <cuda.h>
 
 #define MiB		((uint64_t)1 << 20)
+#define GiB		((uint64_t)1 << 30)
 #define ALIGN_2M	(2 * MiB)
 #define MAX_REQUESTS	4096
 #define NR_WEIGHTS	8
@@ -72,6 +73,11 @@ static struct {
 	CUresult (*mem_info)(size_t *, size_t *);
 	CUresult (*mem_alloc)(CUdeviceptr *, size_t);
 	CUresult (*mem_free)(CUdeviceptr);
+	CUresult (*mem_granularity)(size_t *, const CUmemAllocationProp *,
+				    CUmemAllocationGranularity_flags);
+	CUresult (*mem_create)(CUmemGenericAllocationHandle *, size_t,
+			       const CUmemAllocationProp *, unsigned long long);
+	CUresult (*mem_release)(CUmemGenericAllocationHandle);
 	CUresult (*htod)(CUdeviceptr, const void *, size_t);
 	CUresult (*dtoh)(void *, CUdeviceptr, size_t);
 	CUresult (*dtod)(CUdeviceptr, CUdeviceptr, size_t);
@@ -99,6 +105,9 @@ static const struct entry entries[] = {
 	ENTRY("cuMemGetInfo", mem_info),
 	ENTRY("cuMemAlloc", mem_alloc),
 	ENTRY("cuMemFree", mem_free),
+	ENTRY("cuMemGetAllocationGranularity", mem_granularity),
+	ENTRY("cuMemCreate", mem_create),
+	ENTRY("cuMemRelease", mem_release),
 	ENTRY("cuMemcpyHtoD", htod),
 	ENTRY("cuMemcpyDtoH", dtoh),
 	ENTRY("cuMemcpyDtoD", dtod),
@@ -143,8 +152,10 @@ struct run {
 	CUcontext ctx;
 	CUdevice dev;
 	uint64_t total;			/* device memory, bytes (capacity) */
-	CUdeviceptr ballast;		/* what --capacity leaves unused */
+	CUmemGenericAllocationHandle *ballast;	/* what --capacity sets aside */
+	unsigned int nr_ballast;
 	uint64_t ballast_size;		/* bytes */
+	uint64_t base_used;		/* total - free before the workload */
 	CUdeviceptr weights[NR_WEIGHTS];
 	uint64_t weight_size;		/* bytes per tensor */
 	struct request *active;		/* p.concurrency slots */
@@ -155,7 +166,7 @@ struct run {
 	unsigned int step;
 	uint64_t live;			/* bytes requested and not freed */
 	uint64_t peak_live;
-	uint64_t peak_held;		/* max(total - free) seen */
+	uint64_t peak_held;		/* max(total - free) - base_used seen */
 	uint64_t alloc_calls, free_calls, ooms;
 	bool oom_seen;
 	char oom_text[256];		/* the first OOM, in words */
@@ -301,9 +312,66 @@ static void note_held(struct run *r)
 	size_t free_b = 0, total_b = 0;
 
 	if (cu.mem_info(&free_b, &total_b) == CUDA_SUCCESS &&
-	    total_b >= free_b + r->ballast_size &&
-	    total_b - free_b - r->ballast_size > r->peak_held)
-		r->peak_held = total_b - free_b - r->ballast_size;
+	    total_b >= free_b + r->base_used &&
+	    total_b - free_b - r->base_used > r->peak_held)
+		r->peak_held = total_b - free_b - r->base_used;
+}
+
+/*
+ * --capacity on a larger device: set all but @r->p.capacity of the free
+ * memory aside, so that both runs of the main job see the same capacity.
+ * Physical allocations (cuMemCreate, never mapped) hold it: they take memory
+ * like any allocation, but no allocator sees them, gpuvm's shim included
+ * (it routes cuMemAlloc, not a program's own VMM calls), so gpuvm neither
+ * counts them nor maps 2 MiB chunks for them.  Pieces of at most 1 GiB.
+ */
+static int set_aside(struct run *r, uint64_t free_b)
+{
+	CUmemAllocationProp prop = {
+		.type = CU_MEM_ALLOCATION_TYPE_PINNED,
+		.location = { .type = CU_MEM_LOCATION_TYPE_DEVICE, .id = (int)r->dev },
+	};
+	uint64_t want, piece, gran = ALIGN_2M;
+	size_t g = 0;
+	unsigned int max;
+	CUresult rc = CUDA_SUCCESS;
+
+	if (cu.mem_granularity(&g, &prop, CU_MEM_ALLOC_GRANULARITY_MINIMUM) == CUDA_SUCCESS &&
+	    g > gran)
+		gran = g;
+	want = (free_b - r->p.capacity) / gran * gran;
+	max = (unsigned int)((want + GiB - 1) / GiB);
+	r->ballast = calloc(max ? max : 1, sizeof(*r->ballast));
+	if (!r->ballast)
+		return -ENOMEM;
+	while (r->ballast_size < want) {
+		piece = want - r->ballast_size;
+		if (piece > GiB)
+			piece = GiB / gran * gran;
+		rc = cu.mem_create(&r->ballast[r->nr_ballast], piece, &prop, 0);
+		if (rc != CUDA_SUCCESS)
+			break;
+		r->nr_ballast++;
+		r->ballast_size += piece;
+	}
+	if (rc != CUDA_SUCCESS) {
+		fprintf(stderr, "llmserve: --capacity: cannot set %" PRIu64
+			" MiB aside: %s\n", want / MiB, cu_err(rc));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int release_aside(struct run *r)
+{
+	int err = 0;
+
+	while (r->nr_ballast)
+		if (cu.mem_release(r->ballast[--r->nr_ballast]) != CUDA_SUCCESS)
+			err = -EIO;
+	free(r->ballast);
+	r->ballast = NULL;
+	return err;
 }
 
 /*
@@ -697,7 +765,8 @@ static void usage(FILE *f)
 		"                [--min-len BLOCKS] [--max-len BLOCKS] [--block BYTES]\n"
 		"                [--capacity BYTES] [--probe] [--quiet]\n"
 		"Serve an LLM-like workload on CUDA device 0 through the driver API.\n"
-		"--capacity sets the rest of a larger device aside first.\n");
+		"--capacity sets the rest of a larger device's free memory aside first\n"
+		"(physical allocations, which no allocator sees).\n");
 }
 
 static int parse_uint(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -889,22 +958,19 @@ int main(int argc, char **argv)
 		goto out_release;
 	}
 	if (r.p.capacity && free_b > r.p.capacity + ALIGN_2M) {
-		/*
-		 * A large device is made as small as the run wants: one first
-		 * allocation takes the rest, so both runs see the same capacity.
-		 */
-		r.ballast_size = (free_b - r.p.capacity) / ALIGN_2M * ALIGN_2M;
-		rc = cu.mem_alloc(&r.ballast, r.ballast_size);
-		if (rc != CUDA_SUCCESS) {
-			fprintf(stderr, "llmserve: --capacity: cannot set %" PRIu64
-				" MiB aside: %s\n", r.ballast_size / MiB, cu_err(rc));
-			r.ballast_size = 0;
+		if (set_aside(&r, free_b))
 			goto out_release;
-		}
-		total_b -= r.ballast_size;
-		free_b -= r.ballast_size;
-		msg(&r, "capacity: %" PRIu64 " MiB used of the device, %" PRIu64
-		    " MiB set aside first\n", (uint64_t)total_b / MiB, r.ballast_size / MiB);
+		if (cu.mem_info(&free_b, &total_b) != CUDA_SUCCESS)
+			goto out_release;
+	}
+	/* what the context and the set-aside hold is not the workload's */
+	r.base_used = total_b - free_b;
+	if (r.ballast_size) {
+		msg(&r, "capacity: %" PRIu64 " MiB of the device, %" PRIu64 " MiB set aside, "
+		    "%" PRIu64 " MiB held by the context\n", (uint64_t)free_b / MiB,
+		    r.ballast_size / MiB, (r.base_used - r.ballast_size) / MiB);
+		/* the device is as large as what is left free */
+		total_b = free_b;
 	}
 	r.total = total_b;
 	if (!r.p.block) {
@@ -952,7 +1018,7 @@ int main(int argc, char **argv)
 		ret = 0;
 	}
 out_release:
-	if (r.ballast_size && cu.mem_free(r.ballast) != CUDA_SUCCESS)
+	if (release_aside(&r))
 		ret = 1;
 	free(r.host);
 	free(r.active);
