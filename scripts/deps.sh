@@ -4,7 +4,7 @@
 # deps.sh - make sure the Debian build dependencies are present.
 # As root, installs what is missing; otherwise prints the exact command.
 
-pkgs="libfuse3-dev fuse3 liburing-dev check pkg-config"
+pkgs="libfuse3-dev fuse3 liburing-dev check pkg-config xz-utils"
 missing=""
 
 have_pc() { pkg-config --exists "$1" 2>/dev/null; }
@@ -14,6 +14,7 @@ have_pc fuse3 || missing="$missing libfuse3-dev"
 command -v fusermount3 >/dev/null 2>&1 || missing="$missing fuse3"
 have_pc liburing || missing="$missing liburing-dev"
 have_pc check || missing="$missing check"
+command -v xz >/dev/null 2>&1 || missing="$missing xz-utils"	# the bundled traces
 
 [ -z "$missing" ] && exit 0
 

@@ -3,7 +3,8 @@
 #
 # run-bench.sh - `make bench`: run each benchmark program given as an
 # argument (the vmm and shim microbenchmarks), then replay every bundled
-# workload through gpuvm and the allocator models and print the tables.
+# workload and every real trace bundled in tools/replay/traces through
+# gpuvm and the allocator models and print the tables.
 #
 # Every comparison is a ratio between numbers measured in this same run;
 # absolute times depend on the machine and are never pass/fail.  A
@@ -44,6 +45,18 @@ for w in $("$replay" workload list | awk '{ print $1 }'); do
 	if ! "$replay" workload "$w" --seed "$seed" --out "$tmp/$w.trace" ||
 	   ! "$replay" replay "$tmp/$w.trace" "${costs[@]}"; then
 		echo "   replay of $w failed"
+		failed=1
+	fi
+	echo
+done
+
+# the real jobs recorded on a GPU (tools/replay/traces)
+for t in "${GPUVM_SRC:-.}"/tools/replay/traces/*.trace.xz; do
+	[ -e "$t" ] || continue
+	n=$(basename "$t" .trace.xz)
+	echo "== replay: $n (recorded on a GPU, see tools/replay/traces/)"
+	if ! xz -dc "$t" >"$tmp/$n.trace" || ! "$replay" replay "$tmp/$n.trace" "${costs[@]}"; then
+		echo "   replay of $n failed"
 		failed=1
 	fi
 	echo
