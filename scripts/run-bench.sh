@@ -12,8 +12,10 @@
 # status says whether any failed.
 #
 # Environment (set by make): GPUVM_BUILD, GPUVM_SRC, LD_LIBRARY_PATH.
-# BENCH_SEED (default 1) seeds the workloads; BENCH_COSTS names a cost file
-# for the replay (see Documentation/trace.rst).
+# BENCH_SEED (default 1) seeds the workloads; BENCH_COSTS names the cost
+# file of the replay (see Documentation/trace.rst): by default the costs
+# measured on an H100 (tools/replay/costs/h100.txt); set but empty, the
+# replay's built-in public A100 figures.
 
 set -u
 build=${GPUVM_BUILD:?GPUVM_BUILD not set (run through make bench)}
@@ -38,7 +40,8 @@ fi
 tmp=$(mktemp -d /tmp/gpuvm-bench.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 costs=()
-[ -n "${BENCH_COSTS:-}" ] && costs=(--costs "$BENCH_COSTS")
+bench_costs=${BENCH_COSTS-${GPUVM_SRC:-.}/tools/replay/costs/h100.txt}
+[ -n "$bench_costs" ] && costs=(--costs "$bench_costs")
 
 for w in $("$replay" workload list | awk '{ print $1 }'); do
 	echo "== replay: workload $w (seed $seed)"
