@@ -156,6 +156,7 @@ static void split_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k)
 
 /* Cached ranges looked at past the best fit, when that one does not suit. */
 #define VMM_CACHE_TRIES		8
+#define VMM_RELEASE_BATCH	64	/* chunks one cuMemUnmap hands back on release */
 
 /*
  * Whether a request of @want bytes may take cached range @r: a range with a
@@ -561,13 +562,45 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 }
 
 /*
+ * Unmap a batch of cached range @r's last chunks (enough for @want bytes,
+ * 0: all, at most VMM_RELEASE_BATCH) in one call and release them, adding
+ * what went back to *@done.  Return: 0, or -1 when a call failed (what
+ * could not be released waits in the pool).
+ */
+static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want,
+			struct vmm_chunk **c, uint64_t *done)
+{
+	uint32_t m = r->nr_chunks, i;
+	int got;
+
+	if (want && m > (want + r->chunk_size - 1) / r->chunk_size)
+		m = (uint32_t)((want + r->chunk_size - 1) / r->chunk_size);
+	if (m > VMM_RELEASE_BATCH)
+		m = VMM_RELEASE_BATCH;
+	got = __chunks_unmap_tail(d, r, m, c);
+	if (got <= 0)
+		return -1;
+	d->cached_range_bytes -= (uint64_t)got * r->chunk_size;
+	d->st->chunks_free -= (uint32_t)got;
+	for (i = 0; i < (uint32_t)got; i++) {
+		if (__chunk_release(d, c[i])) {
+			/* it is in the pool now; so go the rest */
+			__chunks_return(d, c + i + 1, (uint32_t)got - i - 1);
+			return -1;
+		}
+		*done += r->chunk_size;
+	}
+	return (uint32_t)got < m ? -1 : 0;
+}
+
+/*
  * Release cached ranges, oldest first, until @target bytes went back (0:
  * all); @stale_only: only ranges of a chunk size other than the current.
  */
 uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only)
 {
+	struct vmm_chunk *c[VMM_RELEASE_BATCH];
 	struct vmm_range *r, *tmp;
-	struct vmm_chunk *c;
 	uint64_t done = 0;
 
 	list_for_each_entry_safe(r, tmp, &d->cached_lru, struct vmm_range, link) {
@@ -580,15 +613,9 @@ uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only
 			vtree_insert(&d->cached, &r->by_size);
 			continue;	/* an unmap failed: try again later */
 		}
-		while (r->nr_chunks && (!target || done < target)) {
-			if (__chunks_unmap_tail(d, r, 1, &c) != 1)
-				break;
-			d->cached_range_bytes -= r->chunk_size;
-			d->st->chunks_free--;
-			if (__chunk_release(d, c))
-				break;	/* in the pool now */
-			done += r->chunk_size;
-		}
+		while (r->nr_chunks && (!target || done < target) &&
+		       !release_tail(d, r, target ? target - done : 0, c, &done))
+			;
 		if (r->va_size > r->size) {
 			__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_FREE, 0,
 				 NULL, VMM_GK_NONE);

@@ -85,10 +85,31 @@ void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k)
 	}
 }
 
+/* The last @m chunks of @r are unmapped at @va: drop them into @out. */
+static void tail_unmapped(struct vmm_device *d, struct vmm_range *r, uint64_t va,
+			  uint32_t m, struct vmm_chunk **out)
+{
+	uint64_t bytes = (uint64_t)m * r->chunk_size;
+	uint32_t n;
+
+	vmm_trace(GPUVM_EV_UNMAP, d->ordinal, 0, va, 0, bytes);
+	__pt_clear_chunks(d, va, bytes);
+	for (n = 0; n < m; n++) {
+		out[n] = r->chunks[--r->nr_chunks];
+		r->chunks[r->nr_chunks] = NULL;
+	}
+	r->size -= bytes;
+	d->st->mapped -= bytes;
+}
+
 /*
  * Unmap the last @k chunks of range @r (each its own mapping) into @out,
- * from the tail down.  On a failure the chunks unmapped so far are in @out
- * and @r is consistent: its size covers what is still mapped.
+ * from the tail down.  One cuMemUnmap takes them all: it accepts adjacent
+ * whole mappings at once (the driver probe checks it), and on a GPU it costs
+ * the same per call whatever the size (tools/replay/costs/).  Should that
+ * call fail, one call per chunk gets as far as it can.  On a failure the
+ * chunks unmapped so far are in @out and @r is consistent: its size covers
+ * what is still mapped.
  * Return: chunks unmapped (== k on success), or -errno when none could be.
  */
 int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
@@ -97,19 +118,23 @@ int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
 	uint32_t n = 0;
 	int ret = 0;
 
-	while (n < k && r->nr_chunks) {
-		struct vmm_chunk *c = r->chunks[r->nr_chunks - 1];
+	if (k > r->nr_chunks)
+		k = r->nr_chunks;
+	if (k > 1) {
+		uint64_t va = r->va + r->size - (uint64_t)k * r->chunk_size;
+
+		if (!drv_mem_unmap(d->ordinal, va, (uint64_t)k * r->chunk_size)) {
+			tail_unmapped(d, r, va, k, out);
+			return k;
+		}
+	}
+	while (n < k) {
 		uint64_t va = r->va + r->size - r->chunk_size;
 
 		ret = drv_mem_unmap(d->ordinal, va, r->chunk_size);
 		if (ret)
 			break;
-		vmm_trace(GPUVM_EV_UNMAP, d->ordinal, 0, va, 0, r->chunk_size);
-		__pt_clear_chunks(d, va, r->chunk_size);
-		r->chunks[--r->nr_chunks] = NULL;
-		r->size -= r->chunk_size;
-		d->st->mapped -= r->chunk_size;
-		out[n++] = c;
+		tail_unmapped(d, r, va, 1, &out[n++]);
 	}
 	if (!n && ret)
 		return ret;

@@ -501,6 +501,57 @@ START_TEST(reclaim)
 }
 END_TEST
 
+/*
+ * Releasing a cached range unmaps its chunks with one cuMemUnmap per 64
+ * (adjacent whole mappings at once); a targeted reclaim unmaps only what it
+ * releases.  When the batched call fails, one call per chunk finishes.
+ */
+START_TEST(unmap_batched)
+{
+	struct gpuvm_stats st;
+	uint64_t unmaps;
+	gpuvm_ptr_t a, b;
+
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 20 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 200 * MiB, GPUVM_ALLOC_LARGE, &b), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.chunks, 110);
+
+	/* 5 MiB: three chunks off the oldest range's tail, in one call */
+	unmaps = calls(GPUVM_DRV_MEM_UNMAP);
+	ck_assert_int_eq(gpuvm_reclaim(0, 5 * MiB), 6 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 1);
+	ck_assert(consistent(0));
+	/* the rest: 7 chunks in one call, then 100 in two */
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), 214 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 4);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert_uint_eq(st.mapped, 0);
+	ck_assert(consistent(0));
+
+	/* the batched call fails: one per chunk releases all the same */
+	ck_assert_int_eq(gpuvm_alloc(0, 20 * MiB, 0, &a), 0);
+	ck_assert_int_eq(tl_fill(a, 20 * MiB, 9), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	if (tl_is_cudasim()) {
+		unmaps = calls(GPUVM_DRV_MEM_UNMAP);
+		ck_assert_int_eq(tl_set_fail("cuMemUnmap:1"), 0);
+		ck_assert_int_eq(gpuvm_reclaim(0, 0), 20 * MiB);
+		ck_assert_int_eq(tl_set_fail(""), 0);
+		ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 11);
+	} else {
+		ck_assert_int_eq(gpuvm_reclaim(0, 0), 20 * MiB);
+	}
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
 START_TEST(small_objects)
 {
 	enum { N = 600 };
@@ -1087,6 +1138,7 @@ int main(void)
 	tcase_add_test(tc, limit);
 	tcase_add_test(tc, watermarks);
 	tcase_add_test(tc, reclaim);
+	tcase_add_test(tc, unmap_batched);
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
 	tcase_add_test(tc, page_runs_share_chunks);
