@@ -4,10 +4,11 @@ gpucheck.  MODE "shim": run under the preload shim with
 PYTORCH_NO_CUDA_MEMORY_CACHING=1; "pluggable": gpuvm through
 torch.cuda.memory.CUDAPluggableAllocator(LIBGPUVM, ...).  Prints the loss
 and gpuvm's allocation count (gpuvm_stats of device 0)."""
-import ctypes
 import sys
 
 import torch
+
+import gpuvm_stats
 
 mode = sys.argv[1]
 lib_path = sys.argv[2] if len(sys.argv) > 2 else "libgpuvm.so"
@@ -29,18 +30,7 @@ for step in range(300):
 torch.cuda.synchronize()
 
 
-class Stats(ctypes.Structure):
-    # the leading fields of struct gpuvm_stats (include/gpuvm/gpuvm.h)
-    _fields_ = [(n, ctypes.c_uint64) for n in (
-        "requested", "allocated", "mapped", "cached", "physical", "reserved_va",
-        "limit", "device_total", "peak_requested", "peak_allocated", "peak_mapped",
-        "largest_free_run", "live_allocs", "alloc_calls")] + [
-        ("rest", ctypes.c_uint64 * 64)]
-
-
-st = Stats()
-lib = ctypes.CDLL(lib_path)
-rc = lib.gpuvm_stats(0, ctypes.byref(st))
+rc, st = gpuvm_stats.read(lib_path)
 print(f"{mode}: loss {loss.item():.4f}, gpuvm_stats rc {rc}, alloc_calls {st.alloc_calls}, "
       f"peak_requested {st.peak_requested}, mapped {st.mapped}")
 sys.exit(0 if rc == 0 and st.alloc_calls > 0 else 1)

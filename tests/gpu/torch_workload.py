@@ -23,7 +23,6 @@ Every mode prints one line "RESULT mode=... peak_requested=... peak_held=..."
 with what the allocator in use held at its peak, read from the allocator
 itself, so that the replay's models can be compared with the real thing.
 """
-import ctypes
 import math
 import os
 import sys
@@ -31,6 +30,8 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+import gpuvm_stats
 
 VOCAB, DIM, HEADS, LAYERS, FF = 32000, 1024, 16, 8, 4096
 
@@ -105,15 +106,6 @@ def job():
     return loss.item()
 
 
-class Stats(ctypes.Structure):
-    # the leading fields of struct gpuvm_stats (include/gpuvm/gpuvm.h)
-    _fields_ = [(n, ctypes.c_uint64) for n in (
-        "requested", "allocated", "mapped", "cached", "physical", "reserved_va",
-        "limit", "device_total", "peak_requested", "peak_allocated", "peak_mapped",
-        "largest_free_run", "live_allocs", "alloc_calls")] + [
-        ("rest", ctypes.c_uint64 * 64)]
-
-
 def report(mode, loss, seconds, requested, held):
     frag = 1 - requested / held if held else math.nan
     print(f"RESULT mode={mode} loss={loss:.4f} seconds={seconds:.2f} "
@@ -130,9 +122,8 @@ def main(argv):
     loss = job()
     seconds = time.perf_counter() - start
     if mode == "shim":
-        st = Stats()
-        lib = ctypes.CDLL(argv[2])
-        if lib.gpuvm_stats(0, ctypes.byref(st)) != 0 or st.alloc_calls == 0:
+        rc, st = gpuvm_stats.read(argv[2])
+        if rc != 0 or st.alloc_calls == 0:
             print("shim: gpuvm served nothing: is the shim preloaded?")
             return 1
         report("gpuvm-shim", loss, seconds, st.peak_requested, st.peak_mapped)
