@@ -960,8 +960,11 @@ int main(int argc, char **argv)
 	if (r.p.capacity && free_b > r.p.capacity + ALIGN_2M) {
 		if (set_aside(&r, free_b))
 			goto out_release;
-		if (cu.mem_info(&free_b, &total_b) != CUDA_SUCCESS)
+		rc = cu.mem_info(&free_b, &total_b);
+		if (rc != CUDA_SUCCESS) {
+			fprintf(stderr, "llmserve: cuMemGetInfo failed: %s\n", cu_err(rc));
 			goto out_release;
+		}
 	}
 	/* what the context and the set-aside hold is not the workload's */
 	r.base_used = total_b - free_b;
