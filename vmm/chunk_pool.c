@@ -107,7 +107,8 @@ static void tail_unmapped(struct vmm_device *d, struct vmm_range *r, uint64_t va
  * from the tail down.  One cuMemUnmap takes them all: it accepts adjacent
  * whole mappings at once (the driver probe checks it), and on a GPU it costs
  * the same per call whatever the size (tools/replay/costs/).  Should that
- * call fail, one call per chunk gets as far as it can.  On a failure the
+ * call fail, one call per chunk gets as far as it can (and for good when the
+ * driver called the request invalid).  On a failure the
  * chunks unmapped so far are in @out and @r is consistent: its size covers
  * what is still mapped.
  * Return: chunks unmapped (== k on success), or -errno when none could be.
@@ -120,13 +121,21 @@ int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
 
 	if (k > r->nr_chunks)
 		k = r->nr_chunks;
-	if (k > 1) {
+	if (k > 1 && !d->unmap_single) {
 		uint64_t va = r->va + r->size - (uint64_t)k * r->chunk_size;
 
-		if (!drv_mem_unmap(d->ordinal, va, (uint64_t)k * r->chunk_size)) {
+		ret = drv_mem_unmap(d->ordinal, va, (uint64_t)k * r->chunk_size);
+		if (!ret) {
 			tail_unmapped(d, r, va, k, out);
 			return k;
 		}
+		/* a driver that does not take several at once: never again */
+		if (ret == -EINVAL) {
+			vmm_debug("device %d: cuMemUnmap over %u mappings refused; one call each",
+				  d->ordinal, k);
+			d->unmap_single = true;
+		}
+		ret = 0;
 	}
 	while (n < k) {
 		uint64_t va = r->va + r->size - r->chunk_size;

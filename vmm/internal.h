@@ -237,6 +237,8 @@ struct vmm_device {
 	uint64_t gran;			/* bytes per granule (driver granularity) */
 	uint64_t total;			/* bytes of device memory */
 	uint64_t chunk_size;		/* bytes, current; relaxed reads */
+	bool unmap_single;		/* the driver refused a cuMemUnmap over
+					 * several mappings: one call each */
 	uint64_t knob[VMM_KNOB_NR];	/* live values; lock for writes */
 	char name[64];
 
