@@ -179,11 +179,21 @@ int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32
 	return 0;
 
 out_unmap:
+	/*
+	 * The caller hands the VA and the chunks back as unmapped, so the
+	 * undo must not give up on one failed call: all at once first, then
+	 * each chunk, twice (unmapping what is no longer mapped succeeds).
+	 */
+	if (i > 1 && !d->unmap_single && !drv_mem_unmap(d->ordinal, va, off))
+		return ret;
 	for (off = 0, j = 0; j < i; j++) {
-		if (drv_mem_unmap(d->ordinal, va + off, chunk_bytes(d, c[j])))
+		uint64_t bytes = chunk_bytes(d, c[j]);
+
+		if (drv_mem_unmap(d->ordinal, va + off, bytes) &&
+		    drv_mem_unmap(d->ordinal, va + off, bytes))
 			vmm_warn("device %d: cannot undo the mapping at 0x%llx", d->ordinal,
 				 (unsigned long long)(va + off));
-		off += chunk_bytes(d, c[j]);
+		off += bytes;
 	}
 	return ret;
 }

@@ -502,6 +502,52 @@ START_TEST(reclaim)
 END_TEST
 
 /*
+ * A mapping that fails is undone even when an unmap of the undo fails too:
+ * the batched undo (8 MiB), the one call per chunk after it (8 MiB, a map
+ * failing after two chunks), the retry of a single chunk (2 MiB).  Were a
+ * mapping left behind, the next range at that address could not be mapped.
+ */
+START_TEST(map_undo_retries)
+{
+	static const struct {
+		const char *spec;
+		uint64_t size;
+	} t[] = {
+		{ "cuMemSetAccess:1,cuMemUnmap:1", 8 * MiB },
+		{ "cuMemMap:3,cuMemUnmap:1", 8 * MiB },
+		{ "cuMemSetAccess:1,cuMemUnmap:1", 2 * MiB },
+	};
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, b;
+	int ret;
+
+	if (!tl_is_cudasim()) {
+		fprintf(stderr, "SKIP: needs cudasim's fault injection\n");
+		return;
+	}
+	ck_assert_int_eq(gpuvm_policy_set(-1, "pool_reserve", 16 * MiB), 0);
+	ck_assert_int_eq(tl_set_fail(t[_i].spec), 0);
+	ret = gpuvm_alloc(0, t[_i].size, GPUVM_ALLOC_LARGE, &a);
+	ck_assert_int_eq(tl_set_fail(""), 0);
+	ck_assert_msg(consistent(0), "%s", t[_i].spec);
+	if (!ret)
+		ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_ge(gpuvm_reclaim(0, 0), 0);
+	/* the same size again: the same VA and the pooled chunks, mapped anew */
+	ck_assert_int_eq(gpuvm_policy_set(-1, "pool_reserve", 16 * MiB), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, t[_i].size, GPUVM_ALLOC_LARGE, &b), 0);
+	ck_assert_int_eq(tl_fill(b, t[_i].size, 7), 0);
+	ck_assert(tl_verify(b, t[_i].size, 7));
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_policy_set(-1, "pool_reserve", 0), 0);
+	ck_assert_int_ge(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
+/*
  * A 20 MiB range written, freed and released with cudasim failing as
  * @spec says: the cuMemUnmap calls it took (everything must go back).
  */
@@ -1155,6 +1201,7 @@ int main(void)
 	tcase_add_test(tc, watermarks);
 	tcase_add_test(tc, reclaim);
 	tcase_add_test(tc, unmap_batched);
+	tcase_add_loop_test(tc, map_undo_retries, 0, 3);
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
 	tcase_add_test(tc, page_runs_share_chunks);
