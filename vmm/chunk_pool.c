@@ -85,6 +85,28 @@ void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k)
 	}
 }
 
+/*
+ * One cuMemUnmap over @k adjacent whole mappings (@bytes from @va): the
+ * driver takes that (the driver probe checks it), and on a GPU it costs the
+ * same per call whatever the size (tools/replay/costs/).  A driver that
+ * calls it invalid is not asked again.  Return: 0 when unmapped, else
+ * -errno (never tried for one mapping): the caller goes one at a time.
+ */
+static int unmap_at_once(struct vmm_device *d, uint64_t va, uint64_t bytes, uint32_t k)
+{
+	int ret;
+
+	if (k < 2 || d->unmap_single)
+		return -EAGAIN;
+	ret = drv_mem_unmap(d->ordinal, va, bytes);
+	if (ret == -EINVAL) {
+		vmm_debug("device %d: cuMemUnmap over %u mappings refused; one call each",
+			  d->ordinal, k);
+		d->unmap_single = true;
+	}
+	return ret;
+}
+
 /* The last @m chunks of @r are unmapped at @va: drop them into @out. */
 static void tail_unmapped(struct vmm_device *d, struct vmm_range *r, uint64_t va,
 			  uint32_t m, struct vmm_chunk **out)
@@ -104,42 +126,28 @@ static void tail_unmapped(struct vmm_device *d, struct vmm_range *r, uint64_t va
 
 /*
  * Unmap the last @k chunks of range @r (each its own mapping) into @out,
- * from the tail down.  One cuMemUnmap takes them all: it accepts adjacent
- * whole mappings at once (the driver probe checks it), and on a GPU it costs
- * the same per call whatever the size (tools/replay/costs/).  Should that
- * call fail, one call per chunk gets as far as it can (and for good when the
- * driver called the request invalid).  On a failure the
- * chunks unmapped so far are in @out and @r is consistent: its size covers
- * what is still mapped.
+ * from the tail down: in one call (unmap_at_once()), else one call per
+ * chunk as far as they get.  On a failure the chunks unmapped so far are in
+ * @out and @r is consistent: its size covers what is still mapped.
  * Return: chunks unmapped (== k on success), or -errno when none could be.
  */
 int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
 			struct vmm_chunk **out)
 {
+	uint64_t bytes, va;
 	uint32_t n = 0;
 	int ret = 0;
 
 	if (k > r->nr_chunks)
 		k = r->nr_chunks;
-	if (k > 1 && !d->unmap_single) {
-		uint64_t va = r->va + r->size - (uint64_t)k * r->chunk_size;
-
-		ret = drv_mem_unmap(d->ordinal, va, (uint64_t)k * r->chunk_size);
-		if (!ret) {
-			tail_unmapped(d, r, va, k, out);
-			return k;
-		}
-		/* a driver that does not take several at once: never again */
-		if (ret == -EINVAL) {
-			vmm_debug("device %d: cuMemUnmap over %u mappings refused; one call each",
-				  d->ordinal, k);
-			d->unmap_single = true;
-		}
-		ret = 0;
+	bytes = (uint64_t)k * r->chunk_size;
+	va = r->va + r->size - bytes;
+	if (!unmap_at_once(d, va, bytes, k)) {
+		tail_unmapped(d, r, va, k, out);
+		return k;
 	}
 	while (n < k) {
-		uint64_t va = r->va + r->size - r->chunk_size;
-
+		va = r->va + r->size - r->chunk_size;
 		ret = drv_mem_unmap(d->ordinal, va, r->chunk_size);
 		if (ret)
 			break;
@@ -184,7 +192,7 @@ out_unmap:
 	 * undo must not give up on one failed call: all at once first, then
 	 * each chunk, twice (unmapping what is no longer mapped succeeds).
 	 */
-	if (i > 1 && !d->unmap_single && !drv_mem_unmap(d->ordinal, va, off))
+	if (!unmap_at_once(d, va, off, i))
 		return ret;
 	for (off = 0, j = 0; j < i; j++) {
 		uint64_t bytes = chunk_bytes(d, c[j]);
