@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "safefile.h"
 
 #define STATE_RESERVE	(256ull << 30)	/* bytes of VA for the state mapping */
 
@@ -87,47 +88,84 @@ static uint64_t proc_start_time(int pid)
 	return v;
 }
 
-/* Remove segments of processes that are gone (or whose pid was reused). */
+/* The pid of a "<pid><suffix>" name with one of our two suffixes, else 0. */
+static long segment_name_pid(const char *name)
+{
+	char *end;
+	long pid = strtol(name, &end, 10);
+
+	if (pid <= 0 || end == name)
+		return 0;
+	return !strcmp(end, GPUVM_STATE_SUFFIX) || !strcmp(end, GPUVM_CTL_SUFFIX) ? pid : 0;
+}
+
+/*
+ * Whether our own segment file @path belongs to a process that is gone:
+ * its pid is dead, or (a state segment) its start time says the pid was
+ * reused.  Anything not our own regular file is never judged, opened for
+ * reading or removed: a FIFO there must not block us, a link not lead us.
+ */
+static bool segment_is_stale(const char *path, long pid)
+{
+	struct gpuvm_seg_header h;
+	bool dead = kill((pid_t)pid, 0) && errno == ESRCH;
+	int fd = safe_open_owned(path);
+
+	if (fd < 0)
+		return false;
+	if (!dead && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
+	    h.magic == GPUVM_STATE_MAGIC && h.start_time &&
+	    h.start_time != proc_start_time((int)pid))
+		dead = true;
+	close(fd);
+	return dead;
+}
+
+/* Remove our segments (state and control) of processes that are gone. */
 static void remove_stale(const char *dir)
 {
 	char path[PATH_MAX];
 	struct dirent *e;
 	DIR *dp = opendir(dir);
+	long pid;
 
 	if (!dp)
 		return;
 	while ((e = readdir(dp))) {
-		struct gpuvm_seg_header h;
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		bool dead;
-		int fd;
-
-		if (pid <= 0 || end == e->d_name || strcmp(end, GPUVM_STATE_SUFFIX))
+		pid = segment_name_pid(e->d_name);
+		if (!pid || pid == getpid())
 			continue;
-		if (pid == getpid())
-			continue;
-		dead = kill((pid_t)pid, 0) && errno == ESRCH;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
 			continue;
-		if (!dead) {
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			if (read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
-			    h.magic == GPUVM_STATE_MAGIC && h.start_time &&
-			    h.start_time != proc_start_time((int)pid))
-				dead = true;
-			close(fd);
-		}
-		if (!dead)
-			continue;
-		unlink(path);
-		if (snprintf(path, sizeof(path), "%s/%ld%s", dir, pid, GPUVM_CTL_SUFFIX) <
-		    (int)sizeof(path))
+		if (segment_is_stale(path, pid))
 			unlink(path);
 	}
 	closedir(dp);
+}
+
+/*
+ * The run directory must be one no other user can subvert: a real
+ * directory (not a link), owned by us or root, and if others may write
+ * there, sticky, so none can rename or remove our files.  Otherwise we
+ * refuse it and run unpublished.
+ */
+static int rundir_check(const char *dir)
+{
+	struct stat st;
+	const char *why;
+
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		why = S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory";
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		why = "belongs to another user";
+	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		why = "is writable by others without the sticky bit";
+	else
+		return 0;
+	vmm_warn("refusing the run directory %s: it %s", dir, why);
+	return -EPERM;
 }
 
 /* Copy a string into a fixed NUL-padded field, always terminated. */
@@ -141,11 +179,7 @@ static void copy_field(char *dst, size_t size, const char *src)
 
 static int create_file(const char *path)
 {
-	int fd;
-
-	unlink(path);	/* a leftover of an earlier process with our pid */
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : fd;
+	return safe_create(path, true);	/* removes a leftover with our pid */
 }
 
 static void fill_header(struct gpuvm_seg_header *h)
@@ -192,6 +226,9 @@ int publish_init(void)
 		chmod(dir, 01777);	/* the umask must not narrow it */
 	else if (errno != EEXIST)
 		return -errno;
+	ret = rundir_check(dir);
+	if (ret)
+		return ret;
 	remove_stale(dir);
 	if (snprintf(pub.state_path, sizeof(pub.state_path), "%s/%d%s", dir, (int)getpid(),
 		     GPUVM_STATE_SUFFIX) >= (int)sizeof(pub.state_path) ||

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "safefile.h"
 
 bool vmm_trace_on;
 
@@ -415,7 +416,8 @@ static void release_resources(void)
 /**
  * vmm_trace_start - start writing events to @path (the trace knob, or
  * GPUVM_TRACE=path)
- * @path: the file, created or truncated
+ * @path: the file, created (0600) or truncated; refused when it is a link,
+ *	not a regular file, or another user's
  * @capacity: device memory in bytes, for the header
  * @granularity: allocation granularity in bytes, for the header
  *
@@ -435,9 +437,9 @@ int vmm_trace_start(const char *path, uint64_t capacity, uint64_t granularity)
 		err = -EBUSY;
 		goto out_unlock;
 	}
-	tr.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	tr.fd = safe_create(path, false);	/* ours, 0600, never through a link */
 	if (tr.fd < 0) {
-		err = -errno;
+		err = tr.fd;
 		goto out_unlock;
 	}
 	tr.slots = aligned_alloc(64, sizeof(*tr.slots) * nr);
