@@ -109,7 +109,7 @@ static bool segment_is_stale(const char *path, long pid)
 {
 	struct gpuvm_seg_header h;
 	bool dead = kill((pid_t)pid, 0) && errno == ESRCH;
-	int fd = safe_open_owned(path);
+	int fd = safe_open_owned(path, false);
 
 	if (fd < 0)
 		return false;
@@ -128,6 +128,7 @@ static void remove_stale(const char *dir)
 	struct dirent *e;
 	DIR *dp = opendir(dir);
 	long pid;
+	int fd;
 
 	if (!dp)
 		return;
@@ -137,8 +138,15 @@ static void remove_stale(const char *dir)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
 			continue;
-		if (segment_is_stale(path, pid))
+		if (!segment_is_stale(path, pid))
+			continue;
+		unlink(path);
+		/* a reused pid's control segment goes with its state segment */
+		if (snprintf(path, sizeof(path), "%s/%ld%s", dir, pid, GPUVM_CTL_SUFFIX) <
+		    (int)sizeof(path) && (fd = safe_open_owned(path, false)) >= 0) {
+			close(fd);
 			unlink(path);
+		}
 	}
 	closedir(dp);
 }
@@ -175,11 +183,6 @@ static void copy_field(char *dst, size_t size, const char *src)
 
 	memset(dst, 0, size);
 	memcpy(dst, src, n);
-}
-
-static int create_file(const char *path)
-{
-	return safe_create(path, true);	/* removes a leftover with our pid */
 }
 
 static void fill_header(struct gpuvm_seg_header *h)
@@ -236,7 +239,7 @@ int publish_init(void)
 		     GPUVM_CTL_SUFFIX) >= (int)sizeof(pub.ctl_path))
 		return -ENAMETOOLONG;
 
-	ret = create_file(pub.state_path);
+	ret = safe_create(pub.state_path, true);	/* a leftover with our pid goes */
 	if (ret < 0)
 		return ret;
 	pub.state_fd = ret;
@@ -253,7 +256,7 @@ int publish_init(void)
 	}
 	pub.hdr = p;
 
-	ret = create_file(pub.ctl_path);
+	ret = safe_create(pub.ctl_path, true);
 	if (ret < 0)
 		goto out_unmap_state;
 	pub.ctl_fd = ret;

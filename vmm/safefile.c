@@ -15,8 +15,12 @@
 
 #include "safefile.h"
 
-/* @fd must be our own regular file; then it blocks again, as callers expect. */
-static int fd_owned_regular(int fd)
+/*
+ * @fd must be a regular file of ours (or root's, when @root_ok).  Then it
+ * blocks again: io_uring would answer -EAGAIN on an O_NONBLOCK file rather
+ * than wait, and the trace writer hands its file to io_uring.
+ */
+static int fd_owned_regular(int fd, bool root_ok)
 {
 	struct stat st;
 	int fl;
@@ -25,7 +29,7 @@ static int fd_owned_regular(int fd)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	if (st.st_uid != geteuid())
+	if (st.st_uid != geteuid() && !(root_ok && st.st_uid == 0))
 		return -EPERM;
 	fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
@@ -36,18 +40,19 @@ static int fd_owned_regular(int fd)
 /**
  * safe_open_owned - open @path read-only if it is our own regular file
  * @path: the file
+ * @root_ok: a file of root's is believed too (what root's gpuvmfs wrote)
  *
  * Return: a descriptor; -ELOOP for a symlink, -EINVAL for anything but a
  * regular file, -EPERM for another user's file, -errno from open().
  */
-int safe_open_owned(const char *path)
+int safe_open_owned(const char *path, bool root_ok)
 {
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	err = fd_owned_regular(fd);
+	err = fd_owned_regular(fd, root_ok);
 	if (err) {
 		close(fd);
 		return err;
@@ -76,7 +81,7 @@ int safe_create(const char *path, bool fresh)
 	fd = open(path, flags, 0600);
 	if (fd < 0)
 		return -errno;
-	err = fd_owned_regular(fd);
+	err = fd_owned_regular(fd, false);
 	if (!err && ftruncate(fd, 0))
 		err = -errno;
 	if (err) {

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-int safe_open_owned(const char *path);
+int safe_open_owned(const char *path, bool root_ok);
 int safe_create(const char *path, bool fresh);
 
 #endif

@@ -67,6 +67,19 @@ run_capture stale
 [ "$(cat "$tmp/victim")" = precious ] || fail "a link in the run directory was followed"
 rm -f "$run/999999997.state"
 
+# A live pid (1) whose state segment names another start time is a reused
+# pid: its state and control segments both go.
+python3 -c '
+import struct, sys
+h = bytearray(4096)
+struct.pack_into("<I", h, 0, 0x53564d47)	# GPUVM_STATE_MAGIC
+struct.pack_into("<Q", h, 40, 1 << 62)	# start_time, never pid 1s
+open(sys.argv[1], "wb").write(h)' "$run/1.state"
+touch "$run/1.ctl"
+run_capture reused
+[ -e "$run/1.state" ] && fail "a reused pid's state segment stayed"
+[ -e "$run/1.ctl" ] && fail "a reused pid's control segment stayed"
+
 # 4. A run directory others may rearrange (not sticky), or a link to one,
 # is refused: the program runs, unpublished, and says so.
 mkdir -m 0777 "$tmp/open"
