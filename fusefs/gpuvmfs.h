@@ -43,7 +43,9 @@ struct gpuvmfs_proc {
 };
 
 struct gpuvmfs {
-	char *rundir;
+	char *rundir;			/* ours: the defaults, and every process unless per_user */
+	bool per_user;			/* each process in its owner's own run directory */
+	bool named_rundir;		/* --rundir or $GPUVM_RUNDIR */
 	uid_t uid;			/* the daemon's */
 	gid_t gid;
 	bool show_all;			/* root: every user's processes */
@@ -105,6 +107,7 @@ int gpuvmfs_proc_list(struct gpuvmfs *fs, struct gpuvmfs_proc **out, size_t *nr)
 int gpuvmfs_proc_snapshot(struct gpuvmfs *fs, const struct gpuvmfs_proc *p, unsigned int what,
 			  struct gpuvm_snapshot *snap);
 void gpuvmfs_proc_exit(struct gpuvmfs *fs);
+const char *gpuvmfs_proc_rundir(const struct gpuvmfs *fs, uid_t uid, char *buf, size_t len);
 int gpuvmfs_parse_pid(const char *name, size_t len, pid_t *pid);
 
 /* ---- control.c ---- */

@@ -6,17 +6,19 @@
  *     -f                foreground       -d   debug (implies -f)
  *     -s                single-threaded  -o   mount options
  *     --rundir=DIR      where processes publish (default: $GPUVM_RUNDIR,
- *                       else GPUVM_RUNDIR_DEFAULT)
+ *                       else each user's own GPUVM_RUNDIR_DEFAULT)
  *
  * Mounted by root, the filesystem gets allow_other and default_permissions
  * (everyone sees it, the kernel enforces the modes, each process's files
- * belong to its user); mounted by a user, it shows that user's processes.
+ * belong to its user) and, with no directory named, serves every user's
+ * own run directory; mounted by a user, it shows that user's processes.
  * SIGINT, SIGTERM and SIGHUP unmount cleanly.
  */
 #define FUSE_USE_VERSION 35
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,8 @@ static void usage(const char *prog)
 	printf("usage: %s [options] MOUNTPOINT\n\n"
 	       "Shows what gpuvm holds in every process using it, and tunes it.\n\n"
 	       "    --rundir=DIR       run directory of the state segments\n"
-	       "                       (default $GPUVM_RUNDIR or %s)\n"
+	       "                       (default $GPUVM_RUNDIR, else each user's own\n"
+	       "                       %s; root serves them all)\n"
 	       "    -o rundir=DIR      the same\n\n",
 	       prog, GPUVM_RUNDIR_DEFAULT);
 	fuse_cmdline_help();
@@ -49,15 +52,13 @@ static void usage(const char *prog)
 }
 
 /*
- * Root creates the run directory like /tmp (sticky, world-writable), so
- * every user's processes can publish and none can remove another's files.
+ * Our own run directory (the defaults file lives there) is made like a
+ * process would make it: mode 0700.  A named one is the caller's to make.
  */
-static void rundir_prepare(const char *dir)
+static void rundir_prepare(const struct gpuvmfs *fs)
 {
-	if (geteuid() != 0)
-		return;
-	if (mkdir(dir, 01777) == 0)
-		chmod(dir, 01777);	/* not narrowed by the umask */
+	if (fs->per_user || !fs->named_rundir)
+		mkdir(fs->rundir, 0700);
 }
 
 int main(int argc, char **argv)
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 	struct gpuvmfs_opts opts = { NULL };
 	struct fuse_cmdline_opts cmd;
 	struct fuse_session *se;
+	char own[PATH_MAX];
 	struct gpuvmfs fs;
 	const char *env;
 	int ret = 1;
@@ -93,16 +95,20 @@ int main(int argc, char **argv)
 	}
 
 	env = getenv("GPUVM_RUNDIR");
-	fs.rundir = strdup(opts.rundir ? opts.rundir : env && *env ? env : GPUVM_RUNDIR_DEFAULT);
-	if (!fs.rundir)
-		goto out_cmd;
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.show_all = fs.uid == 0;
+	fs.named_rundir = opts.rundir || (env && *env);
+	/* root with no directory named serves every user's own */
+	fs.per_user = fs.show_all && !fs.named_rundir;
+	fs.rundir = strdup(opts.rundir ? opts.rundir : env && *env ? env :
+			   gpuvm_rundir_default(own, sizeof(own), fs.uid));
+	if (!fs.rundir)
+		goto out_cmd;
 	clock_gettime(CLOCK_REALTIME, &fs.started);
 	pthread_mutex_init(&fs.proc_lock, NULL);
 	pthread_mutex_init(&fs.defaults_lock, NULL);
-	rundir_prepare(fs.rundir);
+	rundir_prepare(&fs);
 
 	if (fuse_opt_add_arg(&args, "-ofsname=gpuvmfs,subtype=gpuvm,default_permissions") ||
 	    (fs.show_all && fuse_opt_add_arg(&args, "-oallow_other")))

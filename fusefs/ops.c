@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,9 +618,10 @@ static int do_write(struct gpuvmfs *fs, const struct fuse_ctx *ctx,
 		    const struct gpuvmfs_node *n, const char *text)
 {
 	const struct gpuvm_knob *knob = NULL;
+	char dirbuf[PATH_MAX];
 	struct gpuvm_segment seg;
 	struct gpuvmfs_proc proc;
-	const char *name;
+	const char *name, *dir;
 	uint64_t val;
 	int err;
 
@@ -649,14 +651,14 @@ static int do_write(struct gpuvmfs *fs, const struct fuse_ctx *ctx,
 	if (n->kind == GFS_GPOLICY_KNOB)
 		return gpuvmfs_default_set(fs, knob, val);
 
-	err = gpuvm_segment_open(fs->rundir, n->pid, &seg);
+	dir = gpuvmfs_proc_rundir(fs, proc.uid, dirbuf, sizeof(dirbuf));
+	err = gpuvm_segment_open(dir, n->pid, &seg);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
 	if (seg.uid != proc.uid)
 		err = -ESTALE;
 	else
-		err = gpuvmfs_ctl_request(fs->rundir, &seg, n->dev, name, val,
-					  GPUVMFS_CTL_TIMEOUT_MS);
+		err = gpuvmfs_ctl_request(dir, &seg, n->dev, name, val, GPUVMFS_CTL_TIMEOUT_MS);
 	gpuvm_segment_close(&seg);
 	return err;
 }

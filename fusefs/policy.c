@@ -38,8 +38,9 @@ static int defaults_read(struct gpuvmfs *fs, char **text)
 	*text = NULL;
 	snprintf(path, sizeof(path), "%s/" GPUVMFS_DEFAULTS_FILE, fs->rundir);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	/* a link there is not our file: as if none, and the next write replaces it */
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT || errno == ELOOP ? 0 : -errno;
 	/* only a regular file of ours (or root's) is our file */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (st.st_uid != fs->uid && st.st_uid != 0) || st.st_size > DEFAULTS_MAX) {

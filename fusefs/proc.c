@@ -8,9 +8,17 @@
  * busy /gpuvm does not rescan per entry.  Nothing else is remembered: a
  * restarted daemon finds the same processes on its first scan.
  *
+ * Which run directories: the one named (--rundir, $GPUVM_RUNDIR), else
+ * the daemon user's own; a root daemon with none named serves every
+ * user's own directory (GPUVM_RUNDIR_PARENT/GPUVM_RUNDIR_PREFIX<uid>),
+ * each only when it is a real directory owned by that uid and writable by
+ * nobody else, and each holding only that user's segments.
+ *
  * A <pid>.state file is shown when
  *   - the pid is alive (/proc/<pid> exists), else both its files are
- *     removed (the process died without cleaning up);
+ *     removed when the directory is the daemon's (the process died
+ *     without cleaning up; another user's files are left to that user's
+ *     next process, so root never unlinks through a path a user controls);
  *   - /proc/<pid> belongs to the file's owner: nobody can plant a segment
  *     in another user's name;
  *   - a valid header carries the pid's start time: a reused pid is hidden;
@@ -18,6 +26,7 @@
  * A file whose header does not validate is still shown (its status says
  * why): the process exists, and a person wants to know it is broken.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,14 +118,23 @@ static int proc_identity(pid_t pid, uint64_t *start_time, uid_t *uid)
 	return 0;
 }
 
+/* One run directory being scanned. */
+struct scan_dir {
+	const char *path;
+	uid_t owner;		/* of the directory (lstat) */
+	bool per_user;		/* a user's own: only its owner's segments */
+};
+
 /* Remove the files of a process that died without cleaning up. */
-static void proc_cleanup(struct gpuvmfs *fs, pid_t pid)
+static void proc_cleanup(struct gpuvmfs *fs, const struct scan_dir *d, pid_t pid)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%d" GPUVM_STATE_SUFFIX, fs->rundir, (int)pid);
+	if (d->owner != fs->uid)
+		return;
+	snprintf(path, sizeof(path), "%s/%d" GPUVM_STATE_SUFFIX, d->path, (int)pid);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/%d" GPUVM_CTL_SUFFIX, fs->rundir, (int)pid);
+	snprintf(path, sizeof(path), "%s/%d" GPUVM_CTL_SUFFIX, d->path, (int)pid);
 	unlink(path);
 }
 
@@ -124,7 +142,8 @@ static void proc_cleanup(struct gpuvmfs *fs, pid_t pid)
  * Examine one <pid>.state.
  * Return: 1 to show it (@p filled), 0 to hide it.
  */
-static int proc_examine(struct gpuvmfs *fs, pid_t pid, struct gpuvmfs_proc *p)
+static int proc_examine(struct gpuvmfs *fs, const struct scan_dir *d, pid_t pid,
+			struct gpuvmfs_proc *p)
 {
 	struct gpuvm_segment seg;
 	struct gpuvm_snapshot snap;
@@ -134,14 +153,15 @@ static int proc_examine(struct gpuvmfs *fs, pid_t pid, struct gpuvmfs_proc *p)
 
 	err = proc_identity(pid, &start_time, &owner);
 	if (err == -ESRCH) {
-		proc_cleanup(fs, pid);
+		proc_cleanup(fs, d, pid);
 		return 0;
 	}
 	if (err)
 		return 0;
-	if (gpuvm_segment_open(fs->rundir, pid, &seg))
+	if (gpuvm_segment_open(d->path, pid, &seg))
 		return 0;
-	if (seg.uid != owner || (!fs->show_all && seg.uid != fs->uid)) {
+	if (seg.uid != owner || (!fs->show_all && seg.uid != fs->uid) ||
+	    (d->per_user && seg.uid != d->owner)) {
 		gpuvm_segment_close(&seg);
 		return 0;
 	}
@@ -170,26 +190,21 @@ static int cmp_proc(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* Rescan the run directory when the last scan is older than the TTL. */
-static int __proc_refresh(struct gpuvmfs *fs)
-{
-	struct gpuvmfs_proc *v = NULL, *nv;
-	size_t nr = 0, cap = 0;
-	struct dirent *de;
-	uint64_t now = now_ns();
-	DIR *dir;
+/* A growing array of shown processes. */
+struct proc_vec {
+	struct gpuvmfs_proc *v;
+	size_t nr, cap;
+};
 
-	if (fs->procs_stamp_ns && now - fs->procs_stamp_ns < GPUVMFS_PROC_TTL_MS * 1000000ull)
-		return 0;
-	dir = opendir(fs->rundir);
-	if (!dir) {
-		/* no run directory yet: nobody has started */
-		free(fs->procs);
-		fs->procs = NULL;
-		fs->nr_procs = 0;
-		fs->procs_stamp_ns = now;
-		return 0;
-	}
+/* Add the shown processes of run directory @d to @pv. */
+static int scan_rundir(struct gpuvmfs *fs, const struct scan_dir *d, struct proc_vec *pv)
+{
+	struct gpuvmfs_proc *nv;
+	struct dirent *de;
+	DIR *dir = opendir(d->path);
+
+	if (!dir)
+		return 0;	/* no run directory yet: nobody has started */
 	while ((de = readdir(dir))) {
 		const char *dot = strchr(de->d_name, '.');
 		pid_t pid;
@@ -198,26 +213,106 @@ static int __proc_refresh(struct gpuvmfs *fs)
 			continue;
 		if (gpuvmfs_parse_pid(de->d_name, dot - de->d_name, &pid))
 			continue;
-		if (nr == cap) {
-			cap = cap ? cap * 2 : 32;
-			nv = realloc(v, cap * sizeof(*v));
+		if (pv->nr == pv->cap) {
+			pv->cap = pv->cap ? pv->cap * 2 : 32;
+			nv = realloc(pv->v, pv->cap * sizeof(*nv));
 			if (!nv) {
 				closedir(dir);
-				free(v);
 				return -ENOMEM;
 			}
-			v = nv;
+			pv->v = nv;
 		}
-		if (proc_examine(fs, pid, &v[nr]))
-			nr++;
+		if (proc_examine(fs, d, pid, &pv->v[pv->nr]))
+			pv->nr++;
 	}
 	closedir(dir);
-	qsort(v, nr, sizeof(*v), cmp_proc);
+	return 0;
+}
+
+/*
+ * Whether @path is user @uid's own run directory: a real directory (not a
+ * link) owned by @uid that no one else may write.
+ */
+static bool rundir_is_users(const char *path, uid_t uid)
+{
+	struct stat st;
+
+	return !lstat(path, &st) && S_ISDIR(st.st_mode) && st.st_uid == uid &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* Every user's own run directory, GPUVM_RUNDIR_PARENT/GPUVM_RUNDIR_PREFIX<uid>. */
+static int scan_per_user(struct gpuvmfs *fs, struct proc_vec *pv)
+{
+	const size_t plen = strlen(GPUVM_RUNDIR_PREFIX);
+	char path[PATH_MAX], *end;
+	struct scan_dir d = { .path = path, .per_user = true };
+	struct dirent *de;
+	unsigned long uid;
+	DIR *dir = opendir(GPUVM_RUNDIR_PARENT);
+	int err = 0;
+
+	if (!dir)
+		return 0;
+	while (!err && (de = readdir(dir))) {
+		if (strncmp(de->d_name, GPUVM_RUNDIR_PREFIX, plen) || !isdigit(de->d_name[plen]))
+			continue;
+		errno = 0;
+		uid = strtoul(de->d_name + plen, &end, 10);
+		if (errno || *end || uid != (uid_t)uid ||
+		    strcmp(gpuvm_rundir_default(path, sizeof(path), uid), path) ||
+		    strcmp(path + strlen(GPUVM_RUNDIR_PARENT) + 1, de->d_name))
+			continue;	/* not the canonical spelling of a uid */
+		if (!rundir_is_users(path, (uid_t)uid))
+			continue;
+		d.owner = (uid_t)uid;
+		err = scan_rundir(fs, &d, pv);
+	}
+	closedir(dir);
+	return err;
+}
+
+/* Rescan the run directories when the last scan is older than the TTL. */
+static int __proc_refresh(struct gpuvmfs *fs)
+{
+	struct proc_vec pv = { NULL, 0, 0 };
+	struct scan_dir d = { .path = fs->rundir };
+	uint64_t now = now_ns();
+	struct stat st;
+	int err;
+
+	if (fs->procs_stamp_ns && now - fs->procs_stamp_ns < GPUVMFS_PROC_TTL_MS * 1000000ull)
+		return 0;
+	if (fs->per_user) {
+		err = scan_per_user(fs, &pv);
+	} else {
+		/* a directory not ours gets no cleanup from us */
+		d.owner = lstat(fs->rundir, &st) ? (uid_t)-1 : st.st_uid;
+		err = scan_rundir(fs, &d, &pv);
+	}
+	if (err) {
+		free(pv.v);
+		return err;
+	}
+	qsort(pv.v, pv.nr, sizeof(*pv.v), cmp_proc);
 	free(fs->procs);
-	fs->procs = v;
-	fs->nr_procs = nr;
+	fs->procs = pv.v;
+	fs->nr_procs = pv.nr;
 	fs->procs_stamp_ns = now_ns();
 	return 0;
+}
+
+/**
+ * gpuvmfs_proc_rundir - the run directory of a shown process
+ * @fs: the filesystem
+ * @uid: the process's owner (struct gpuvmfs_proc.uid)
+ * @buf: room for the path when it is computed
+ * @len: size of @buf
+ * Return: the directory holding its <pid>.state and <pid>.ctl.
+ */
+const char *gpuvmfs_proc_rundir(const struct gpuvmfs *fs, uid_t uid, char *buf, size_t len)
+{
+	return fs->per_user ? gpuvm_rundir_default(buf, len, uid) : fs->rundir;
 }
 
 /**
@@ -286,11 +381,12 @@ int gpuvmfs_proc_list(struct gpuvmfs *fs, struct gpuvmfs_proc **out, size_t *nr)
 int gpuvmfs_proc_snapshot(struct gpuvmfs *fs, const struct gpuvmfs_proc *p, unsigned int what,
 			  struct gpuvm_snapshot *snap)
 {
+	char dir[PATH_MAX];
 	struct gpuvm_segment seg;
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
-	err = gpuvm_segment_open(fs->rundir, p->pid, &seg);
+	err = gpuvm_segment_open(gpuvmfs_proc_rundir(fs, p->uid, dir, sizeof(dir)), p->pid, &seg);
 	if (err) {
 		snap->error = "cannot open the state segment";
 		return err;

@@ -54,8 +54,10 @@ const char *publish_rundir(void)
 
 	if (!pub.rundir[0]) {
 		s = getenv("GPUVM_RUNDIR");
-		snprintf(pub.rundir, sizeof(pub.rundir), "%s",
-			 s && *s ? s : GPUVM_RUNDIR_DEFAULT);
+		if (s && *s)
+			snprintf(pub.rundir, sizeof(pub.rundir), "%s", s);
+		else
+			gpuvm_rundir_default(pub.rundir, sizeof(pub.rundir), geteuid());
 	}
 	return pub.rundir;
 }
@@ -152,10 +154,9 @@ static void remove_stale(const char *dir)
 }
 
 /*
- * The run directory must be one no other user can subvert: a real
- * directory (not a link), owned by us or root, and if others may write
- * there, sticky, so none can rename or remove our files.  Otherwise we
- * refuse it and run unpublished.
+ * The run directory must be one no other user can subvert, the way
+ * /run/user/<uid> is: a real directory (not a link), owned by us, that
+ * nobody else may write.  Otherwise we refuse it and run unpublished.
  */
 static int rundir_check(const char *dir)
 {
@@ -166,13 +167,14 @@ static int rundir_check(const char *dir)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		why = S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory";
-	else if (st.st_uid != geteuid() && st.st_uid != 0)
+	else if (st.st_uid != geteuid())
 		why = "belongs to another user";
-	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-		why = "is writable by others without the sticky bit";
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		why = "is writable by other users";
 	else
 		return 0;
-	vmm_warn("refusing the run directory %s: it %s", dir, why);
+	vmm_warn("refusing the run directory %s: it %s; this process runs unpublished "
+		 "(set GPUVM_RUNDIR to a directory of your own, mode 0700)", dir, why);
 	return -EPERM;
 }
 
@@ -225,9 +227,7 @@ int publish_init(void)
 
 	if (pub.on || !PUBLISH_ENABLED)
 		return 0;
-	if (mkdir(dir, 01777) == 0)
-		chmod(dir, 01777);	/* the umask must not narrow it */
-	else if (errno != EEXIST)
+	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	ret = rundir_check(dir);
 	if (ret)

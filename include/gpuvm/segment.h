@@ -3,8 +3,11 @@
  * segment.h - the ABI between a process using gpuvm and the gpuvmfs daemon.
  *
  * Each process that initializes gpuvm creates two files in the run
- * directory (GPUVM_RUNDIR, default GPUVM_RUNDIR_DEFAULT), mode 0600, owned
- * by its user, and maps them shared:
+ * directory, mode 0600, owned by its user, and maps them shared.  The run
+ * directory is $GPUVM_RUNDIR, else the user's own
+ * GPUVM_RUNDIR_PARENT/GPUVM_RUNDIR_PREFIX<euid> (gpuvm_rundir_default()),
+ * mode 0700, like /run/user/<uid>: no other user can add, rename or
+ * remove a file in it.
  *
  *   <pid>.state   written only by the process, read by the daemon and CLI:
  *                 a header, then per device a device block, a page table
@@ -34,8 +37,12 @@
 #define GPUVM_SEGMENT_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
-#define GPUVM_RUNDIR_DEFAULT	"/dev/shm/gpuvm"
+#define GPUVM_RUNDIR_PARENT	"/dev/shm"
+#define GPUVM_RUNDIR_PREFIX	"gpuvm-"	/* then the owner's uid */
+#define GPUVM_RUNDIR_DEFAULT	GPUVM_RUNDIR_PARENT "/" GPUVM_RUNDIR_PREFIX "<uid>"
 #define GPUVM_STATE_SUFFIX	".state"
 #define GPUVM_CTL_SUFFIX	".ctl"
 
@@ -49,6 +56,19 @@
 #define GPUVM_SEG_KNOB_NAME	32	/* bytes, NUL-padded */
 #define GPUVM_SEG_COMM		16
 #define GPUVM_SEG_DRIVER	48
+
+/**
+ * gpuvm_rundir_default - user @uid's own run directory
+ * @buf: receives the path
+ * @len: size of @buf
+ * @uid: the user
+ * Return: @buf.
+ */
+static inline const char *gpuvm_rundir_default(char *buf, size_t len, uid_t uid)
+{
+	snprintf(buf, len, GPUVM_RUNDIR_PARENT "/" GPUVM_RUNDIR_PREFIX "%u", (unsigned int)uid);
+	return buf;
+}
 
 /* ---- state segment ---- */
 

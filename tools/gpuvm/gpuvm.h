@@ -58,7 +58,9 @@ int cli_driver_line(char *buf, size_t len);
 
 /* Where the state of processes is read from and knobs are written to. */
 struct cli_source {
-	const char *rundir;	/* GPUVM_RUNDIR or the default */
+	const char *rundir;	/* --rundir, GPUVM_RUNDIR, or our own default */
+	bool per_user;		/* none named and root: every user's own directory */
+	char own[4096];		/* our own default run directory */
 	char mount[4096];	/* a gpuvmfs mount, or "" to read segments */
 };
 

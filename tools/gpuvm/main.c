@@ -24,7 +24,8 @@ static int cmd_help(int argc, char **argv);
 	"  --mount DIR    read and write through the gpuvmfs mounted at DIR\n" \
 	"  --direct       read the state segments even when gpuvmfs is mounted\n" \
 	"  --rundir DIR   the run directory of the segments\n"		\
-	"                 (default: $GPUVM_RUNDIR, else " GPUVM_RUNDIR_DEFAULT ")\n"
+	"                 (default: $GPUVM_RUNDIR, else your own " GPUVM_RUNDIR_DEFAULT ";\n" \
+	"                 root reads every user's)\n"
 
 static const struct gpuvm_cmd cmds[] = {
 	{ "run", cmd_run, "run a program under gpuvm (the preload shim)",
@@ -35,7 +36,8 @@ static const struct gpuvm_cmd cmds[] = {
 	  "  --mount DIR        mount gpuvmfs at DIR for the run unless one is there\n"
 	  "  --set KNOB=VALUE   a policy default for the program (GPUVM_<KNOB>);\n"
 	  "                     validated first, may be repeated\n"
-	  "  --rundir DIR       the run directory (default: $GPUVM_RUNDIR)\n"
+	  "  --rundir DIR       the run directory (default: $GPUVM_RUNDIR, else\n"
+	  "                     your own " GPUVM_RUNDIR_DEFAULT ")\n"
 	  "  -q, --quiet        do not print the driver line\n"
 	  "\n"
 	  "Exit status: the program's, 128+N when signal N ended it, 127 when it\n"

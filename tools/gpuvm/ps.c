@@ -32,6 +32,9 @@ static void say_source(const struct cli_source *src)
 {
 	if (src->mount[0])
 		printf("# through %s\n", src->mount);
+	else if (src->per_user)
+		printf("# from the segments in every user's %s (no gpuvmfs mounted)\n",
+		       GPUVM_RUNDIR_DEFAULT);
 	else
 		printf("# from the segments in %s (no gpuvmfs mounted)\n", src->rundir);
 }

@@ -193,6 +193,7 @@ int cmd_run(int argc, char **argv)
 		{ }
 	};
 	const char *mount = NULL, *rundir = NULL, *env;
+	char own[PATH_MAX];
 	struct sigaction sa, old[4];
 	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	bool quiet = false, made_dir = false;
@@ -235,7 +236,7 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	env = getenv("GPUVM_RUNDIR");
 	if (!rundir)
-		rundir = env && *env ? env : GPUVM_RUNDIR_DEFAULT;
+		rundir = env && *env ? env : gpuvm_rundir_default(own, sizeof(own), geteuid());
 	if (setenv("GPUVM_RUNDIR", rundir, 1))
 		return 1;
 	if (!quiet) {

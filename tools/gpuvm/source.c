@@ -182,7 +182,10 @@ int cli_source_init(const char *cmd, const struct cli_source_opts *o, struct cli
 	const char *env = getenv("GPUVM_RUNDIR");
 
 	memset(src, 0, sizeof(*src));
-	src->rundir = o->rundir ? o->rundir : env && *env ? env : GPUVM_RUNDIR_DEFAULT;
+	src->rundir = o->rundir ? o->rundir : env && *env ? env :
+		      gpuvm_rundir_default(src->own, sizeof(src->own), geteuid());
+	/* like a root gpuvmfs: with no directory named, every user's own */
+	src->per_user = !o->rundir && !(env && *env) && geteuid() == 0;
 	if (o->direct && o->mount) {
 		cli_err(cmd, "--mount and --direct exclude each other");
 		return EXIT_USAGE;
@@ -271,6 +274,8 @@ static void direct_init(const struct cli_source *src, struct gpuvmfs *fs)
 	fs->rundir = (char *)src->rundir;
 	fs->uid = geteuid();
 	fs->show_all = fs->uid == 0;
+	fs->per_user = src->per_user;
+	fs->named_rundir = !src->per_user && src->rundir != src->own;
 	pthread_mutex_init(&fs->proc_lock, NULL);
 	pthread_mutex_init(&fs->defaults_lock, NULL);
 }
@@ -511,13 +516,17 @@ static int write_file(const char *path, const char *text)
 static int direct_request(const struct cli_source *src, pid_t pid, int dev, const char *name,
 			  uint64_t val)
 {
+	char dirbuf[PATH_MAX];
 	struct gpuvm_segment seg;
 	struct gpuvmfs_proc proc;
+	const char *dir;
 	struct gpuvmfs fs;
 	int err;
 
 	direct_init(src, &fs);
 	err = gpuvmfs_proc_get(&fs, pid, &proc);
+	if (!err)
+		dir = gpuvmfs_proc_rundir(&fs, proc.uid, dirbuf, sizeof(dirbuf));
 	direct_exit(&fs);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
@@ -525,14 +534,13 @@ static int direct_request(const struct cli_source *src, pid_t pid, int dev, cons
 		return -ENOENT;
 	if (geteuid() != 0 && geteuid() != proc.uid)
 		return -EACCES;
-	err = gpuvm_segment_open(src->rundir, pid, &seg);
+	err = gpuvm_segment_open(dir, pid, &seg);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
 	if (seg.uid != proc.uid)
 		err = -ESTALE;
 	else
-		err = gpuvmfs_ctl_request(src->rundir, &seg, dev, name, val,
-					  GPUVMFS_CTL_TIMEOUT_MS);
+		err = gpuvmfs_ctl_request(dir, &seg, dev, name, val, GPUVMFS_CTL_TIMEOUT_MS);
 	gpuvm_segment_close(&seg);
 	return err;
 }

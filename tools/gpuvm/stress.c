@@ -595,8 +595,10 @@ static int st_fs_start(struct st_fs *fs, const struct st_opts *o)
 		       fs->daemon);
 		return 0;
 	}
-	snprintf(fs->rundir, sizeof(fs->rundir), "%s",
-		 rundir && *rundir ? rundir : GPUVM_RUNDIR_DEFAULT);
+	if (rundir && *rundir)
+		snprintf(fs->rundir, sizeof(fs->rundir), "%s", rundir);
+	else
+		gpuvm_rundir_default(fs->rundir, sizeof(fs->rundir), geteuid());
 	snprintf(fs->tmp, sizeof(fs->tmp), "/tmp/gpuvm-stress.XXXXXX");
 	if (!mkdtemp(fs->tmp)) {
 		st_msg("cannot create a temporary folder: %s", strerror(errno));

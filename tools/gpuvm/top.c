@@ -217,7 +217,8 @@ static int frame(const struct top_opts *o, bool live)
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
 	printf("gpuvm top - %s, %zu process%s, %s %s\n", when, nr, nr == 1 ? "" : "es",
 	       o->src.mount[0] ? "through" : "segments in",
-	       o->src.mount[0] ? o->src.mount : o->src.rundir);
+	       o->src.mount[0] ? o->src.mount :
+	       o->src.per_user ? GPUVM_RUNDIR_DEFAULT : o->src.rundir);
 	printf("%7s %-15s %3s %9s %9s %9s %9s %7s %7s %8s\n", "PID", "COMM", "DEV", "MAPPED",
 	       "REQUESTED", "CACHED", "LIMIT", "EXTFRAG", "INTFRAG", "CALLS/s");
 	for (i = 0; i < nr; i++) {
