@@ -118,13 +118,13 @@ quiet_cmd_ar_lib = AR      $(short)
 
 quiet_cmd_link_libgpuvm = LD      $(short)
       cmd_link_libgpuvm = $(CC) -shared -o $@ $(all-lib-objs) \
-		   -Wl,-soname,libgpuvm.so \
+		   -Wl,-soname,libgpuvm.so -Wl,-z,nodelete \
 		   -Wl,--version-script=$(srctree)/vmm/libgpuvm.map \
 		   $(GPUVM_LDFLAGS) $(LIBGPUVM_DEPLIBS)
 
 quiet_cmd_link_preload = LD      $(short)
       cmd_link_preload = $(CC) -shared -o $@ $(all-preload-objs) \
-		   -Wl,-soname,libgpuvm_preload.so \
+		   -Wl,-soname,libgpuvm_preload.so -Wl,-z,nodelete \
 		   $(GPUVM_LDFLAGS) -L$(objtree)/lib -lgpuvm \
 		   -Wl,-rpath,'$$ORIGIN' -ldl
 

@@ -66,6 +66,9 @@ CUresult shim_cuda_error(int err)
 	case -ERANGE:
 	case -ENOENT:
 		return CUDA_ERROR_INVALID_VALUE;
+	case -ESHUTDOWN:
+		/* gpuvm is gone (the process is exiting), as the driver says it */
+		return CUDA_ERROR_DEINITIALIZED;
 	default:
 		return CUDA_ERROR_UNKNOWN;
 	}

@@ -709,7 +709,13 @@ static int vmm_alloc(int dev, size_t size, unsigned int flags, void *stream, boo
  */
 GPUVM_API int gpuvm_alloc(int dev, size_t size, unsigned int flags, gpuvm_ptr_t *ptr)
 {
-	return vmm_alloc(dev, size, flags, NULL, false, ptr);
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_alloc(dev, size, flags, NULL, false, ptr);
+	vmm_leave();
+	return ret;
 }
 
 /**
@@ -723,7 +729,13 @@ GPUVM_API int gpuvm_alloc(int dev, size_t size, unsigned int flags, gpuvm_ptr_t 
  */
 GPUVM_API int gpuvm_alloc_async(int dev, size_t size, void *stream, gpuvm_ptr_t *ptr)
 {
-	return vmm_alloc(dev, size, 0, stream, true, ptr);
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_alloc(dev, size, 0, stream, true, ptr);
+	vmm_leave();
+	return ret;
 }
 
 static int vmm_free(gpuvm_ptr_t ptr, bool async, void *stream)
@@ -768,7 +780,13 @@ out_unlock:
  */
 GPUVM_API int gpuvm_free(gpuvm_ptr_t ptr)
 {
-	return vmm_free(ptr, false, NULL);
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_free(ptr, false, NULL);
+	vmm_leave();
+	return ret;
 }
 
 /**
@@ -780,18 +798,16 @@ GPUVM_API int gpuvm_free(gpuvm_ptr_t ptr)
  */
 GPUVM_API int gpuvm_free_async(gpuvm_ptr_t ptr, void *stream)
 {
-	return vmm_free(ptr, true, stream);
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_free(ptr, true, stream);
+	vmm_leave();
+	return ret;
 }
 
-/**
- * gpuvm_owns - whether an address lies in memory gpuvm handed out
- * @ptr: any address
- * @dev: if non-NULL, receives the device ordinal
- *
- * Lock-free for large allocations (an arena bounds check and one page-table
- * byte); for sub-allocated objects the slab is consulted under the lock.
- */
-GPUVM_API bool gpuvm_owns(gpuvm_ptr_t ptr, int *dev)
+static bool vmm_owns(gpuvm_ptr_t ptr, int *dev)
 {
 	struct vmm_device *d = device_of(ptr);
 	uint64_t g;
@@ -818,12 +834,25 @@ GPUVM_API bool gpuvm_owns(gpuvm_ptr_t ptr, int *dev)
 }
 
 /**
- * gpuvm_query - describe the allocation containing an address
- * @ptr: any address inside a live gpuvm allocation
- * @info: filled on success
- * Return: 0, or -ENOENT when gpuvm did not hand out @ptr (-EINVAL: NULL @info).
+ * gpuvm_owns - whether an address lies in memory gpuvm handed out
+ * @ptr: any address
+ * @dev: if non-NULL, receives the device ordinal
+ *
+ * Lock-free for large allocations (an arena bounds check and one page-table
+ * byte); for sub-allocated objects the slab is consulted under the lock.
  */
-GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
+GPUVM_API bool gpuvm_owns(gpuvm_ptr_t ptr, int *dev)
+{
+	bool ret;
+
+	if (!vmm_enter())
+		return false;
+	ret = vmm_owns(ptr, dev);
+	vmm_leave();
+	return ret;
+}
+
+static int vmm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
 {
 	struct vmm_device *d;
 	struct vmm_range *r;
@@ -857,5 +886,22 @@ GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
 	ret = 0;
 out_unlock:
 	vmm_unlock(d);
+	return ret;
+}
+
+/**
+ * gpuvm_query - describe the allocation containing an address
+ * @ptr: any address inside a live gpuvm allocation
+ * @info: filled on success
+ * Return: 0, or -ENOENT when gpuvm did not hand out @ptr (-EINVAL: NULL @info).
+ */
+GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
+{
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_query(ptr, info);
+	vmm_leave();
 	return ret;
 }

@@ -12,6 +12,7 @@
  * makes no driver call and no system call.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +164,14 @@ int64_t __dev_reclaim(struct vmm_device *d, uint64_t target)
 	return (int64_t)done;
 }
 
+/*
+ * At exit (exit(), a return from main, quick_exit()) other threads may
+ * still be inside gpuvm: the gate stays closed for good, so none sets the
+ * library up again (and publishes again) behind us.
+ */
 static void vmm_atexit(void)
 {
+	__atomic_store_n(&vmm.exiting, true, __ATOMIC_SEQ_CST);
 	gpuvm_shutdown();
 }
 
@@ -232,6 +239,10 @@ GPUVM_API int gpuvm_init(void)
 	if (st)
 		return st > 0 ? 0 : st;
 	pthread_mutex_lock(&vmm.setup_lock);
+	if (__atomic_load_n(&vmm.closing, __ATOMIC_SEQ_CST)) {
+		ret = -ESHUTDOWN;	/* not again while (or after, at exit) shutting down */
+		goto out_unlock;
+	}
 	if (vmm.initialized) {
 		ret = vmm.initialized > 0 ? 0 : vmm.initialized;
 		goto out_unlock;
@@ -258,6 +269,7 @@ GPUVM_API int gpuvm_init(void)
 	if (!hooks_done) {
 		hooks_done = true;
 		atexit(vmm_atexit);
+		at_quick_exit(vmm_atexit);
 		pthread_atfork(NULL, NULL, atfork_child);
 	}
 	trace_from_env();
@@ -421,11 +433,38 @@ static void device_teardown(struct vmm_device *d)
 	arena_destroy(&d->arena);
 }
 
+/*
+ * Wait until no thread is inside the gate, at most VMM_QUIESCE_MS.
+ * Return: whether none is.
+ */
+static bool vmm_quiesce(void)
+{
+	const struct timespec pause = { 0, 100000 };	/* 100 us */
+	unsigned int i;
+
+	for (i = 0; i < 64; i++) {
+		if (!__atomic_load_n(&vmm.inside, __ATOMIC_SEQ_CST))
+			return true;
+		sched_yield();
+	}
+	for (i = 0; i < VMM_QUIESCE_MS * 10; i++) {
+		if (!__atomic_load_n(&vmm.inside, __ATOMIC_SEQ_CST))
+			return true;
+		nanosleep(&pause, NULL);
+	}
+	return !__atomic_load_n(&vmm.inside, __ATOMIC_SEQ_CST);
+}
+
 /**
  * gpuvm_shutdown - release everything and detach from the driver
  *
  * Live allocations are released too.  Called at exit automatically; the
- * library initializes itself again on its next use.
+ * library initializes itself again on its next use (not after exit).
+ * Calls made meanwhile by other threads fail with -ESHUTDOWN, and those
+ * already inside are waited for.  A thread still inside after
+ * VMM_QUIESCE_MS (a synchronization that does not end) keeps everything
+ * it may touch: only the segment files are removed, the memory is left to
+ * the driver, and the library stays closed.
  */
 GPUVM_API void gpuvm_shutdown(void)
 {
@@ -433,12 +472,20 @@ GPUVM_API void gpuvm_shutdown(void)
 
 	if (__atomic_load_n(&vmm.initialized, __ATOMIC_ACQUIRE) <= 0)
 		return;
+	__atomic_store_n(&vmm.closing, true, __ATOMIC_SEQ_CST);
 	control_stop();
-	pthread_mutex_lock(&vmm.setup_lock);
-	if (vmm.initialized <= 0) {
+	if (!vmm_quiesce()) {
+		pthread_mutex_lock(&vmm.setup_lock);
+		vmm_warn("%lu thread(s) still inside gpuvm after %d ms at shutdown: "
+			 "their memory is left to the driver",
+			 __atomic_load_n(&vmm.inside, __ATOMIC_RELAXED), VMM_QUIESCE_MS);
+		publish_unlink();
 		pthread_mutex_unlock(&vmm.setup_lock);
-		return;
+		return;		/* closed for good: nothing may go under them */
 	}
+	pthread_mutex_lock(&vmm.setup_lock);
+	if (vmm.initialized <= 0)
+		goto out_open;
 	if (vmm_trace_on)
 		vmm_trace_stop();
 	for (i = 0; i < vmm.nr_devices; i++) {
@@ -457,6 +504,9 @@ GPUVM_API void gpuvm_shutdown(void)
 	drv_close(false);
 	vmm.nr_devices = 0;
 	__atomic_store_n(&vmm.initialized, 0, __ATOMIC_RELEASE);
+out_open:
+	if (!__atomic_load_n(&vmm.exiting, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&vmm.closing, false, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&vmm.setup_lock);
 }
 
@@ -471,15 +521,7 @@ GPUVM_API int gpuvm_device_count(void)
 	return ret ? ret : vmm.nr_devices;
 }
 
-/**
- * gpuvm_reclaim - hand cached physical chunks back to the driver
- * @dev: device ordinal, or -1 for every device
- * @target: bytes to release at least (0: everything cached)
- *
- * Deferred frees are synchronized first so that they can go back too.
- * Return: bytes released (>= 0), or negative errno.
- */
-GPUVM_API int64_t gpuvm_reclaim(int dev, uint64_t target)
+static int64_t vmm_reclaim(int dev, uint64_t target)
 {
 	struct vmm_device *d;
 	int64_t total = 0;
@@ -503,6 +545,25 @@ GPUVM_API int64_t gpuvm_reclaim(int dev, uint64_t target)
 		vmm_unlock(d);
 	}
 	return total;
+}
+
+/**
+ * gpuvm_reclaim - hand cached physical chunks back to the driver
+ * @dev: device ordinal, or -1 for every device
+ * @target: bytes to release at least (0: everything cached)
+ *
+ * Deferred frees are synchronized first so that they can go back too.
+ * Return: bytes released (>= 0), or negative errno.
+ */
+GPUVM_API int64_t gpuvm_reclaim(int dev, uint64_t target)
+{
+	int64_t ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_reclaim(dev, target);
+	vmm_leave();
+	return ret;
 }
 
 /*
@@ -537,18 +598,7 @@ static int __dev_set_access_all(struct vmm_device *d, uint8_t pte_bit)
 	return 0;
 }
 
-/**
- * gpuvm_peer_access - let device @peer access @dev's gpuvm memory
- * @dev: the device whose memory is accessed
- * @peer: the device that accesses it
- *
- * Every present mapping of @dev (live or cached) becomes accessible from
- * @peer, and so does every later one.  The shim calls it for
- * cuCtxEnablePeerAccess.  Idempotent.
- * Return: 0; -EINVAL (bad or equal ordinals), or the driver's error, in
- * which case @peer is not added.
- */
-GPUVM_API int gpuvm_peer_access(int dev, int peer)
+static int vmm_peer_access(int dev, int peer)
 {
 	struct vmm_device *d;
 	int ret;
@@ -572,6 +622,28 @@ GPUVM_API int gpuvm_peer_access(int dev, int peer)
 			d->peers &= ~(1u << peer);
 	}
 	vmm_unlock(d);
+	return ret;
+}
+
+/**
+ * gpuvm_peer_access - let device @peer access @dev's gpuvm memory
+ * @dev: the device whose memory is accessed
+ * @peer: the device that accesses it
+ *
+ * Every present mapping of @dev (live or cached) becomes accessible from
+ * @peer, and so does every later one.  The shim calls it for
+ * cuCtxEnablePeerAccess.  Idempotent.
+ * Return: 0; -EINVAL (bad or equal ordinals), or the driver's error, in
+ * which case @peer is not added.
+ */
+GPUVM_API int gpuvm_peer_access(int dev, int peer)
+{
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_peer_access(dev, peer);
+	vmm_leave();
 	return ret;
 }
 

@@ -14,16 +14,7 @@
 #include "internal.h"
 #include "trace.h"
 
-/**
- * gpuvm_alloc_growable - reserve a growable allocation
- * @dev: device ordinal
- * @max_size: bytes it may grow to (virtual only)
- * @size: bytes mapped now (may be 0)
- * @ptr: on success, the device address; it never moves
- *
- * Return: 0; -EINVAL (bad sizes or device), -ENOMEM, -EIO.
- */
-GPUVM_API int gpuvm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t *ptr)
+static int vmm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t *ptr)
 {
 	struct vmm_device *d;
 	struct vmm_range *r;
@@ -93,6 +84,26 @@ out_unlock:
 	return ret;
 }
 
+/**
+ * gpuvm_alloc_growable - reserve a growable allocation
+ * @dev: device ordinal
+ * @max_size: bytes it may grow to (virtual only)
+ * @size: bytes mapped now (may be 0)
+ * @ptr: on success, the device address; it never moves
+ *
+ * Return: 0; -EINVAL (bad sizes or device), -ENOMEM, -EIO.
+ */
+GPUVM_API int gpuvm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t *ptr)
+{
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_alloc_growable(dev, max_size, size, ptr);
+	vmm_leave();
+	return ret;
+}
+
 static int grow(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 {
 	uint32_t k = (uint32_t)((msize - r->size) / r->chunk_size), cap;
@@ -156,19 +167,7 @@ static int shrink(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 	return (uint32_t)got == k ? 0 : -EIO;
 }
 
-/**
- * gpuvm_resize - grow or shrink a growable allocation in place
- * @ptr: start address returned by gpuvm_alloc_growable()
- * @new_size: new size in bytes, at most its max_size
- *
- * Maps chunks at the tail (k cuMemMap and one cuMemSetAccess) or unmaps
- * them; the address never moves and the data below min(old, new) is kept.
- * A shrink first synchronizes the device (work queued before may still
- * touch the tail), then its chunks go straight back to the pool.
- * Return: 0; -EINVAL (not a growable allocation start), -ERANGE (above
- * max_size), -ENOMEM, -EIO (a shrink then stops where the driver failed).
- */
-GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size)
+static int vmm_resize(gpuvm_ptr_t ptr, size_t new_size)
 {
 	struct vmm_device *d = device_of(ptr);
 	struct vmm_range *r;
@@ -227,6 +226,29 @@ GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size)
 out_unlock:
 	d->st->cached = d->st->physical - d->inuse_bytes;
 	vmm_unlock(d);
+	return ret;
+}
+
+/**
+ * gpuvm_resize - grow or shrink a growable allocation in place
+ * @ptr: start address returned by gpuvm_alloc_growable()
+ * @new_size: new size in bytes, at most its max_size
+ *
+ * Maps chunks at the tail (k cuMemMap and one cuMemSetAccess) or unmaps
+ * them; the address never moves and the data below min(old, new) is kept.
+ * A shrink first synchronizes the device (work queued before may still
+ * touch the tail), then its chunks go straight back to the pool.
+ * Return: 0; -EINVAL (not a growable allocation start), -ERANGE (above
+ * max_size), -ENOMEM, -EIO (a shrink then stops where the driver failed).
+ */
+GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size)
+{
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_resize(ptr, new_size);
+	vmm_leave();
 	return ret;
 }
 

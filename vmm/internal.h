@@ -176,6 +176,9 @@ struct vmm_range {
 
 #define VMM_NO_SLOT	0xffffffffu
 
+/* How long gpuvm_shutdown() waits for threads inside gpuvm to leave. */
+#define VMM_QUIESCE_MS	2000
+
 /* ---- small objects (small.c) ---- */
 
 #define VMM_SMALL_MIN		256u		/* bytes, and alignment */
@@ -315,6 +318,10 @@ static inline struct vmm_range *pt_owner_of(const struct vmm_device *d, uint64_t
 struct vmm_state {
 	pthread_mutex_t setup_lock;	/* init, device set-up, shutdown */
 	int initialized;		/* 0 no, 1 yes, <0 -errno; atomic */
+	/* the gate of the public entry points (vmm_enter); own cache line */
+	unsigned long inside __attribute__((aligned(64)));
+	bool closing;			/* shutting down: new callers turned away */
+	bool exiting;			/* at exit: closed for good */
 	int nr_devices;
 	uint64_t defaults[VMM_KNOB_NR];	/* process defaults; setup_lock */
 	struct vmm_device dev[GPUVM_MAX_DEVICES];
@@ -322,6 +329,29 @@ struct vmm_state {
 };
 
 extern struct vmm_state vmm;
+
+/*
+ * Every public entry point that touches a device passes the gate: it
+ * counts the threads inside gpuvm, so gpuvm_shutdown() (at exit, with
+ * other threads still allocating) can turn new callers away (-ESHUTDOWN)
+ * and wait for those inside to leave before anything is torn down.  The
+ * count goes up before closing is read, and shutdown sets closing before
+ * it reads the count (both sequentially consistent): either the caller
+ * sees closing, or shutdown sees the caller.  No system call.
+ */
+static inline bool vmm_enter(void)
+{
+	__atomic_add_fetch(&vmm.inside, 1, __ATOMIC_SEQ_CST);
+	if (__builtin_expect(!__atomic_load_n(&vmm.closing, __ATOMIC_SEQ_CST), 1))
+		return true;
+	__atomic_sub_fetch(&vmm.inside, 1, __ATOMIC_RELEASE);
+	return false;
+}
+
+static inline void vmm_leave(void)
+{
+	__atomic_sub_fetch(&vmm.inside, 1, __ATOMIC_RELEASE);
+}
 
 /* core.c */
 struct vmm_device *vmm_device_get(int dev, int *err);
@@ -493,6 +523,7 @@ bool small_fits(struct vmm_device *d, uint64_t size);
 /* publish.c */
 int publish_init(void);
 void publish_exit(bool remove_files);
+void publish_unlink(void);
 int publish_device(int dev, uint32_t nr_pt, uint32_t atab_cap, struct gpuvm_seg_device **blk,
 		   struct gpuvm_seg_pte **pt, struct gpuvm_seg_alloc **atab);
 void publish_device_free(int dev, struct gpuvm_seg_device *blk, struct gpuvm_seg_pte *pt,

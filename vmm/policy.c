@@ -400,15 +400,7 @@ void policy_load_env(uint64_t *vals)
 	}
 }
 
-/**
- * gpuvm_policy_get - the live value of a knob
- * @dev: device ordinal, or -1 for the process defaults
- * @name: knob name
- * @val: on success, the value
- *
- * Return: 0, -EINVAL (unknown knob or device), -ENODEV.
- */
-GPUVM_API int gpuvm_policy_get(int dev, const char *name, uint64_t *val)
+static int vmm_policy_get(int dev, const char *name, uint64_t *val)
 {
 	const struct gpuvm_knob *k = gpuvm_knob_find(name);
 	struct vmm_device *d;
@@ -436,16 +428,25 @@ GPUVM_API int gpuvm_policy_get(int dev, const char *name, uint64_t *val)
 }
 
 /**
- * gpuvm_policy_set - change a knob (validated; nothing changes on error)
- * @dev: device ordinal, or -1 for every device and the process defaults
+ * gpuvm_policy_get - the live value of a knob
+ * @dev: device ordinal, or -1 for the process defaults
  * @name: knob name
- * @val: the new value
+ * @val: on success, the value
  *
- * Return: 0; -EINVAL (unknown knob or device, not a multiple of the
- * granularity, low_watermark above high_watermark, an init-only knob of a
- * device already set up), -ERANGE (out of range).
+ * Return: 0, -EINVAL (unknown knob or device), -ENODEV.
  */
-GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val)
+GPUVM_API int gpuvm_policy_get(int dev, const char *name, uint64_t *val)
+{
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_policy_get(dev, name, val);
+	vmm_leave();
+	return ret;
+}
+
+static int vmm_policy_set(int dev, const char *name, uint64_t val)
 {
 	const struct gpuvm_knob *k = gpuvm_knob_find(name);
 	int ret, i;
@@ -460,6 +461,27 @@ GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val)
 	if (ret)
 		return ret;
 	return vmm_apply_knob(dev, i, val);
+}
+
+/**
+ * gpuvm_policy_set - change a knob (validated; nothing changes on error)
+ * @dev: device ordinal, or -1 for every device and the process defaults
+ * @name: knob name
+ * @val: the new value
+ *
+ * Return: 0; -EINVAL (unknown knob or device, not a multiple of the
+ * granularity, low_watermark above high_watermark, an init-only knob of a
+ * device already set up), -ERANGE (out of range).
+ */
+GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val)
+{
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_policy_set(dev, name, val);
+	vmm_leave();
+	return ret;
 }
 
 /** gpuvm_policy_set_str - gpuvm_knob_parse() then gpuvm_policy_set() */

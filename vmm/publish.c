@@ -297,6 +297,18 @@ out_remove_state:
 	return ret;
 }
 
+/*
+ * Remove our segment files but keep them mapped: threads still inside
+ * gpuvm at exit may go on writing the tables until the process is gone.
+ */
+void publish_unlink(void)
+{
+	if (!pub.on)
+		return;
+	unlink(pub.state_path);
+	unlink(pub.ctl_path);
+}
+
 void publish_exit(bool remove_files)
 {
 	if (!pub.on)

@@ -69,14 +69,7 @@ static double ratio_left(uint64_t part, uint64_t whole)
 	return 1.0 - (double)part / (double)whole;
 }
 
-/**
- * gpuvm_stats - statistics of one device
- * @dev: device ordinal
- * @stats: filled on success
- *
- * Return: 0, -EINVAL (bad device or NULL @stats), -ENODEV.
- */
-GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats)
+static int vmm_stats(int dev, struct gpuvm_stats *stats)
 {
 	struct vmm_device *d;
 	struct gpuvm_seg_stats *st;
@@ -125,4 +118,22 @@ GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats)
 	stats->frag_peak = ratio_left(st->peak_requested, st->peak_mapped);
 	vmm_unlock(d);
 	return 0;
+}
+
+/**
+ * gpuvm_stats - statistics of one device
+ * @dev: device ordinal
+ * @stats: filled on success
+ *
+ * Return: 0, -EINVAL (bad device or NULL @stats), -ENODEV.
+ */
+GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats)
+{
+	int ret;
+
+	if (!vmm_enter())
+		return -ESHUTDOWN;
+	ret = vmm_stats(dev, stats);
+	vmm_leave();
+	return ret;
 }

@@ -47,7 +47,9 @@ GPUVM_API int gpuvm_init(void);
 /**
  * gpuvm_shutdown - free every cached resource and detach from the driver
  *
- * Live allocations are released.  Called at exit automatically.
+ * Live allocations are released.  Called at exit automatically.  Calls
+ * other threads make meanwhile fail with -ESHUTDOWN (after exit, for
+ * good); those already inside are waited for first.
  */
 GPUVM_API void gpuvm_shutdown(void);
 
