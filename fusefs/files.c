@@ -107,7 +107,9 @@ int gpuvmfs_node_text(struct gpuvmfs *fs, const struct gpuvmfs_node *n,
 		goto out_release;
 	}
 	if (err) {
-		err = -EIO;	/* a broken segment: its status says why */
+		/* a broken segment: its status says why; our bounds say so */
+		if (err != -EFBIG && err != -EAGAIN)
+			err = -EIO;
 		goto out_release;
 	}
 	switch (n->kind) {
@@ -141,6 +143,7 @@ int gpuvmfs_node_text(struct gpuvmfs *fs, const struct gpuvmfs_node *n,
 	default:
 		break;
 	}
+	gpuvmfs_buf_end_truncated(b);
 	err = b->err;
 out_release:
 	gpuvm_snapshot_release(&snap);

@@ -126,11 +126,13 @@ int gpuvmfs_default_set(struct gpuvmfs *fs, const struct gpuvm_knob *knob, uint6
 /* A growing text buffer; on allocation failure err is set, text dropped. */
 struct gpuvmfs_buf {
 	char *data;
-	size_t len, cap;	/* bytes */
+	size_t len, cap;	/* bytes; cap is charged (gpuvm_read_charge) */
 	int err;
+	bool truncated;		/* stopped at GPUVM_READ_TEXT_MAX */
 };
 
 void gpuvmfs_buf_free(struct gpuvmfs_buf *b);
+void gpuvmfs_buf_end_truncated(struct gpuvmfs_buf *b);
 void gpuvmfs_buf_printf(struct gpuvmfs_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

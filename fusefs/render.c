@@ -18,20 +18,40 @@
 
 /* ---- buffer ---- */
 
-static bool buf_reserve(struct gpuvmfs_buf *b, size_t more)
+/* Room kept past GPUVM_READ_TEXT_MAX for the line that says it stopped. */
+#define TRUNCATED_ROOM	128
+
+/*
+ * Room for @more bytes and a NUL.  A text stops (truncated) at
+ * GPUVM_READ_TEXT_MAX, and fails (-EAGAIN) when every reader's copies and
+ * texts together are at GPUVM_READ_MEM_MAX: a segment claims what it likes,
+ * the daemon holds what it can bound.
+ */
+static bool __buf_reserve(struct gpuvmfs_buf *b, size_t more, size_t max)
 {
-	size_t cap;
+	size_t need, cap;
 	char *p;
 
-	if (b->err)
+	if (b->err || b->truncated)
 		return false;
-	if (b->len + more + 1 <= b->cap)
+	if (__builtin_add_overflow(b->len, more + 1, &need) || need > max) {
+		b->truncated = true;
+		return false;
+	}
+	if (need <= b->cap)
 		return true;
 	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more + 1)
+	while (cap < need)
 		cap *= 2;
+	if (cap > max)
+		cap = max;
+	if (!gpuvm_read_charge(cap - b->cap)) {
+		b->err = -EAGAIN;
+		return false;
+	}
 	p = realloc(b->data, cap);
 	if (!p) {
+		gpuvm_read_uncharge(cap - b->cap);
 		b->err = -ENOMEM;
 		return false;
 	}
@@ -40,10 +60,40 @@ static bool buf_reserve(struct gpuvmfs_buf *b, size_t more)
 	return true;
 }
 
+static bool buf_reserve(struct gpuvmfs_buf *b, size_t more)
+{
+	return __buf_reserve(b, more, GPUVM_READ_TEXT_MAX);
+}
+
 void gpuvmfs_buf_free(struct gpuvmfs_buf *b)
 {
 	free(b->data);
+	gpuvm_read_uncharge(b->cap);
 	memset(b, 0, sizeof(*b));
+}
+
+/**
+ * gpuvmfs_buf_end_truncated - end a text that stopped at its bound with a
+ * line saying so (a reader must not take a cut text for the whole)
+ */
+void gpuvmfs_buf_end_truncated(struct gpuvmfs_buf *b)
+{
+	char line[TRUNCATED_ROOM];
+	int n;
+
+	if (!b->truncated || b->err)
+		return;
+	n = snprintf(line, sizeof(line), "# truncated: the text stops at gpuvmfs's bound of %llu MiB\n",
+		     (unsigned long long)(GPUVM_READ_TEXT_MAX >> 20));
+	b->truncated = false;
+	/* back to the last whole line, then the note */
+	while (b->len && b->data[b->len - 1] != '\n')
+		b->len--;
+	if (__buf_reserve(b, (size_t)n, GPUVM_READ_TEXT_MAX + TRUNCATED_ROOM)) {
+		memcpy(b->data + b->len, line, (size_t)n + 1);
+		b->len += (size_t)n;
+	}
+	b->truncated = true;
 }
 
 void gpuvmfs_buf_printf(struct gpuvmfs_buf *b, const char *fmt, ...)

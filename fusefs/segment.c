@@ -23,6 +23,34 @@
 
 #define SEG_DEFAULT_TRIES	200
 
+/* Bytes of copies and texts held now, against GPUVM_READ_MEM_MAX. */
+static size_t read_charged;
+
+/**
+ * gpuvm_read_charge - account @bytes a reader is about to hold
+ * Return: false (nothing charged) when that would pass GPUVM_READ_MEM_MAX.
+ */
+bool gpuvm_read_charge(size_t bytes)
+{
+	size_t now = __atomic_add_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
+
+	if (now <= GPUVM_READ_MEM_MAX && now >= bytes)
+		return true;
+	__atomic_sub_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
+	return false;
+}
+
+void gpuvm_read_uncharge(size_t bytes)
+{
+	__atomic_sub_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
+}
+
+/** gpuvm_read_charged - bytes of copies and texts held now */
+size_t gpuvm_read_charged(void)
+{
+	return __atomic_load_n(&read_charged, __ATOMIC_RELAXED);
+}
+
 /**
  * gpuvm_segment_open - open <pid>.state in a run directory
  * @rundir: the run directory
@@ -343,43 +371,69 @@ static const char *validate_device(const struct gpuvm_seg_header *h, unsigned in
  * Copy records of @rec bytes into an array of @want-byte structs, stepping
  * over the tail a newer minor version appended.
  */
+/*
+ * Copy a table of @count records of @rec bytes into records of @want.
+ * *@charged: the bytes of the copy, charged until it is freed.
+ * Return: 0; -EFBIG past GPUVM_READ_TABLE_MAX, -EAGAIN past the readers'
+ * memory bound, -ENOMEM, -EIO.
+ */
 static int copy_table(const struct gpuvm_segment *seg, uint64_t off, uint32_t count,
-		      uint32_t rec, size_t want, void **out)
+		      uint32_t rec, size_t want, void **out, size_t *charged)
 {
+	size_t bytes = (size_t)(count ? count : 1) * want, raw_bytes = (size_t)count * rec;
 	unsigned char *dst, *raw;
 	uint32_t i;
 	int err;
 
+	if (bytes > GPUVM_READ_TABLE_MAX || raw_bytes > GPUVM_READ_TABLE_MAX)
+		return -EFBIG;
+	if (!gpuvm_read_charge(bytes))
+		return -EAGAIN;
 	dst = calloc(count ? count : 1, want);
-	if (!dst)
-		return -ENOMEM;
+	if (!dst) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if (rec == want) {
 		err = seg_read(seg, off, dst, (size_t)count * want);
 		goto out;
 	}
-	raw = malloc((size_t)count * rec);
-	if (!raw) {
-		err = -ENOMEM;
+	if (!gpuvm_read_charge(raw_bytes)) {
+		err = -EAGAIN;
 		goto out;
 	}
-	err = seg_read(seg, off, raw, (size_t)count * rec);
+	raw = malloc(raw_bytes);
+	err = raw ? seg_read(seg, off, raw, raw_bytes) : -ENOMEM;
 	for (i = 0; !err && i < count; i++)
 		memcpy(dst + (size_t)i * want, raw + (size_t)i * rec, want);
 	free(raw);
+	gpuvm_read_uncharge(raw_bytes);
 out:
-	if (err)
+	if (err) {
 		free(dst);
-	else
+		gpuvm_read_uncharge(bytes);
+	} else {
 		*out = dst;
+		*charged = bytes;
+	}
 	return err;
+}
+
+static void snap_tables_free(struct gpuvm_snap_device *d)
+{
+	free(d->pt);
+	free(d->allocs);
+	gpuvm_read_uncharge(d->pt_bytes + d->allocs_bytes);
+	d->pt = NULL;
+	d->allocs = NULL;
+	d->pt_bytes = d->allocs_bytes = 0;
 }
 
 static void snap_device_free(struct gpuvm_snap_device *d)
 {
 	if (!d)
 		return;
-	free(d->pt);
-	free(d->allocs);
+	snap_tables_free(d);
 	free(d);
 }
 
@@ -401,10 +455,7 @@ static int snap_device(const struct gpuvm_segment *seg, const struct gpuvm_seg_h
 	for (try = 0; try < seg->max_tries; try++) {
 		if (try)
 			seg_backoff(try);
-		free(d->pt);
-		free(d->allocs);
-		d->pt = NULL;
-		d->allocs = NULL;
+		snap_tables_free(d);
 
 		err = seg_read_seq(seg, off, &s1);
 		if (err)
@@ -419,11 +470,12 @@ static int snap_device(const struct gpuvm_segment *seg, const struct gpuvm_seg_h
 		reason = validate_device(h, slot, &d->blk);
 		if (!reason && (what & GPUVM_SNAP_PT) && d->blk.pt_entries)
 			err = copy_table(seg, d->blk.pt_offset, d->blk.pt_entries, h->pte_size,
-					 sizeof(*d->pt), (void **)&d->pt);
+					 sizeof(*d->pt), (void **)&d->pt, &d->pt_bytes);
 		if (!reason && !err && (what & GPUVM_SNAP_ALLOCS) && d->blk.alloc_capacity)
 			err = copy_table(seg, d->blk.alloc_offset, d->blk.alloc_capacity,
-					 h->alloc_size, sizeof(*d->allocs), (void **)&d->allocs);
-		if (err == -ENOMEM)
+					 h->alloc_size, sizeof(*d->allocs), (void **)&d->allocs,
+					 &d->allocs_bytes);
+		if (err == -ENOMEM || err == -EFBIG || err == -EAGAIN)
 			break;
 		/* A torn copy may look invalid: only a stable one is judged. */
 		if (seg_read_seq(seg, off, &s2) || s1 != s2) {
@@ -440,6 +492,10 @@ static int snap_device(const struct gpuvm_segment *seg, const struct gpuvm_seg_h
 		reason = "file truncated";
 	else if (err == -ENOMEM)
 		reason = "out of memory";
+	else if (err == -EFBIG)
+		reason = "a table larger than readers copy";
+	else if (err == -EAGAIN)
+		reason = "readers are at their memory bound: try again";
 	if (err) {
 		*why = reason;
 		snap_device_free(d);

@@ -28,6 +28,17 @@
 #define GPUVM_SEG_MAX_HEADER		65536u		/* bytes */
 #define GPUVM_SEG_MAX_SIZE		(4ull << 30)	/* bytes per segment */
 
+/*
+ * What a reader (the daemon, the CLI) holds, whatever a segment claims:
+ * one copied table at most GPUVM_READ_TABLE_MAX (a page table of 16M
+ * entries: 32 TiB of arena at 2 MiB), one file's text at most
+ * GPUVM_READ_TEXT_MAX (then a truncation line), and every copy and text
+ * of the process together at most GPUVM_READ_MEM_MAX (then -EAGAIN).
+ */
+#define GPUVM_READ_TABLE_MAX		(256ull << 20)
+#define GPUVM_READ_TEXT_MAX		(128ull << 20)
+#define GPUVM_READ_MEM_MAX		(512ull << 20)
+
 /* An open state segment: a file (fd >= 0) or a buffer (fuzzing, tests). */
 struct gpuvm_segment {
 	int fd;			/* -1: read from mem */
@@ -44,6 +55,7 @@ struct gpuvm_snap_device {
 	struct gpuvm_seg_device blk;	/* validated copy */
 	struct gpuvm_seg_pte *pt;	/* blk.pt_entries entries, or NULL */
 	struct gpuvm_seg_alloc *allocs;	/* blk.alloc_capacity slots, or NULL */
+	size_t pt_bytes, allocs_bytes;	/* charged (gpuvm_read_charge) */
 };
 
 /* What gpuvm_snapshot_take() copies besides header and device blocks. */
@@ -65,6 +77,9 @@ int gpuvm_segment_open(const char *rundir, pid_t pid, struct gpuvm_segment *seg)
 void gpuvm_segment_from_memory(struct gpuvm_segment *seg, const void *buf, size_t size,
 			       pid_t pid, uid_t uid);
 void gpuvm_segment_close(struct gpuvm_segment *seg);
+bool gpuvm_read_charge(size_t bytes);
+void gpuvm_read_uncharge(size_t bytes);
+size_t gpuvm_read_charged(void);
 
 int gpuvm_snapshot_take(const struct gpuvm_segment *seg, unsigned int what,
 			struct gpuvm_snapshot *snap);
