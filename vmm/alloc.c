@@ -709,13 +709,7 @@ static int vmm_alloc(int dev, size_t size, unsigned int flags, void *stream, boo
  */
 GPUVM_API int gpuvm_alloc(int dev, size_t size, unsigned int flags, gpuvm_ptr_t *ptr)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_alloc(dev, size, flags, NULL, false, ptr);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_alloc(dev, size, flags, NULL, false, ptr));
 }
 
 /**
@@ -729,13 +723,7 @@ GPUVM_API int gpuvm_alloc(int dev, size_t size, unsigned int flags, gpuvm_ptr_t 
  */
 GPUVM_API int gpuvm_alloc_async(int dev, size_t size, void *stream, gpuvm_ptr_t *ptr)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_alloc(dev, size, 0, stream, true, ptr);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_alloc(dev, size, 0, stream, true, ptr));
 }
 
 static int vmm_free(gpuvm_ptr_t ptr, bool async, void *stream)
@@ -780,13 +768,7 @@ out_unlock:
  */
 GPUVM_API int gpuvm_free(gpuvm_ptr_t ptr)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_free(ptr, false, NULL);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_free(ptr, false, NULL));
 }
 
 /**
@@ -798,13 +780,7 @@ GPUVM_API int gpuvm_free(gpuvm_ptr_t ptr)
  */
 GPUVM_API int gpuvm_free_async(gpuvm_ptr_t ptr, void *stream)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_free(ptr, true, stream);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_free(ptr, true, stream));
 }
 
 static bool vmm_owns(gpuvm_ptr_t ptr, int *dev)
@@ -843,13 +819,7 @@ static bool vmm_owns(gpuvm_ptr_t ptr, int *dev)
  */
 GPUVM_API bool gpuvm_owns(gpuvm_ptr_t ptr, int *dev)
 {
-	bool ret;
-
-	if (!vmm_enter())
-		return false;
-	ret = vmm_owns(ptr, dev);
-	vmm_leave();
-	return ret;
+	return vmm_gated(false, vmm_owns(ptr, dev));
 }
 
 static int vmm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
@@ -897,11 +867,5 @@ out_unlock:
  */
 GPUVM_API int gpuvm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_query(ptr, info);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_query(ptr, info));
 }

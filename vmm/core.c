@@ -557,13 +557,7 @@ static int64_t vmm_reclaim(int dev, uint64_t target)
  */
 GPUVM_API int64_t gpuvm_reclaim(int dev, uint64_t target)
 {
-	int64_t ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_reclaim(dev, target);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_reclaim(dev, target));
 }
 
 /*
@@ -638,13 +632,7 @@ static int vmm_peer_access(int dev, int peer)
  */
 GPUVM_API int gpuvm_peer_access(int dev, int peer)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_peer_access(dev, peer);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_peer_access(dev, peer));
 }
 
 /* Can @d take knob @i = @val?  (Range was checked by the schema.) */

@@ -95,13 +95,7 @@ out_unlock:
  */
 GPUVM_API int gpuvm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t *ptr)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_alloc_growable(dev, max_size, size, ptr);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_alloc_growable(dev, max_size, size, ptr));
 }
 
 static int grow(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
@@ -243,12 +237,6 @@ out_unlock:
  */
 GPUVM_API int gpuvm_resize(gpuvm_ptr_t ptr, size_t new_size)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_resize(ptr, new_size);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_resize(ptr, new_size));
 }
 

@@ -353,6 +353,19 @@ static inline void vmm_leave(void)
 	__atomic_sub_fetch(&vmm.inside, 1, __ATOMIC_RELEASE);
 }
 
+/* The value of @call made inside the gate, or @closed when it is shut. */
+#define vmm_gated(closed, call)	({					\
+	__typeof__(call) gated_ret_;					\
+									\
+	if (vmm_enter()) {						\
+		gated_ret_ = (call);					\
+		vmm_leave();						\
+	} else {							\
+		gated_ret_ = (closed);					\
+	}								\
+	gated_ret_;							\
+})
+
 /* core.c */
 struct vmm_device *vmm_device_get(int dev, int *err);
 uint64_t vmm_now_ns(void);

@@ -437,13 +437,7 @@ static int vmm_policy_get(int dev, const char *name, uint64_t *val)
  */
 GPUVM_API int gpuvm_policy_get(int dev, const char *name, uint64_t *val)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_policy_get(dev, name, val);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_policy_get(dev, name, val));
 }
 
 static int vmm_policy_set(int dev, const char *name, uint64_t val)
@@ -475,13 +469,7 @@ static int vmm_policy_set(int dev, const char *name, uint64_t val)
  */
 GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_policy_set(dev, name, val);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_policy_set(dev, name, val));
 }
 
 /** gpuvm_policy_set_str - gpuvm_knob_parse() then gpuvm_policy_set() */

@@ -129,11 +129,5 @@ static int vmm_stats(int dev, struct gpuvm_stats *stats)
  */
 GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats)
 {
-	int ret;
-
-	if (!vmm_enter())
-		return -ESHUTDOWN;
-	ret = vmm_stats(dev, stats);
-	vmm_leave();
-	return ret;
+	return vmm_gated(-ESHUTDOWN, vmm_stats(dev, stats));
 }
