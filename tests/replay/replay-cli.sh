@@ -70,6 +70,40 @@ fi
 [ -e "$tmp/x" ] && fail "output written for a bad workload"
 "$bin" frobnicate 2>/dev/null && fail "unknown command accepted"
 
+# Hostile sizes and lying headers: one line naming the record or line, exit 1.
+# (Sizes near 2^64 used to wrap the rounding and crash the first-fit model.)
+put_u64() {	# FILE OFFSET VALUE: write a little-endian u64 in place
+	local hex
+	hex=$(printf '%016x' "$3" | sed -E 's/(..)(..)(..)(..)(..)(..)(..)(..)/\8\7\6\5\4\3\2\1/')
+	printf "$(echo "$hex" | sed 's/../\\x&/g')" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+hostile() {	# NAME EXPECTED-TEXT ARGS...: exit 1, one line on stderr naming it
+	local name=$1 want=$2 rc
+	shift 2
+	"$bin" "$@" > /dev/null 2> "$tmp/$name.err"
+	rc=$?
+	[ $rc = 1 ] || fail "$name: exit $rc, not 1"
+	[ "$(wc -l < "$tmp/$name.err")" = 1 ] || fail "$name: not one line: $(cat "$tmp/$name.err")"
+	grep -q -- "$want" "$tmp/$name.err" || fail "$name: $(cat "$tmp/$name.err")"
+}
+# the header (88 bytes) and the first record of a workload, an ALLOC
+head -c 136 "$tmp/classic.trace" > "$tmp/huge.trace"
+put_u64 "$tmp/huge.trace" 120 18446744073709551615	# requested
+hostile huge "record 0: request of 18446744073709551615 bytes" \
+	replay "$tmp/huge.trace" --no-gpuvm
+printf 'Thread,Time,Action,Pointer,Size,Stream\n1,00:00:00:1,allocate,0x1000,%s,0\n' \
+	18446744073709551104 > "$tmp/huge.csv"
+hostile huge-csv "huge.csv:2: size 18446744073709551104 bytes" \
+	replay "$tmp/huge.csv" --no-gpuvm --capacity 1G
+head -c 88 "$tmp/classic.trace" > "$tmp/hdrlie.trace"
+printf '\xa0\x0f' | dd of="$tmp/hdrlie.trace" bs=1 seek=12 conv=notrunc status=none
+hostile hdrlie "truncated trace: header_size 4000" trace dump "$tmp/hdrlie.trace"
+head -c 136 "$tmp/classic.trace" > "$tmp/reclie.trace"
+printf '\xa0\x0f' | dd of="$tmp/reclie.trace" bs=1 seek=16 conv=notrunc status=none
+hostile reclie "truncated trace: record_size 4000, but only 48 bytes" \
+	replay "$tmp/reclie.trace" --no-gpuvm
+
 # The real manager column: runs when libgpuvm implements the API.
 "$bin" replay "$tmp/classic.trace" > "$tmp/real.out" || fail "replay with gpuvm"
 if grep -q '^gpuvm .*not run' "$tmp/real.out"; then

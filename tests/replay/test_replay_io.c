@@ -205,6 +205,71 @@ static int run(int (*cmd)(int, char **), int argc, const char **argv)
 	return cmd(argc, (char **)argv);
 }
 
+/*
+ * Sizes near 2^64 wrapped the models' rounding to 0 (a heap overflow in
+ * first-fit), and a header pointing past the end of the file read as an
+ * empty trace: both are refused now, and the replay exits 1.
+ */
+START_TEST(test_hostile_sizes)
+{
+	struct gpuvm_trace_record r = { .event = GPUVM_EV_ALLOC, .addr = 0x1000,
+					.requested = ~0ull, .granted = ~0ull };
+	const char *rep[] = { "replay", NULL, "--no-gpuvm" };
+	const char *capped[] = { "replay", NULL, "--no-gpuvm", "--capacity",
+				 "18446744073709551615" };
+	const char *csv_huge = "Thread,Time,Action,Pointer,Size,Stream\n"
+			       "1,00:00:00:000001,allocate,0x1000,18446744073709551104,0\n";
+	struct gpuvm_trace_header h;
+	struct replay_trace t;
+	unsigned char buf[1024] = { 0 };
+
+	make_tmpdir();
+	replay_trace_init(&t, "hostile", GiB, 2 * MiB);
+	h = t.hdr;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &r, sizeof(r));
+	write_bytes(tmp("huge"), buf, sizeof(h) + sizeof(r));
+	ck_assert_int_eq(replay_trace_load(tmp("huge"), &t), -EINVAL);
+	ck_assert_uint_eq(t.nr, 0);
+	rep[1] = tmp("huge");
+	ck_assert_int_eq(run(replay_cmd_replay, 3, rep), 1);
+
+	/* the largest size a trace may name still replays */
+	r.requested = r.granted = REPLAY_MAX_BYTES;
+	memcpy(buf + sizeof(h), &r, sizeof(r));
+	write_bytes(tmp("max"), buf, sizeof(h) + sizeof(r));
+	rep[1] = tmp("max");
+	ck_assert_int_eq(run(replay_cmd_replay, 3, rep), 0);
+
+	write_bytes(tmp("huge.csv"), csv_huge, strlen(csv_huge));
+	ck_assert_int_eq(replay_trace_load(tmp("huge.csv"), &t), -EINVAL);
+	capped[1] = tmp("huge.csv");
+	ck_assert_int_eq(run(replay_cmd_replay, 5, capped), 2);	/* bad usage */
+	capped[4] = "1G";
+	ck_assert_int_eq(run(replay_cmd_replay, 5, capped), 1);
+
+	h.capacity = ~0ull;
+	write_bytes(tmp("capacity"), &h, sizeof(h));
+	ck_assert_int_eq(replay_trace_load(tmp("capacity"), &t), -EINVAL);
+
+	/* header_size past the end of the file: a truncated header */
+	h.capacity = GiB;
+	h.header_size = 4000;
+	write_bytes(tmp("hdrlie"), &h, sizeof(h));
+	ck_assert_int_eq(replay_trace_load(tmp("hdrlie"), &t), -EINVAL);
+
+	/* record_size past the end of the file: not one whole record */
+	h.header_size = sizeof(h);
+	h.record_size = 4000;
+	r.requested = r.granted = 4096;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &r, sizeof(r));
+	write_bytes(tmp("reclie"), buf, sizeof(h) + sizeof(r));
+	ck_assert_int_eq(replay_trace_load(tmp("reclie"), &t), -EINVAL);
+	remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_commands)
 {
 	const char *wl[] = { "workload", "classic", "--out", NULL, "--seed", "7" };
@@ -265,6 +330,7 @@ int main(void)
 	tcase_add_test(tc, test_future_sizes_and_partial_tail);
 	tcase_add_test(tc, test_rmm_csv);
 	tcase_add_test(tc, test_commands);
+	tcase_add_test(tc, test_hostile_sizes);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -85,7 +85,8 @@ int replay_cmd_trace(int argc, char **argv)
 		uint64_t capacity = 0;
 
 		if (argc == 6 && (strcmp(argv[4], "--capacity") ||
-				  replay_parse_size(argv[5], &capacity))) {
+				  replay_parse_size(argv[5], &capacity) ||
+				  capacity > REPLAY_MAX_BYTES)) {
 			trace_usage(stderr);
 			return 2;
 		}
@@ -185,7 +186,8 @@ int replay_cmd_replay(int argc, char **argv)
 			goto out_usage;
 		i++;
 		if (!strcmp(a, "--capacity")) {
-			if (replay_parse_size(v, &capacity) || !capacity) {
+			if (replay_parse_size(v, &capacity) || !capacity ||
+			    capacity > REPLAY_MAX_BYTES) {
 				fprintf(stderr, "replay: bad capacity \"%s\"\n", v);
 				return 2;
 			}

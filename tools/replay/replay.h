@@ -66,6 +66,15 @@ static inline void list_del(struct list_head *n)
 #define list_for_each_safe(pos, tmp, head) \
 	for (pos = (head)->next, tmp = pos->next; pos != (head); pos = tmp, tmp = pos->next)
 
+/*
+ * The largest size, in bytes, a trace may name (a record's requested or
+ * granted bytes, a capacity).  No device comes near it, and every rounding
+ * below (to 512 bytes, 2 MiB or 20 MiB) stays far from wrapping: the
+ * readers refuse anything larger, so the models never see it.
+ */
+#define REPLAY_MAX_BYTES	(1ull << 60)
+
+/* @x is at most REPLAY_MAX_BYTES (the readers saw to it): no wrap. */
 static inline uint64_t replay_round_up(uint64_t x, uint64_t to)
 {
 	return (x + to - 1) / to * to;

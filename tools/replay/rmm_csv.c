@@ -158,6 +158,13 @@ int replay_import_rmm_csv(FILE *f, const char *name, struct replay_trace *t)
 			err = -EINVAL;
 			break;
 		}
+		if (size > REPLAY_MAX_BYTES) {
+			/* the models round sizes up: this one would wrap */
+			fprintf(stderr, "%s:%d: size %" PRIu64 " bytes is beyond the %llu a trace "
+				"may name\n", name, lineno, size, REPLAY_MAX_BYTES);
+			err = -EINVAL;
+			break;
+		}
 		if (col[COL_TIME] >= 0) {
 			if (!have_time) {
 				first_ns = last_ns = ns;

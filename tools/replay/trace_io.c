@@ -121,11 +121,23 @@ int replay_trace_add(struct replay_trace *t, uint64_t time_ns, enum gpuvm_trace_
 	return 0;
 }
 
+/* A record naming more bytes than any device has would wrap the models' rounding. */
+static int check_record(const struct gpuvm_trace_record *r, size_t idx, const char *name)
+{
+	if (r->requested <= REPLAY_MAX_BYTES && r->granted <= REPLAY_MAX_BYTES)
+		return 0;
+	fprintf(stderr, "%s: record %zu: %s of %" PRIu64 " bytes is beyond the %llu a trace "
+		"may name\n", name, idx, r->requested > REPLAY_MAX_BYTES ? "request" : "grant",
+		r->requested > REPLAY_MAX_BYTES ? r->requested : r->granted,
+		REPLAY_MAX_BYTES);
+	return -EINVAL;
+}
+
 static int read_binary(FILE *f, const char *name, struct replay_trace *t)
 {
 	struct gpuvm_trace_header hdr;
 	unsigned char *buf = NULL;
-	size_t n;
+	size_t n, skip;
 	int err;
 
 	if (fread(&hdr, sizeof(hdr), 1, f) != 1) {
@@ -153,29 +165,48 @@ static int read_binary(FILE *f, const char *name, struct replay_trace *t)
 			name, hdr.granularity);
 		return -EINVAL;
 	}
-	/* Fields appended to the header by a later minor revision: skip. */
-	if (fseek(f, hdr.header_size, SEEK_SET)) {
-		fprintf(stderr, "%s: %s\n", name, strerror(errno));
-		return -errno;
+	if (hdr.capacity > REPLAY_MAX_BYTES || hdr.granularity > REPLAY_MAX_BYTES) {
+		fprintf(stderr, "%s: bad header (capacity %" PRIu64 ", granularity %" PRIu64
+			" bytes: beyond the %llu a trace may name)\n", name, hdr.capacity,
+			hdr.granularity, REPLAY_MAX_BYTES);
+		return -EINVAL;
+	}
+	buf = malloc(TRACE_MAX_HEADER > hdr.record_size ? TRACE_MAX_HEADER : hdr.record_size);
+	if (!buf)
+		return -ENOMEM;
+	/* Fields appended to the header by a later minor revision: read past them. */
+	skip = hdr.header_size - sizeof(hdr);
+	if (skip && fread(buf, 1, skip, f) != skip) {
+		fprintf(stderr, "%s: truncated trace: header_size %u, but the file ends "
+			"inside the header\n", name, hdr.header_size);
+		err = ferror(f) ? -EIO : -EINVAL;
+		goto out_free;
 	}
 	hdr.source[sizeof(hdr.source) - 1] = '\0';
 	t->hdr = hdr;
 	t->hdr.header_size = sizeof(hdr);
 	t->hdr.record_size = sizeof(struct gpuvm_trace_record);
 
-	buf = malloc(hdr.record_size);
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
 		n = fread(buf, 1, hdr.record_size, f);
 		if (n == 0)
 			break;
+		if (n < hdr.record_size && !t->nr) {
+			/* Not one whole record: a lying record_size, or a file cut short. */
+			fprintf(stderr, "%s: truncated trace: record_size %u, but only %zu "
+				"bytes follow the header\n", name, hdr.record_size, n);
+			err = -EINVAL;
+			goto out_free;
+		}
 		if (n < hdr.record_size) {
 			/* A writer killed mid-record leaves a partial tail. */
 			fprintf(stderr, "%s: warning: ignoring %zu trailing bytes "
 				"(a partial record)\n", name, n);
 			break;
 		}
+		err = check_record((const struct gpuvm_trace_record *)buf, t->nr, name);
+		if (err)
+			goto out_free;
 		err = trace_reserve(t, t->nr + 1);
 		if (err)
 			goto out_free;
