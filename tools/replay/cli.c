@@ -8,6 +8,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "replay.h"
 
@@ -60,7 +63,8 @@ static void trace_usage(FILE *f)
 {
 	fprintf(f, "usage: trace dump FILE\n"
 		   "       trace convert IN OUT [--capacity SIZE]\n"
-		   "FILE/IN: a gpuvm trace or an RMM log CSV; OUT: a gpuvm trace\n");
+		   "FILE/IN: a gpuvm trace or an RMM log CSV (- or a pipe: standard input);\n"
+		   "OUT: a gpuvm trace\n");
 }
 
 /**
@@ -112,9 +116,10 @@ static void replay_usage(FILE *f)
 	fprintf(f,
 		"usage: replay TRACE [--capacity SIZE] [--device N] [--policy KNOB=VALUE]...\n"
 		"              [--costs FILE] [--no-gpuvm]\n"
-		"Replays TRACE (a gpuvm trace or an RMM log CSV) through gpuvm (the real\n"
-		"manager on cudasim, in a child process), contiguous first-fit (cudaMalloc),\n"
-		"PyTorch's caching allocator and PyTorch's expandable segments.\n"
+		"Replays TRACE (a gpuvm trace or an RMM log CSV; a pipe will do, - is\n"
+		"standard input) through gpuvm (the real manager on cudasim, in a child\n"
+		"process), contiguous first-fit (cudaMalloc), PyTorch's caching allocator\n"
+		"and PyTorch's expandable segments.\n"
 		"  --capacity SIZE   device memory (default: the trace's)\n"
 		"  --policy K=V      a gpuvm knob, or torch.max_split_size=SIZE for the\n"
 		"                    PyTorch models; repeatable\n"
@@ -144,6 +149,44 @@ static void print_targets(FILE *out, const struct replay_result *res, int nr)
 	}
 	fprintf(out, "; peak held / peak requested %.3f; OOMs %" PRIu64 "\n",
 		g->peak_requested ? (double)g->peak_held / g->peak_requested : 0.0, g->ooms);
+}
+
+/*
+ * The helper reads the trace again by name, but a pipe (or "-") can be read
+ * only once: hand it what was read instead, as a memory file it inherits.
+ * Returns the path for the helper; *fd is -1 when @path itself will do.
+ */
+static const char *trace_for_helper(const char *path, const struct replay_trace *t,
+				    char *buf, size_t len, int *fd)
+{
+	struct stat st;
+	int wfd, err;
+	FILE *f;
+
+	*fd = -1;
+	if (strcmp(path, "-") && !stat(path, &st) && S_ISREG(st.st_mode))
+		return path;
+	*fd = memfd_create("gpuvm-replay-trace", 0);	/* not MFD_CLOEXEC: inherited */
+	if (*fd < 0)
+		return NULL;
+	/* written through a copy, so that fclose() leaves *fd open */
+	wfd = dup(*fd);
+	f = wfd >= 0 ? fdopen(wfd, "wb") : NULL;
+	if (!f) {
+		if (wfd >= 0)
+			close(wfd);
+		goto out_close;
+	}
+	err = replay_trace_write(t, f);
+	if (fclose(f) || err)
+		goto out_close;
+	snprintf(buf, len, "/dev/fd/%d", *fd);
+	return buf;
+
+out_close:
+	close(*fd);
+	*fd = -1;
+	return NULL;
 }
 
 /**
@@ -176,7 +219,7 @@ int replay_cmd_replay(int argc, char **argv)
 		} else if (!strcmp(a, "--no-gpuvm")) {
 			gpuvm = false;
 			continue;
-		} else if (a[0] != '-') {
+		} else if (a[0] != '-' || !a[1]) {	/* "-": standard input */
 			if (path)
 				goto out_usage;
 			path = a;
@@ -251,7 +294,23 @@ int replay_cmd_replay(int argc, char **argv)
 	}
 
 	if (gpuvm) {
-		if (replay_run_gpuvm(path, ops.device, capacity, &pol, &res[nr]) == -EINVAL) {
+		char fd_path[32];
+		const char *helper_path;
+		int fd;
+
+		helper_path = trace_for_helper(path, &t, fd_path, sizeof(fd_path), &fd);
+		if (!helper_path) {
+			memset(&res[nr], 0, sizeof(res[nr]));
+			strcpy(res[nr].name, "gpuvm");
+			snprintf(res[nr].note, sizeof(res[nr].note),
+				 "cannot hand the trace to the helper");
+			err = -EIO;
+		} else {
+			err = replay_run_gpuvm(helper_path, ops.device, capacity, &pol, &res[nr]);
+		}
+		if (fd >= 0)
+			close(fd);
+		if (err == -EINVAL) {
 			fprintf(stderr, "replay: %s\n", res[nr].note);
 			replay_ops_release(&ops);
 			replay_trace_release(&t);

@@ -100,6 +100,7 @@ int replay_trace_add(struct replay_trace *t, uint64_t time_ns, enum gpuvm_trace_
 		     uint64_t granted);
 int replay_trace_load(const char *path, struct replay_trace *t);
 int replay_trace_read(FILE *f, const char *name, struct replay_trace *t);
+int replay_trace_write(const struct replay_trace *t, FILE *f);
 int replay_trace_save(const struct replay_trace *t, const char *path);
 int replay_trace_dump(const struct replay_trace *t, FILE *out);
 const char *replay_event_name(uint32_t ev);

@@ -225,22 +225,26 @@ out_free:
 /**
  * replay_trace_read - read a trace from a stream: a gpuvm binary trace, or
  * an RMM logging-adaptor CSV (recognized by its header line)
- * @f: the stream, at its start and seekable
+ * @f: the stream, at its start; it is read once, front to back, so a pipe
+ *     will do
  * @name: for messages
  * @t: filled on success (release with replay_trace_release())
  * Return: 0 or -errno, with a message on stderr; @t is empty on error.
  */
 int replay_trace_read(FILE *f, const char *name, struct replay_trace *t)
 {
-	unsigned char magic[8];
-	size_t n;
+	int c;
 
 	replay_trace_init(t, "", 0, 0);
-	n = fread(magic, 1, sizeof(magic), f);
-	rewind(f);
-	if (n == sizeof(magic) && !memcmp(magic, &(uint64_t){ GPUVM_TRACE_MAGIC }, 8))
+	/* One byte tells them apart, and one byte of push-back works on any stream. */
+	c = getc(f);
+	if (c == EOF || ungetc(c, f) == EOF) {
+		fprintf(stderr, "%s: %s\n", name, ferror(f) ? "read error" : "empty file");
+		return ferror(f) ? -EIO : -EINVAL;
+	}
+	if (c == (GPUVM_TRACE_MAGIC & 0xff))
 		return read_binary(f, name, t);
-	if (n > 0 && (magic[0] == 'T' || magic[0] == 't'))
+	if (c == 'T' || c == 't')
 		return replay_import_rmm_csv(f, name, t);
 	fprintf(stderr, "%s: neither a gpuvm trace nor an RMM log CSV\n", name);
 	return -EINVAL;
@@ -248,12 +252,16 @@ int replay_trace_read(FILE *f, const char *name, struct replay_trace *t)
 
 /**
  * replay_trace_load - replay_trace_read() from a file
+ * @path: the file, or "-" for standard input (any file may be a pipe)
+ * @t: as for replay_trace_read()
  */
 int replay_trace_load(const char *path, struct replay_trace *t)
 {
 	FILE *f;
 	int err;
 
+	if (!strcmp(path, "-"))
+		return replay_trace_read(stdin, "<stdin>", t);
 	f = fopen(path, "rb");
 	if (!f) {
 		err = -errno;
@@ -267,26 +275,37 @@ int replay_trace_load(const char *path, struct replay_trace *t)
 }
 
 /**
+ * replay_trace_write - write a trace in the binary format to a stream
+ * Return: 0 or -EIO (the caller reports it).
+ */
+int replay_trace_write(const struct replay_trace *t, FILE *f)
+{
+	struct gpuvm_trace_header hdr = t->hdr;
+
+	hdr.header_size = sizeof(hdr);
+	hdr.record_size = sizeof(struct gpuvm_trace_record);
+	if (fwrite(&hdr, sizeof(hdr), 1, f) != 1 ||
+	    (t->nr && fwrite(t->recs, sizeof(*t->recs), t->nr, f) != t->nr) || fflush(f))
+		return -EIO;
+	return 0;
+}
+
+/**
  * replay_trace_save - write a trace in the binary format
  * Return: 0 or -errno; a failed write removes the partial file.
  */
 int replay_trace_save(const struct replay_trace *t, const char *path)
 {
-	struct gpuvm_trace_header hdr = t->hdr;
 	FILE *f;
-	int err = 0;
+	int err;
 
-	hdr.header_size = sizeof(hdr);
-	hdr.record_size = sizeof(struct gpuvm_trace_record);
 	f = fopen(path, "wb");
 	if (!f) {
 		err = -errno;
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return err;
 	}
-	if (fwrite(&hdr, sizeof(hdr), 1, f) != 1 ||
-	    (t->nr && fwrite(t->recs, sizeof(*t->recs), t->nr, f) != t->nr))
-		err = -EIO;
+	err = replay_trace_write(t, f);
 	if (fclose(f) && !err)
 		err = -errno;
 	if (err) {
