@@ -113,6 +113,18 @@ else
 	grep -q '^gpuvm ' "$tmp/real.out" || fail "no gpuvm row"
 fi
 
+# A trace's source is printed escaped: an ESC in it must not reach the terminal.
+cp "$tmp/classic.trace" "$tmp/esc.trace"
+printf 'a\033[31mred\a\\\000' | dd of="$tmp/esc.trace" bs=1 seek=56 conv=notrunc status=none
+for cli in "$bin" "$GPUVM_BUILD/bin/gpuvm"; do
+	[ -x "$cli" ] || continue
+	"$cli" trace dump "$tmp/esc.trace" > "$tmp/esc.txt" || fail "$cli: dump esc"
+	grep -q '^# source: a\\x1b\[31mred\\x07\\\\$' "$tmp/esc.txt" ||
+		fail "$cli: source not escaped: $(grep source "$tmp/esc.txt" | od -c)"
+	"$cli" replay "$tmp/esc.trace" --no-gpuvm > "$tmp/esc.out" || fail "$cli: replay esc"
+	LC_ALL=C grep -q $'\033' "$tmp/esc.txt" "$tmp/esc.out" && fail "$cli: a raw ESC"
+done
+
 # Pipes: the readers read once, front to back (they used to rewind after
 # the magic, and a pipe then said "bad magic"); the helper gets the trace
 # that was read.

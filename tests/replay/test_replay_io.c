@@ -88,6 +88,29 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* A trace's source is anyone's text: dumped raw, an ESC drove the terminal. */
+START_TEST(test_dump_escapes_source)
+{
+	struct replay_trace t;
+	char *text = NULL, buf[8];
+	size_t len = 0;
+	FILE *out;
+
+	replay_trace_init(&t, "a\x1b[2J\\b\n\x7f\xff", 0, 0);
+	out = open_memstream(&text, &len);
+	ck_assert_int_eq(replay_trace_dump(&t, out), 0);
+	fclose(out);
+	ck_assert_ptr_nonnull(strstr(text, "# source: a\\x1b[2J\\\\b\\x0a\\x7f\\xff\n"));
+	for (size_t i = 0; i < len; i++)
+		ck_assert_msg(text[i] == '\n' || (text[i] >= 0x20 && text[i] < 0x7f),
+			      "raw byte 0x%02x in the dump", (unsigned char)text[i]);
+	free(text);
+	/* cut at a whole escape, never inside one */
+	ck_assert_str_eq(replay_escape(buf, sizeof(buf), "ab\x1b\x1b"), "ab\\x1b");
+	replay_trace_release(&t);
+}
+END_TEST
+
 START_TEST(test_bad_files)
 {
 	struct gpuvm_trace_header h;
@@ -326,6 +349,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_dump_escapes_source);
 	tcase_add_test(tc, test_bad_files);
 	tcase_add_test(tc, test_future_sizes_and_partial_tail);
 	tcase_add_test(tc, test_rmm_csv);

@@ -145,14 +145,15 @@ void replay_print_table(FILE *out, const struct replay_trace *t, const struct re
 			const struct replay_result *res, int nr)
 {
 	const struct replay_result *ref = NULL;
-	char a[32], b[32], c[32];
+	char a[32], b[32], c[32], src[REPLAY_SOURCE_TEXT];
 	int i;
 
 	for (i = 0; i < nr && !ref; i++)
 		if (res[i].ran)
 			ref = &res[i];
 	fprintf(out, "trace: %s, %zu records, %zu requests (%u allocations), device %d, "
-		"capacity %s, costs: %s\n", t->hdr.source[0] ? t->hdr.source : "?", t->nr,
+		"capacity %s, costs: %s\n",
+		t->hdr.source[0] ? replay_escape(src, sizeof(src), t->hdr.source) : "?", t->nr,
 		ops->nr, ops->nr_chains, ops->device, fmt_size(a, sizeof(a), capacity),
 		costs->source);
 	if (ops->ignored)

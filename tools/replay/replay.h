@@ -105,6 +105,10 @@ int replay_trace_save(const struct replay_trace *t, const char *path);
 int replay_trace_dump(const struct replay_trace *t, FILE *out);
 const char *replay_event_name(uint32_t ev);
 
+/* Room for a header's source through replay_escape(): 4 bytes a byte. */
+#define REPLAY_SOURCE_TEXT	(4 * sizeof(((struct gpuvm_trace_header *)0)->source) + 1)
+char *replay_escape(char *dst, size_t len, const char *src);
+
 /* Importers: fill an initialized trace; 0 or -errno (message on stderr). */
 int replay_import_rmm_csv(FILE *f, const char *name, struct replay_trace *t);
 

@@ -316,6 +316,39 @@ int replay_trace_save(const struct replay_trace *t, const char *path)
 }
 
 /**
+ * replay_escape - @src made safe for a terminal: control and non-ASCII
+ * bytes as \xNN, a backslash as two
+ * @dst: the text; 4 * strlen(@src) + 1 bytes always suffice
+ * @len: bytes at @dst; longer text is cut at a whole escape
+ * @src: a trace's own text (its source), which anyone may have written
+ * Return: @dst.
+ */
+char *replay_escape(char *dst, size_t len, const char *src)
+{
+	size_t o = 0;
+
+	for (; *src; src++) {
+		unsigned char c = *src;
+		char esc[5];
+		size_t n;
+
+		if (c == '\\')
+			n = snprintf(esc, sizeof(esc), "\\\\");
+		else if (c < 0x20 || c >= 0x7f)
+			n = snprintf(esc, sizeof(esc), "\\x%02x", c);
+		else
+			n = snprintf(esc, sizeof(esc), "%c", c);
+		if (o + n >= len)
+			break;
+		memcpy(dst + o, esc, n);
+		o += n;
+	}
+	if (len)
+		dst[o] = '\0';
+	return dst;
+}
+
+/**
  * replay_trace_dump - print a trace as text: the header as "key: value"
  * lines, then one line per record
  * Return: 0 or -EIO.
@@ -323,11 +356,12 @@ int replay_trace_save(const struct replay_trace *t, const char *path)
 int replay_trace_dump(const struct replay_trace *t, FILE *out)
 {
 	const struct gpuvm_trace_header *h = &t->hdr;
+	char src[REPLAY_SOURCE_TEXT];
 	uint64_t dropped = 0;
 	size_t i;
 
 	fprintf(out, "# version: %u\n", h->version);
-	fprintf(out, "# source: %s\n", h->source);
+	fprintf(out, "# source: %s\n", replay_escape(src, sizeof(src), h->source));
 	fprintf(out, "# capacity: %" PRIu64 "\n", h->capacity);
 	fprintf(out, "# granularity: %" PRIu64 "\n", h->granularity);
 	fprintf(out, "# start_ns: %" PRIu64 "\n", h->start_ns);
