@@ -51,6 +51,35 @@ if [ -z "$pid" ]; then
 	exit 1
 fi
 
+# svg_planted SOURCE...: links planted at the names gpuvm map once wrote
+# aside (FILE.tmp<pid>, the next few hundred pids) and at FILE itself lead
+# to a file of someone else's; the picture lands at FILE, the file is left
+# as it was, nothing is left aside, and FILE gets 0666 less the umask.
+svg_planted() {
+	rm -rf "$tmp/plant" && mkdir "$tmp/plant"
+	echo precious >"$tmp/victim"
+	# one process plants them all, so the pids it names are still to come
+	python3 -c '
+import os, sys
+last = int(open("/proc/sys/kernel/ns_last_pid").read())
+for n in range(last + 1, last + 400):
+	os.symlink(sys.argv[1], "%s/map.svg.tmp%d" % (sys.argv[2], n))
+' "$tmp/victim" "$tmp/plant" || fail "cannot plant the links"
+	expect 0 "" bash -c 'umask 022 && exec "$@"' - "$gpuvm" map "$@" "$pid" \
+		--svg "$tmp/plant/map.svg"
+	[ "$(cat "$tmp/victim")" = precious ] || fail "map --svg wrote through a planted link"
+	grep -q '^</svg>$' "$tmp/plant/map.svg" || fail "map --svg beside planted links: no SVG"
+	[ "$(stat -c %a "$tmp/plant/map.svg")" = 644 ] ||
+		fail "map.svg mode $(stat -c %a "$tmp/plant/map.svg"), want 644 under umask 022"
+	[ -z "$(find "$tmp/plant" -name 'map.svg.*' -type f)" ] || fail "map --svg left a file aside"
+	echo precious >"$tmp/victim"
+	ln -sfn "$tmp/victim" "$tmp/plant/link.svg"
+	expect 0 "" "$gpuvm" map "$@" "$pid" --svg "$tmp/plant/link.svg"
+	[ "$(cat "$tmp/victim")" = precious ] || fail "map --svg wrote through the link at FILE"
+	[ -f "$tmp/plant/link.svg" ] && [ ! -L "$tmp/plant/link.svg" ] ||
+		fail "map --svg did not replace the link at FILE"
+}
+
 # check SOURCE...: the whole set against the paused process
 check() {
 	expect 0 "^ *$pid +[^ ]+ +llmserve +0 " "$gpuvm" ps "$@"
@@ -92,6 +121,7 @@ check() {
 			fail "map.svg does not look like SVG"
 	fi
 	grep -q '<rect ' "$tmp/map.svg" || fail "map.svg draws nothing"
+	svg_planted "$@"
 	expect 0 "^ *$pid llmserve +0 " "$gpuvm" top --once --no-color "$@"
 	expect 0 "^      \[[#+o.]+\] " "$gpuvm" top --once --no-color --width 40 "$@" "$pid"
 	out=$("$gpuvm" top -n 2 -d 1 --no-color "$@" "$pid")

@@ -14,11 +14,13 @@
  * of the allocations from maps.  Plain SVG 1.1, no scripts.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gpuvm/segment.h>
@@ -234,6 +236,39 @@ static int write_svg(FILE *f, pid_t pid, int dev, const char *comm, const struct
 	return ferror(f) ? -EIO : 0;
 }
 
+/*
+ * A new file beside @out for the picture, *@tmp its name (free() it).
+ * mkstemp() creates it with O_EXCL, so nothing planted at a name we would
+ * pick is followed or reused; it then gets the mode a plain create would
+ * give (0666 less the umask), as the file renamed over @out.
+ */
+static FILE *open_aside(const char *cmd, const char *out, char **tmp)
+{
+	mode_t mask;
+	FILE *f;
+	int fd;
+
+	if (asprintf(tmp, "%s.XXXXXX", out) < 0) {
+		*tmp = NULL;
+		cli_err(cmd, "%s: %s", out, strerror(ENOMEM));
+		return NULL;
+	}
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd < 0) {
+		cli_err(cmd, "%s: %s", *tmp, strerror(errno));
+		return NULL;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) || !(f = fdopen(fd, "w"))) {
+		cli_err(cmd, "%s: %s", *tmp, strerror(errno));
+		close(fd);
+		unlink(*tmp);
+		return NULL;
+	}
+	return f;
+}
+
 int cmd_map(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -300,17 +335,11 @@ int cmd_map(int argc, char **argv)
 		strcpy(comm, "?");
 	/* written aside and renamed: a reader never sees half a picture */
 	if (strcmp(out, "-")) {
-		if (asprintf(&tmp, "%s.tmp%d", out, (int)getpid()) < 0) {
-			tmp = NULL;
+		f = open_aside("map", out, &tmp);
+		if (!f)
 			goto out_arena;
-		}
-		f = fopen(tmp, "we");
 	} else {
 		f = stdout;
-	}
-	if (!f) {
-		cli_err("map", "%s: %s", tmp, strerror(errno));
-		goto out_arena;
 	}
 	err = write_svg(f, pid, (int)dev, comm, &a, maps);
 	if (f != stdout) {
