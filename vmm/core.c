@@ -638,23 +638,15 @@ GPUVM_API int gpuvm_peer_access(int dev, int peer)
 /* Can @d take knob @i = @val?  (Range was checked by the schema.) */
 static int knob_fits(const uint64_t *knob, uint64_t gran, int i, uint64_t val, bool live)
 {
+	uint64_t next[VMM_KNOB_NR];
+
 	if (live && vmm_knobs[i].init_only)
 		return -EINVAL;
-	switch (i) {
-	case VMM_KNOB_CHUNK_SIZE:
-		if (gran && val % gran)
-			return -EINVAL;
-		break;
-	case VMM_KNOB_LOW_WATERMARK:
-		if (knob[VMM_KNOB_HIGH_WATERMARK] && val > knob[VMM_KNOB_HIGH_WATERMARK])
-			return -EINVAL;
-		break;
-	case VMM_KNOB_HIGH_WATERMARK:
-		if (val && knob[VMM_KNOB_LOW_WATERMARK] > val)
-			return -EINVAL;
-		break;
-	}
-	return 0;
+	if (i == VMM_KNOB_CHUNK_SIZE && gran && val % gran)
+		return -EINVAL;
+	memcpy(next, knob, sizeof(next));
+	next[i] = val;
+	return gpuvm_knob_check_all(next, NULL);
 }
 
 static void knob_apply(struct vmm_device *d, int i, uint64_t val)

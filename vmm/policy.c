@@ -210,6 +210,28 @@ GPUVM_API int gpuvm_knob_check(const struct gpuvm_knob *knob, uint64_t val)
 }
 
 /**
+ * gpuvm_knob_check_all - the rules between knobs, over one value of each
+ * @vals: gpuvm_knob_count() values, by schema index
+ * @why: on -EINVAL, the rule broken, in words (may be NULL)
+ *
+ * What gpuvm_knob_check() cannot see from one value alone: a set
+ * low_watermark above a set high_watermark.  The library applies it to
+ * every change; the CLI to several changes at once before it makes any.
+ *
+ * Return: 0, or -EINVAL.
+ */
+GPUVM_API int gpuvm_knob_check_all(const uint64_t *vals, const char **why)
+{
+	if (vals[VMM_KNOB_HIGH_WATERMARK] &&
+	    vals[VMM_KNOB_LOW_WATERMARK] > vals[VMM_KNOB_HIGH_WATERMARK]) {
+		if (why)
+			*why = "low_watermark above high_watermark";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
  * gpuvm_knob_parse - validate text for a knob and convert it
  * @knob: the knob
  * @text: the text; one trailing newline is accepted
@@ -392,8 +414,7 @@ void policy_load_env(uint64_t *vals)
 		vals[i] = v;
 	}
 	/* a low watermark above the high one is ignored as a pair */
-	if (vals[VMM_KNOB_HIGH_WATERMARK] &&
-	    vals[VMM_KNOB_LOW_WATERMARK] > vals[VMM_KNOB_HIGH_WATERMARK]) {
+	if (gpuvm_knob_check_all(vals, NULL)) {
 		vmm_warn("GPUVM_LOW_WATERMARK above GPUVM_HIGH_WATERMARK; using the defaults");
 		vals[VMM_KNOB_HIGH_WATERMARK] = vmm_knobs[VMM_KNOB_HIGH_WATERMARK].def;
 		vals[VMM_KNOB_LOW_WATERMARK] = vmm_knobs[VMM_KNOB_LOW_WATERMARK].def;

@@ -294,6 +294,14 @@ GPUVM_API int gpuvm_knob_parse(const struct gpuvm_knob *knob, const char *text, 
 GPUVM_API int gpuvm_knob_check(const struct gpuvm_knob *knob, uint64_t val);
 
 /**
+ * gpuvm_knob_check_all - the rules between knobs (low_watermark at most a
+ * set high_watermark) over one value of each knob, by schema index;
+ * *why (if not NULL) says which rule a -EINVAL broke
+ * Return: 0 or -EINVAL.
+ */
+GPUVM_API int gpuvm_knob_check_all(const uint64_t *vals, const char **why);
+
+/**
  * gpuvm_knob_format - a value as text, the way knob files show it
  * (sizes in bytes, enums as "[active] other", bools 0/1), no newline
  * Return: the length written (snprintf semantics), or negative errno.

@@ -80,6 +80,47 @@ for n in range(last + 1, last + 400):
 		fail "map --svg did not replace the link at FILE"
 }
 
+# knob_is SOURCE... NAME VALUE: through a mount, the knob file says VALUE
+# (nothing reads one knob from the segments; there the next set tells)
+knob_is() {
+	local got
+	[ "$1" = --mount ] || return 0
+	got=$(cat "$2/$pid/policy/$3")
+	[ "$got" = "$4" ] || fail "policy/$3 is $got, want $4"
+}
+
+# set_all_or_nothing SOURCE...: several pairs are checked together with the
+# knobs not named, applied in an order that works, and undone when the
+# process refuses one halfway.  On entry high_watermark=64M, the rest 0.
+set_all_or_nothing() {
+	expect 2 "low_watermark above high_watermark.*nothing changed" \
+		"$gpuvm" set "$@" "$pid" low_watermark=8M high_watermark=4M
+	knob_is "$@" low_watermark 0
+	knob_is "$@" high_watermark 67108864
+	# low_watermark is still at most 4M, or this one would be refused
+	expect 0 "" "$gpuvm" set "$@" "$pid" high_watermark=4M
+	# against the current high_watermark=4M
+	expect 2 "low_watermark above high_watermark" "$gpuvm" set "$@" "$pid" low_watermark=8M
+	# valid as a whole, though low_watermark=16M alone is not: high goes first
+	expect 0 "" "$gpuvm" set "$@" "$pid" low_watermark=16M high_watermark=32M
+	knob_is "$@" low_watermark 16777216
+	knob_is "$@" high_watermark 33554432
+	expect 2 "low_watermark above high_watermark" "$gpuvm" set "$@" "$pid" high_watermark=8M
+	# and down again: low first
+	expect 0 "" "$gpuvm" set "$@" "$pid" high_watermark=2M low_watermark=1M
+	knob_is "$@" low_watermark 1048576
+	# the process refuses a chunk of 3M (granules are 2M): limit goes back
+	expect 1 "put back; nothing changed" \
+		"$gpuvm" set "$@" "$pid" limit=50M chunk_size=3M
+	expect 0 "^limit: 0$" "$gpuvm" status "$@" "$pid"
+	expect 0 "^chunk_size: 2097152$" "$gpuvm" status "$@" "$pid"
+	expect 2 "named twice" "$gpuvm" set "$@" "$pid" limit=1M limit=2M
+	expect 1 "Permission denied" "$gpuvm" set "$@" "$pid" limit=1M pool_reserve=0
+	expect 0 "^limit: 0$" "$gpuvm" status "$@" "$pid"
+	expect 0 "" "$gpuvm" set "$@" "$pid" high_watermark=0 low_watermark=0
+	knob_is "$@" high_watermark 0
+}
+
 # check SOURCE...: the whole set against the paused process
 check() {
 	expect 0 "^ *$pid +[^ ]+ +llmserve +0 " "$gpuvm" ps "$@"
@@ -105,6 +146,7 @@ check() {
 	# a read-only-at-start knob: EACCES, as echo into its file
 	expect 1 "Permission denied" "$gpuvm" set "$@" "$pid" pool_reserve=0
 	expect 0 "^limit: 0$" "$gpuvm" status "$@" "$pid"
+	set_all_or_nothing "$@"
 	expect 0 "" "$gpuvm" reclaim "$@" "$pid"
 	expect 0 "^cached: 0$" "$gpuvm" status "$@" "$pid"
 	expect 0 "" "$gpuvm" reclaim "$@" "$pid" 4M
