@@ -221,8 +221,9 @@ int drv_open(void)
 	CUresult (*gpa)(const char *, void **, int, cuuint64_t,
 			CUdriverProcAddressQueryResult *);
 	const char *path = getenv("GPUVM_LIBCUDA");
+	size_t i, missing = 0, len = 0;
+	char lacks[256];
 	CUresult r;
-	size_t i;
 	int n;
 
 	if (drv.lib)
@@ -234,13 +235,26 @@ int drv_open(void)
 		vmm_warn("cannot open the CUDA driver %s: %s", path, dlerror());
 		return -ENODEV;
 	}
+	/* the shim's hooks, taken for the driver, would call themselves */
+	if (dlsym(drv.lib, GPUVM_SHIM_MARKER)) {
+		vmm_warn("%s is gpuvm's preload shim, not a CUDA driver", path);
+		goto out_close;
+	}
 	*(void **)&gpa = dlsym(drv.lib, "cuGetProcAddress_v2");
 	for (i = 0; i < sizeof(drv_syms) / sizeof(drv_syms[0]); i++) {
 		*drv_syms[i].slot = resolve(&drv_syms[i], gpa);
-		if (!*drv_syms[i].slot) {
-			vmm_warn("the CUDA driver %s lacks %s", path, drv_syms[i].name);
-			goto out_close;
-		}
+		if (*drv_syms[i].slot)
+			continue;
+		/* the first three missing are enough to tell what it is */
+		if (missing++ < 3 && len < sizeof(lacks))
+			len += snprintf(lacks + len, sizeof(lacks) - len, "%s%s",
+					missing > 1 ? ", " : "", drv_syms[i].name);
+		else if (missing == 4 && len < sizeof(lacks))
+			len += snprintf(lacks + len, sizeof(lacks) - len, ", ...");
+	}
+	if (missing) {
+		vmm_warn("%s is not a CUDA driver: it lacks %s", path, lacks);
+		goto out_close;
 	}
 	r = drv.init(0);
 	if (r != CUDA_SUCCESS) {

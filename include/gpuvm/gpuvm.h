@@ -31,6 +31,13 @@ typedef uint64_t gpuvm_ptr_t;
 
 #define GPUVM_MAX_DEVICES	16
 
+/*
+ * A symbol only the preload shim (libgpuvm_preload.so) exports: whoever
+ * opens a CUDA driver looks it up first, and refuses a library that has
+ * it, whose cu* functions are hooks that would call themselves.
+ */
+#define GPUVM_SHIM_MARKER	"gpuvm_preload_shim"
+
 /* Flags of gpuvm_alloc(). */
 #define GPUVM_ALLOC_NOCACHE	(1u << 0)	/* map fresh: skip the free-range cache */
 #define GPUVM_ALLOC_LARGE	(1u << 1)	/* never sub-allocate (own chunks) */

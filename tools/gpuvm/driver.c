@@ -76,6 +76,11 @@ static int probe(int fd)
 		dprintf(fd, "driver: none (%s cannot be opened)\n", path);
 		return 1;
 	}
+	if (dlsym(lib, GPUVM_SHIM_MARKER)) {
+		dprintf(fd, "driver: none (%s is gpuvm's preload shim, not a CUDA driver)\n",
+			path);
+		return 1;
+	}
 	*(void **)&init = dlsym(lib, "cuInit");
 	*(void **)&count = dlsym(lib, "cuDeviceGetCount");
 	*(void **)&get = dlsym(lib, "cuDeviceGet");
