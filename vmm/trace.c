@@ -26,7 +26,9 @@
  * thread is unaffected either way.
  *
  * Environment: GPUVM_TRACE_RING=N sets the ring size in records (a power
- * of two, 16 to 16M; default 64K, i.e. 3 MiB).
+ * of two, 16 to 16M; default 64K, i.e. 3 MiB), in decimal with an optional
+ * K/M/G suffix like every size gpuvm reads ("0100" is one hundred, not
+ * 64); anything else is refused with a warning and the default is kept.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gpuvm/gpuvm.h>
+
+#include "log.h"
 #include "trace.h"
 #include "safefile.h"
 
@@ -380,22 +385,28 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* GPUVM_TRACE_RING is read as every size is: decimal, K/M/G suffixes. */
+static const struct gpuvm_knob ring_desc = {
+	.name = "GPUVM_TRACE_RING", .type = GPUVM_KNOB_SIZE, .unit = "records",
+	.min = TRACE_RING_MIN, .max = TRACE_RING_MAX, .def = TRACE_RING_DEFAULT,
+};
+
 static unsigned int ring_size(void)
 {
-	const char *s = getenv("GPUVM_TRACE_RING");
-	unsigned long v;
-	char *end;
+	const char *s = getenv("GPUVM_TRACE_RING"), *why;
+	uint64_t v;
+	int err;
 
 	if (!s || !*s)
 		return TRACE_RING_DEFAULT;
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || v < TRACE_RING_MIN || v > TRACE_RING_MAX || (v & (v - 1))) {
-		fprintf(stderr, "gpuvm: GPUVM_TRACE_RING=%s ignored (a power of two, %u..%u)\n",
-			s, TRACE_RING_MIN, TRACE_RING_MAX);
-		return TRACE_RING_DEFAULT;
-	}
-	return v;
+	err = gpuvm_knob_parse(&ring_desc, s, &v);
+	if (!err && !(v & (v - 1)))
+		return v;
+	why = err == -ERANGE ? "out of range" : err ? "not a number of records" :
+	      "not a power of two";
+	vmm_warn("GPUVM_TRACE_RING=%.64s: %s (a power of two, 16 to 16M, decimal with an "
+		 "optional K or M); using %uK", s, why, TRACE_RING_DEFAULT >> 10);
+	return TRACE_RING_DEFAULT;
 }
 
 static void release_resources(void)
@@ -572,6 +583,17 @@ uint64_t vmm_trace_dropped(void)
 	return atomic_load_explicit(&tr.dropped, memory_order_relaxed);
 }
 
+/** vmm_trace_ring_records - slots of the current or last trace's ring */
+unsigned int vmm_trace_ring_records(void)
+{
+	unsigned int nr;
+
+	pthread_mutex_lock(&tr.lock);
+	nr = tr.mask ? (unsigned int)(tr.mask + 1) : 0;	/* kept after a stop */
+	pthread_mutex_unlock(&tr.lock);
+	return nr;
+}
+
 /*
  * fork(): the child has no writer thread and shares the parent's io_uring
  * and file offset; it stops tracing without touching them.
@@ -640,6 +662,11 @@ void vmm_trace_stop(void)
 }
 
 uint64_t vmm_trace_dropped(void)
+{
+	return 0;
+}
+
+unsigned int vmm_trace_ring_records(void)
 {
 	return 0;
 }

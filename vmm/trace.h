@@ -54,4 +54,7 @@ void vmm_trace_stop(void);
 /** vmm_trace_dropped - events dropped because the ring was full */
 uint64_t vmm_trace_dropped(void);
 
+/** vmm_trace_ring_records - ring slots of the current or last trace (0: none yet) */
+unsigned int vmm_trace_ring_records(void);
+
 #endif /* GPUVM_VMM_TRACE_H */

@@ -125,6 +125,81 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* stderr of @fn() as text, in @buf. */
+static void capture_stderr(void (*fn)(void), char *buf, size_t len)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(saved, 0);
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void start_stop(void)
+{
+	ck_assert_int_eq(vmm_trace_start(path("r"), GiB, 2 * MiB), 0);
+	vmm_trace_stop();
+	unlink(path("r"));
+}
+
+/*
+ * GPUVM_TRACE_RING in decimal with K/M suffixes like every size, never
+ * octal or hex; a refused value says why and keeps the default (64K).
+ */
+START_TEST(test_ring_size_env)
+{
+	static const struct {
+		const char *text;
+		unsigned int records;	/* 0: refused, the default */
+		const char *why;
+	} cases[] = {
+		{ "16", 16, NULL },
+		{ "1024", 1024, NULL },
+		{ "0256", 256, NULL },		/* decimal, leading zero and all */
+		{ "1K", 1024, NULL },
+		{ "4k", 4096, NULL },
+		{ "16M", 16u << 20, NULL },
+		{ "0100", 0, "not a power of two" },	/* not 64 */
+		{ "0x100", 0, "not a number of records" },
+		{ "17", 0, "not a power of two" },
+		{ "8", 0, "out of range" },
+		{ "32M", 0, "out of range" },
+		{ "-16", 0, "not a number of records" },
+		{ "64 ", 0, "not a number of records" },
+		{ "1Q", 0, "not a number of records" },
+	};
+	char err[512], want[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setenv("GPUVM_TRACE_RING", cases[i].text, 1);
+		capture_stderr(start_stop, err, sizeof(err));
+		ck_assert_msg(vmm_trace_ring_records() == (cases[i].records ?: 64u * 1024),
+			      "GPUVM_TRACE_RING=%s: %u records", cases[i].text,
+			      vmm_trace_ring_records());
+		if (!cases[i].why) {
+			ck_assert_msg(!err[0], "GPUVM_TRACE_RING=%s: said '%s'", cases[i].text, err);
+			continue;
+		}
+		snprintf(want, sizeof(want), "GPUVM_TRACE_RING=%s: %s", cases[i].text,
+			 cases[i].why);
+		ck_assert_msg(strstr(err, want) && strstr(err, "using 64K"),
+			      "GPUVM_TRACE_RING=%s: '%s', want '%s'", cases[i].text, err, want);
+	}
+}
+END_TEST
+
 /*
  * A 16-slot ring and a burst far faster than a writer that drains every
  * 2 ms: most events are dropped, and every drop is accounted for.
@@ -238,6 +313,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_basic);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_ring_size_env);
 	tcase_add_test(tc, test_ring_full_drops);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_fork);
