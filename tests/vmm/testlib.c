@@ -137,9 +137,18 @@ static void pattern(uint32_t *buf, size_t words, uint32_t seed, size_t first)
 
 #define TL_BLOCK	(1u << 20)
 
+/*
+ * A bounce buffer for @n bytes in TL_BLOCK pieces: no bigger than needed,
+ * since a 1 MiB malloc per small block costs ASan an mmap and a munmap.
+ */
+static void *tl_bounce(size_t n)
+{
+	return malloc(n < TL_BLOCK ? ((n + 3) & ~(size_t)3) + 4 : TL_BLOCK);
+}
+
 int tl_fill(gpuvm_ptr_t p, size_t n, uint32_t seed)
 {
-	uint32_t *buf = malloc(TL_BLOCK);
+	uint32_t *buf = tl_bounce(n);
 	size_t off, len;
 	int ret = 0;
 
@@ -156,7 +165,7 @@ int tl_fill(gpuvm_ptr_t p, size_t n, uint32_t seed)
 
 bool tl_verify(gpuvm_ptr_t p, size_t n, uint32_t seed)
 {
-	uint32_t *want = malloc(TL_BLOCK), *got = malloc(TL_BLOCK);
+	uint32_t *want = tl_bounce(n), *got = tl_bounce(n);
 	size_t off, len;
 	bool ok = want && got;
 
