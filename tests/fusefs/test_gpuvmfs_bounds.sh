@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# test_gpuvmfs_bounds.sh - issue 19, item 7: a user's own segment, however
-# large it claims to be, cannot make the daemon hold more than its
-# documented bound (GPUVM_READ_MEM_MAX, 512 MiB, fusefs/segment.h).
+# test_gpuvmfs_bounds.sh - issue 19, item 7: a user's own segment (nobody's
+# when we are root), however large it claims to be, cannot make the daemon
+# hold more than its documented bound (GPUVM_READ_MEM_MAX, 512 MiB,
+# fusefs/segment.h).
 #
 # Three readers at once cat the page table of (1) a segment with a 1 GiB
 # page table: refused (EFBIG, a table larger than readers copy), and (2) a
@@ -34,6 +35,14 @@ mnt=$tmp/mnt
 run=$tmp/run
 mkdir -p "$mnt" "$run"
 chmod 0700 "$run"
+# As root, the segments are another user's (nobody's), as in the attack:
+# a user's own segment against the root daemon.
+as_user=()
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 0755 "$tmp"
+	chown nobody "$run"
+	as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+fi
 export GPUVM_RUNDIR=$run
 fspid=
 writers=()
@@ -55,7 +64,7 @@ hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$fspid/status"; }
 # granules (16 bytes each); prints its pid
 serve() {
 	local out=$tmp/serve.$1 i
-	"$segwriter" serve -e "$1" -u "$1" -a 1 -c 1 >"$out" 2>&1 &
+	"${as_user[@]}" "$segwriter" serve -e "$1" -u "$1" -a 1 -c 1 >"$out" 2>&1 &
 	writers+=($!)
 	for i in $(seq 300); do
 		grep -q '^ready' "$out" && break
