@@ -2,12 +2,16 @@
 # SPDX-License-Identifier: MIT
 #
 # test_shim_fragment.sh - issue 4, test 4: the fragmenting pattern fails with
-# CUDA_ERROR_OUT_OF_MEMORY on the driver although enough memory is free,
-# and succeeds under the shim with every byte read back.
+# CUDA_ERROR_OUT_OF_MEMORY on a contiguous allocator although enough memory
+# is free, and succeeds under the shim with every byte read back.
+#
+# The fragmenting driver is cudasim with CUDASIM_ALLOC=contiguous (first
+# fit); paged cudasim, the default, serves the request as the real driver
+# does.
 
 . "$(dirname "$0")/shim-lib.sh"
 need cu_fragment
-export CUDASIM_MEM=64M
+export CUDASIM_MEM=64M CUDASIM_ALLOC=contiguous
 
 run_direct "$bindir/cu_fragment" direct
 run_shim "$bindir/cu_fragment" routed
