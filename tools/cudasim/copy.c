@@ -27,7 +27,7 @@ static CUresult __cs_check_side(uintptr_t p, size_t n, enum cs_side side, int de
 		side = __cs_is_device_va(p) ? CS_DEVICE : CS_HOST;
 	if (side == CS_HOST)
 		return p ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
-	return __cs_check_access(p, n, dev, write);
+	return __cs_check_access(p, n, dev, write, true);
 }
 
 static CUresult cs_copy(uintptr_t dst, enum cs_side dside, uintptr_t src, enum cs_side sside,
@@ -196,9 +196,9 @@ CS_API CUresult cuMemcpyPeer(CUdeviceptr dstDevice, CUcontext dstContext, CUdevi
 	}
 	if (!ByteCount)
 		goto out_unlock;
-	res = __cs_check_access(dstDevice, ByteCount, dc->dev, true);
+	res = __cs_check_access(dstDevice, ByteCount, dc->dev, true, true);
 	if (res == CUDA_SUCCESS)
-		res = __cs_check_access(srcDevice, ByteCount, sc->dev, false);
+		res = __cs_check_access(srcDevice, ByteCount, sc->dev, false, true);
 	if (res == CUDA_SUCCESS)
 		memmove((void *)dstDevice, (const void *)srcDevice, ByteCount);
 out_unlock:
@@ -235,7 +235,7 @@ static CUresult cs_memset(uintptr_t dst, unsigned int value, size_t elem, size_t
 	}
 	if (!n)
 		goto out_unlock;
-	res = __cs_check_access(dst, n * elem, ctx->dev, true);
+	res = __cs_check_access(dst, n * elem, ctx->dev, true, true);
 	if (res != CUDA_SUCCESS)
 		goto out_unlock;
 	if (elem == 1) {

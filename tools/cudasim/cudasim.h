@@ -204,7 +204,7 @@ struct cs_region *__cs_region_find(uintptr_t addr);
 size_t __cs_region_index_from(uintptr_t addr);
 struct cs_resv *__cs_resv_find(uintptr_t addr);
 struct cs_handle *__cs_handle_find(unsigned long long id);
-CUresult __cs_check_access(uintptr_t addr, size_t n, int dev, bool write);
+CUresult __cs_check_access(uintptr_t addr, size_t n, int dev, bool write, bool one_alloc);
 CUresult cs_mem_alloc(CUdeviceptr *dptr, size_t bytesize, struct cs_pool *pool);
 CUresult cs_mem_free(CUdeviceptr dptr, bool async);
 

@@ -202,9 +202,13 @@ struct cs_handle *__cs_handle_find(unsigned long long id)
 /*
  * May device @dev read (or write) [addr, addr + n)?  Every byte must lie in
  * cuMemAlloc memory or in a mapping whose access flags for @dev allow it.
- * @dev < 0 skips the access flags (mapped is enough).
+ * @dev < 0 skips the access flags (mapped is enough).  With @one_alloc (a
+ * copy or memset) a range that meets cuMemAlloc memory must lie in that
+ * one allocation, as the driver requires even where the next allocation
+ * is its neighbour in the same page (measured: a copy past the end of a
+ * 1000-byte allocation fails); a run of adjacent mappings is fine.
  */
-CUresult __cs_check_access(uintptr_t addr, size_t n, int dev, bool write)
+CUresult __cs_check_access(uintptr_t addr, size_t n, int dev, bool write, bool one_alloc)
 {
 	size_t i = __cs_region_index_from(addr);
 	uintptr_t cur = addr, end;
@@ -226,6 +230,9 @@ CUresult __cs_check_access(uintptr_t addr, size_t n, int dev, bool write)
 			return CUDA_ERROR_INVALID_VALUE;
 		if (r->kind == CS_REGION_MAPPING && dev >= 0 &&
 		    (r->access[dev] & need) != need)
+			return CUDA_ERROR_INVALID_VALUE;
+		if (one_alloc && r->kind == CS_REGION_ALLOC &&
+		    (cur != addr || end - r->start > r->size))
 			return CUDA_ERROR_INVALID_VALUE;
 		cur = r->start + r->size;
 	}
@@ -592,7 +599,7 @@ CS_API int cudasim_check_access(CUdeviceptr p, size_t n, int write)
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (__cs_check_access(p, n, ctx->dev, write)) {
+	if (__cs_check_access(p, n, ctx->dev, write, false)) {
 		ret = -EFAULT;
 		goto out_unlock;
 	}
