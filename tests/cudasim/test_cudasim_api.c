@@ -214,7 +214,7 @@ START_TEST(test_alloc_basic)
 	CK(cuMemAlloc(&p, 1000));
 	ck_assert_uint_eq(p % 256, 0);
 	CK(cuMemGetInfo(&free1, &total));
-	ck_assert_uint_eq(free0 - free1, 1024);	/* 512-byte granules */
+	ck_assert_uint_eq(free0 - free1, GRAN);	/* paged: a 2 MiB page */
 	memset((void *)p, 0xab, 1000);		/* host can reach it */
 	CK(cuMemAlloc(&q, 3 * MiB));
 	CK(cuMemGetAddressRange(&base, &size, q + 12345));
@@ -235,12 +235,15 @@ START_TEST(test_alloc_basic)
 }
 END_TEST
 
-START_TEST(test_alloc_fragmentation)
+/* CUDASIM_ALLOC=contiguous: plain cuMemAlloc fragments (test_cudasim_alloc
+ * has the paged counterpart) */
+START_TEST(test_alloc_contiguous_fragments)
 {
 	CUdeviceptr p[8], big;
 	size_t free_b, total;
 	int i;
 
+	setenv("CUDASIM_ALLOC", "contiguous", 1);
 	sim_up("8M", NULL);
 	for (i = 0; i < 8; i++)
 		CK(cuMemAlloc(&p[i], MiB));
@@ -609,7 +612,7 @@ static Suite *cudasim_api_suite(void)
 
 	tc = tcase_create("alloc");
 	tcase_add_test(tc, test_alloc_basic);
-	tcase_add_test(tc, test_alloc_fragmentation);
+	tcase_add_test(tc, test_alloc_contiguous_fragments);
 	tcase_add_test(tc, test_alloc_shares_capacity_with_vmm);
 	tcase_add_test(tc, test_alloc_pitch);
 	tcase_add_test(tc, test_alloc_async_and_pool);

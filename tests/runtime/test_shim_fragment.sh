@@ -7,7 +7,7 @@
 #
 # The fragmenting driver is cudasim with CUDASIM_ALLOC=contiguous (first
 # fit); paged cudasim, the default, serves the request as the real driver
-# does.
+# does, which the last run checks.
 
 . "$(dirname "$0")/shim-lib.sh"
 need cu_fragment
@@ -16,4 +16,5 @@ export CUDASIM_MEM=64M CUDASIM_ALLOC=contiguous
 run_direct "$bindir/cu_fragment" direct
 run_shim "$bindir/cu_fragment" routed
 run_shim GPUVM_DISABLE=1 "$bindir/cu_fragment" direct
+run_direct env CUDASIM_ALLOC=paged "$bindir/cu_fragment" direct
 echo "ok"

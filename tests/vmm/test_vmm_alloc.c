@@ -48,6 +48,14 @@ static void setup(void)
 	ck_assert_int_eq(tl_use_device(0), 0);
 }
 
+/* For tests of plain cuMemAlloc fragmenting: cudasim's first fit, which
+ * cuInit (in gpuvm_init) reads. */
+static void setup_contiguous(void)
+{
+	setenv("CUDASIM_ALLOC", "contiguous", 1);
+	setup();
+}
+
 static void teardown(void)
 {
 	ck_assert(consistent(0));
@@ -298,7 +306,8 @@ END_TEST
 
 /*
  * Allocate blocks, free every other one, ask for a block larger than any
- * hole: the driver's allocator fails, gpuvm stitches the holes' chunks.
+ * hole: a contiguous allocator (cudasim with CUDASIM_ALLOC=contiguous, see
+ * setup_contiguous) fails, gpuvm stitches the holes' chunks.
  */
 START_TEST(fragmentation)
 {
@@ -1194,7 +1203,6 @@ int main(void)
 	tcase_add_test(tc, grow_in_place);
 	tcase_add_test(tc, grow_tail_taken);
 	tcase_add_loop_test(tc, grow_fail, 0, 4);
-	tcase_add_test(tc, fragmentation);
 	tcase_add_test(tc, integrity);
 	tcase_add_test(tc, growable);
 	tcase_add_test(tc, limit);
@@ -1216,6 +1224,11 @@ int main(void)
 	tcase_add_test(tc, tail_share_exempt);
 	tcase_add_test(tc, policy_live);
 	tcase_add_test(tc, stats_fragmentation);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("contiguous");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup_contiguous, teardown);
+	tcase_add_test(tc, fragmentation);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -25,6 +25,8 @@
 #define CS_MAX_DEVICES		16
 #define CS_GRANULARITY		(2UL << 20)	/* VMM granularity, bytes */
 #define CS_ALLOC_ALIGN		512UL		/* cuMemAlloc alignment, bytes */
+#define CS_PAGE_SIZE		(2UL << 20)	/* paged cuMemAlloc page, bytes */
+#define CS_SUB_GRANULES		(CS_PAGE_SIZE / CS_ALLOC_ALIGN)	/* per shared page */
 #define CS_DEFAULT_MEM		(1UL << 30)	/* CUDASIM_MEM default, bytes */
 #define CS_DRIVER_VERSION	12080
 #define CS_LEAK_EXIT_CODE	66
@@ -38,12 +40,29 @@
 
 #define CS_ALIGN_UP(x, a)	(((x) + (a) - 1) / (a) * (a))
 #define CS_IS_ALIGNED(x, a)	((x) % (a) == 0)
+#define CS_MIN(a, b)		((a) < (b) ? (a) : (b))
+
+/* How cuMemAlloc takes physical memory (CUDASIM_ALLOC). */
+enum cs_alloc_mode {
+	CS_ALLOC_PAGED,			/* 2 MiB pages anywhere, see paged.c */
+	CS_ALLOC_CONTIGUOUS,		/* one first-fit hole, see memory.c */
+};
 
 /* A used range of a device's physical memory (the memfd), kept sorted. */
 struct cs_extent {
 	size_t off;			/* bytes into the memfd */
 	size_t size;			/* bytes */
 	struct cs_extent *next;
+};
+
+/* A 2 MiB page shared by sub-page cuMemAlloc allocations (paged mode). */
+struct cs_subpage {
+	struct cs_extent *phys;		/* the page */
+	void *va;			/* its one host mapping, CS_PAGE_SIZE bytes */
+	unsigned long used[CS_SUB_GRANULES / (8 * sizeof(unsigned long))];
+	size_t nr_used;			/* CS_ALLOC_ALIGN granules in use */
+	bool low32;			/* mapped below 4 GiB, for legacy calls */
+	struct cs_subpage *next;	/* cs_device.subpages, oldest first */
 };
 
 struct cs_ctx {
@@ -70,6 +89,7 @@ struct cs_device {
 	size_t used;			/* bytes, allocations + handles */
 	size_t alloc_bytes;		/* bytes, cuMemAlloc part of used */
 	struct cs_extent *extents;	/* sorted by off */
+	struct cs_subpage *subpages;	/* paged mode: pages shared by small allocs */
 	struct cs_ctx primary;
 	unsigned int primary_refs;
 	struct cs_pool pool;		/* default memory pool */
@@ -114,9 +134,12 @@ struct cs_region {
 	size_t size;			/* bytes */
 	int dev;
 	unsigned long long buffer_id;
-	/* CS_REGION_ALLOC */
+	/* CS_REGION_ALLOC: one of phys (contiguous), runs or sub (paged) */
 	struct cs_extent *phys;
-	void *map_base;			/* page-aligned host mapping */
+	struct cs_extent **runs;	/* whole pages, in VA order */
+	unsigned int nr_runs;
+	struct cs_subpage *sub;		/* a share of this page */
+	void *map_base;			/* page-aligned host mapping; NULL for sub */
 	size_t map_len;			/* bytes */
 	struct cs_ctx *ctx;
 	struct cs_pool *pool;		/* non-NULL for stream-ordered allocs */
@@ -137,6 +160,7 @@ struct cs_vec {
 struct cs_state {
 	pthread_mutex_t lock;
 	bool initialized;
+	enum cs_alloc_mode alloc_mode;	/* CUDASIM_ALLOC, set by the first cuInit */
 	CUresult init_result;		/* sticky result of the first cuInit */
 	bool init_tried;
 	int ndev;
@@ -193,6 +217,7 @@ bool cs_dev_valid(CUdevice dev);
 void cs_set_current(struct cs_ctx *ctx);
 
 /* memory.c: physical first-fit, the registries */
+size_t __cs_alloc_phys_off(const struct cs_region *r);
 struct cs_extent *__cs_phys_alloc(struct cs_device *d, size_t size, size_t align);
 void __cs_phys_free(struct cs_device *d, struct cs_extent *e);
 int cs_vec_insert(struct cs_vec *vec, void *item, uintptr_t key, uintptr_t (*key_of)(void *));
@@ -207,6 +232,12 @@ struct cs_handle *__cs_handle_find(unsigned long long id);
 CUresult __cs_check_access(uintptr_t addr, size_t n, int dev, bool write, bool one_alloc);
 CUresult cs_mem_alloc(CUdeviceptr *dptr, size_t bytesize, struct cs_pool *pool);
 CUresult cs_mem_free(CUdeviceptr dptr, bool async);
+
+/* paged.c: CUDASIM_ALLOC=paged */
+int __cs_paged_alloc(struct cs_device *d, struct cs_region *r, size_t size, bool low32);
+void __cs_paged_free(struct cs_device *d, struct cs_region *r);
+size_t __cs_paged_phys_off(const struct cs_region *r);
+int __cs_paged_remap(struct cs_device *d, int fd);
 
 /* vmm.c */
 void __cs_handle_put(struct cs_handle *h);

@@ -99,8 +99,11 @@ int cudasim_set_fail(const char *spec);
  * @reservations:  live cuMemAddressReserve ranges (process wide; reported
  *                 for every device)
  * @bytes_total:   device capacity (CUDASIM_MEM), bytes
- * @bytes_used:    physical bytes taken by allocations and handles
- * @bytes_alloc:   of which cuMemAlloc*, bytes (rounded to 512)
+ * @bytes_used:    physical bytes taken by allocations and handles (with
+ *                 CUDASIM_ALLOC=paged, whole 2 MiB pages: what cuMemGetInfo
+ *                 counts)
+ * @bytes_alloc:   bytes requested by cuMemAlloc* (rounded to 512); with
+ *                 CUDASIM_ALLOC=contiguous exactly their part of @bytes_used
  * @bytes_mapped:  VA bytes covered by mappings, bytes
  * @bytes_reserved: VA bytes reserved (process wide), bytes
  */

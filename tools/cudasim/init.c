@@ -70,10 +70,25 @@ static int cs_parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+/* CUDASIM_ALLOC: a bad value is not worth failing cuInit for. */
+static enum cs_alloc_mode cs_read_alloc_mode(void)
+{
+	const char *s = getenv("CUDASIM_ALLOC");
+
+	if (!s || !*s || !strcmp(s, "paged"))
+		return CS_ALLOC_PAGED;
+	if (!strcmp(s, "contiguous"))
+		return CS_ALLOC_CONTIGUOUS;
+	fprintf(stderr, "cudasim: CUDASIM_ALLOC='%s' is neither paged nor contiguous; "
+		"using paged\n", s);
+	return CS_ALLOC_PAGED;
+}
+
 static CUresult cs_read_env(size_t *mem, int *ndev)
 {
 	const char *s;
 
+	cs.alloc_mode = cs_read_alloc_mode();
 	*mem = CS_DEFAULT_MEM;
 	*ndev = 1;
 	s = getenv("CUDASIM_MEM");
@@ -466,6 +481,8 @@ static void cs_device_clone(struct cs_device *d)
 		if (r->dev != d->ordinal)
 			continue;
 		if (r->kind == CS_REGION_ALLOC) {
+			if (!r->phys)
+				continue;	/* paged: below */
 			addr = mmap(r->map_base, r->map_len, PROT_READ | PROT_WRITE,
 				    MAP_SHARED | MAP_FIXED, fd,
 				    r->phys->off & ~(size_t)(getpagesize() - 1));
@@ -479,6 +496,8 @@ static void cs_device_clone(struct cs_device *d)
 		if (addr == MAP_FAILED)
 			goto out_fail;
 	}
+	if (__cs_paged_remap(d, fd))
+		goto out_fail;
 	for (i = 0; i < cs.handles.nr; i++) {
 		struct cs_handle *h = cs.handles.v[i];
 

@@ -3,13 +3,19 @@
  * memory.c - physical memory accounting, the range registries, cuMemAlloc.
  *
  * Physical memory: each device's memfd is carved by one first-fit over its
- * capacity, shared by cuMemAlloc (512-byte granules) and cuMemCreate (2 MiB
- * granules), so plain allocation fragments as it does on a GPU.
+ * capacity, shared by cuMemAlloc and cuMemCreate (2 MiB granules).  How
+ * cuMemAlloc takes its part is CUDASIM_ALLOC's:
+ *
+ *	paged (default)	2 MiB pages wherever they are free, as the driver
+ *			does: see paged.c
+ *	contiguous	one first-fit hole of 512-byte granules, so plain
+ *			allocation fragments: the worst case, for tests
  *
  * Device VA: cuMemAlloc memory is a host mapping of its memfd range (the
- * address the host sees is the device pointer).  Ranges smaller than a page
- * share pages with their neighbours through separate mappings of the same
- * file pages, so a 512-byte allocation costs 512 bytes of capacity.
+ * address the host sees is the device pointer).  In contiguous mode ranges
+ * smaller than a host page share it with their neighbours through separate
+ * mappings of the same file pages, so a 512-byte allocation costs 512
+ * bytes of capacity.
  *
  * Registries: sorted arrays of pointers searched by binary search, O(log n)
  * lookups and O(n) memmove on insert/remove.
@@ -241,14 +247,61 @@ CUresult __cs_check_access(uintptr_t addr, size_t n, int dev, bool write, bool o
 
 /* ---- cuMemAlloc and friends ---- */
 
+/* Contiguous mode: one first-fit hole, mapped wherever the host likes. */
+static int __mem_alloc_contiguous(struct cs_device *d, struct cs_region *r, size_t size,
+				  bool low32)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t delta, pg_off;
+	int flags = MAP_SHARED;
+
+	r->phys = __cs_phys_alloc(d, size, CS_ALLOC_ALIGN);
+	if (!r->phys)
+		return -ENOMEM;
+	pg_off = r->phys->off & ~(size_t)(page - 1);
+	delta = r->phys->off - pg_off;
+	r->map_len = CS_ALIGN_UP(delta + size, (size_t)page);
+#ifdef MAP_32BIT
+	if (low32)
+		flags |= MAP_32BIT;
+#endif
+	r->map_base = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, flags, d->memfd, pg_off);
+	if (r->map_base == MAP_FAILED) {
+		__cs_phys_free(d, r->phys);
+		return -ENOMEM;
+	}
+	r->start = (uintptr_t)r->map_base + delta;
+	return 0;
+}
+
+static void __mem_release(struct cs_device *d, struct cs_region *r)
+{
+	if (cs.alloc_mode == CS_ALLOC_PAGED) {
+		__cs_paged_free(d, r);
+		return;
+	}
+	munmap(r->map_base, r->map_len);
+	__cs_phys_free(d, r->phys);
+}
+
+/**
+ * __cs_alloc_phys_off - where a cuMemAlloc region starts in its device file
+ * @r: a CS_REGION_ALLOC region
+ *
+ * Return: the byte offset of its first byte in the device's memfd.
+ */
+size_t __cs_alloc_phys_off(const struct cs_region *r)
+{
+	return r->phys ? r->phys->off : __cs_paged_phys_off(r);
+}
+
 static CUresult __mem_alloc(CUdeviceptr *dptr, size_t bytesize, struct cs_ctx *ctx, int dev,
 			    struct cs_pool *pool, bool low32)
 {
 	struct cs_device *d = &cs.dev[dev];
-	long page = sysconf(_SC_PAGESIZE);
-	size_t size, delta, pg_off;
 	struct cs_region *r;
-	int flags = MAP_SHARED;
+	size_t size;
+	int err;
 
 	if (!dptr || !bytesize)
 		return CUDA_ERROR_INVALID_VALUE;
@@ -258,39 +311,29 @@ static CUresult __mem_alloc(CUdeviceptr *dptr, size_t bytesize, struct cs_ctx *c
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return CUDA_ERROR_OUT_OF_MEMORY;
-	r->phys = __cs_phys_alloc(d, size, CS_ALLOC_ALIGN);
-	if (!r->phys)
+	if (cs.alloc_mode == CS_ALLOC_PAGED)
+		err = __cs_paged_alloc(d, r, size, low32);
+	else
+		err = __mem_alloc_contiguous(d, r, size, low32);
+	if (err)
 		goto out_free_region;
-	pg_off = r->phys->off & ~(size_t)(page - 1);
-	delta = r->phys->off - pg_off;
-	r->map_len = CS_ALIGN_UP(delta + size, (size_t)page);
-#ifdef MAP_32BIT
-	if (low32)
-		flags |= MAP_32BIT;
-#endif
-	r->map_base = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, flags, d->memfd, pg_off);
-	if (r->map_base == MAP_FAILED)
-		goto out_free_phys;
 	r->kind = CS_REGION_ALLOC;
-	r->start = (uintptr_t)r->map_base + delta;
 	r->size = size;
 	r->dev = dev;
 	r->ctx = ctx;
 	r->pool = pool;
 	r->buffer_id = cs.next_buffer_id++;
 	if (low32 && r->start + size > 0xffffffffUL)
-		goto out_unmap;
+		goto out_release;
 	if (cs_vec_insert(&cs.regions, r, r->start, cs_region_key))
-		goto out_unmap;
+		goto out_release;
 	d->nr_allocs++;
 	d->alloc_bytes += size;
 	*dptr = r->start;
 	return CUDA_SUCCESS;
 
-out_unmap:
-	munmap(r->map_base, r->map_len);
-out_free_phys:
-	__cs_phys_free(d, r->phys);
+out_release:
+	__mem_release(d, r);
 out_free_region:
 	free(r);
 	return CUDA_ERROR_OUT_OF_MEMORY;
@@ -382,10 +425,9 @@ static void __mem_free_region(struct cs_region *r)
 	struct cs_device *d = &cs.dev[r->dev];
 
 	cs_vec_remove(&cs.regions, r, r->start, cs_region_key);
-	munmap(r->map_base, r->map_len);
 	d->nr_allocs--;
 	d->alloc_bytes -= r->size;
-	__cs_phys_free(d, r->phys);
+	__mem_release(d, r);
 	free(r);
 }
 

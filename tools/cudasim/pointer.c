@@ -247,7 +247,8 @@ CS_API CUresult cuIpcGetMemHandle(CUipcMemHandle *pHandle, CUdeviceptr dptr)
 	if (!r || r->kind != CS_REGION_ALLOC) {
 		res = CUDA_ERROR_INVALID_VALUE;
 	} else {
-		unsigned long long v[4] = { getpid(), r->dev, r->phys->off, r->size };
+		unsigned long long v[4] = { getpid(), r->dev, __cs_alloc_phys_off(r),
+					     r->size };
 
 		memset(pHandle, 0, sizeof(*pHandle));
 		memcpy(pHandle->reserved, "CSIMIPC", 8);
