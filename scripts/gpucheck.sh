@@ -39,7 +39,7 @@ budget=${2:-480}
 out=${OUT:-$bundle/gpucheck}
 mkdir -p "$out"
 t0=$SECONDS
-unset GPUVM_LIBCUDA CUDASIM_MEM CUDASIM_DEVICES CUDASIM_FAIL CUDASIM_LEAKCHECK
+unset GPUVM_LIBCUDA CUDASIM_MEM CUDASIM_DEVICES CUDASIM_FAIL CUDASIM_LEAKCHECK CUDASIM_ALLOC
 export LD_LIBRARY_PATH=${GPUCHECK_LIBCUDA_DIR:+$GPUCHECK_LIBCUDA_DIR:}$bundle/lib
 export GPUVM_BUILD=$bundle GPUVM_SRC=$src
 shim=$bundle/lib/libgpuvm_preload.so
@@ -72,6 +72,8 @@ echo "gpucheck: $(nvidia-smi --query-gpu=name,memory.total,driver_version \
 # the driver's answers to the documented error cases, and the VMM demo
 step driver_probe 30 "$bundle/tests/cudasim/driver_probe"
 step demo_vmm 30 "$bundle/tests/cudasim/demo_vmm"
+# how cuMemAlloc shares pages and fragments, for cudasim's paged model
+step alloc_probe 60 "$bundle/tests/cudasim/alloc_probe"
 # unmodified driver-API programs, plain and under the shim
 for p in cu_linked cu_procaddr cu_dlsym cu_query; do
 	step "$p-plain" 30 "$bundle/tests/runtime/$p" direct
