@@ -15,9 +15,11 @@
  * cache in one contiguous buffer that grows by one block per decoding step
  * the way a naive server grows a tensor: allocate the bigger buffer, copy,
  * free the old one.  Under a contiguous first-fit allocator (plain
- * cuMemAlloc) every freed buffer leaves a hole just too small for the next
+ * cuMemAlloc on cudasim with CUDASIM_ALLOC=contiguous, which the main job
+ * sets) every freed buffer leaves a hole just too small for the next
  * growth, so the device runs out of memory with plenty free in holes; a
- * request that cannot grow is dropped.  Every block is written with
+ * request that cannot grow is dropped.  The real driver and paged cudasim
+ * map free 2 MiB pages under one range and serve all 40.  Every block is written with
  * cuMemsetD32 and every buffer verified with cuMemcpyDtoH when its request
  * finishes, so data moved by a growth is checked too.
  *
@@ -917,7 +919,8 @@ static void report(const struct run *r)
 
 int main(int argc, char **argv)
 {
-	/* the defaults are the main job's: on 256 MiB they fragment first-fit */
+	/* the defaults are the main job's: on 256 MiB they fragment
+	 * CUDASIM_ALLOC=contiguous's first fit */
 	struct run r = {
 		.p = {
 			.seed = 3, .requests = 40, .concurrency = 8, .weights_pct = 25,
