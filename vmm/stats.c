@@ -85,7 +85,8 @@ static int vmm_stats(int dev, struct gpuvm_stats *stats)
 	st = d->st;
 	st->cached = st->physical - d->inuse_bytes;
 	st->largest_free_run = largest_run(d);
-	st->trace_dropped = vmm_trace_dropped();
+	if (!d->ordinal)
+		st->trace_dropped = vmm_trace_dropped();
 	st->limit = d->knob[VMM_KNOB_LIMIT];
 	memset(stats, 0, sizeof(*stats));
 	stats->requested = st->requested;
@@ -109,7 +110,7 @@ static int vmm_stats(int dev, struct gpuvm_stats *stats)
 	stats->chunks = st->chunks;
 	stats->chunks_free = st->chunks_free;
 	stats->reclaimed = st->reclaimed;
-	stats->trace_dropped = st->trace_dropped;
+	stats->trace_dropped = vmm_trace_dropped();
 	for (i = 0; i < GPUVM_DRV_NR; i++)
 		stats->driver_calls[i] = __atomic_load_n(&st->driver_calls[i], __ATOMIC_RELAXED);
 	free_phys = st->cached;
@@ -130,4 +131,33 @@ static int vmm_stats(int dev, struct gpuvm_stats *stats)
 GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats)
 {
 	return vmm_gated(-ESHUTDOWN, vmm_stats(dev, stats));
+}
+
+/**
+ * stats_publish_trace_dropped - the trace's lost events into the status
+ * @dropped: events lost so far by the trace
+ * @wait: wait for a busy device lock (else give up: the caller retries)
+ *
+ * The trace writer calls it when the count changed, so a program that
+ * never calls gpuvm_stats() (one under the shim) shows its drops too.  The
+ * count is the process's: it goes in device 0's block alone, as the status
+ * of a process sums its devices.
+ *
+ * Return: true when published; false when device 0 is not set up (yet)
+ * or its lock was busy.
+ */
+bool stats_publish_trace_dropped(uint64_t dropped, bool wait)
+{
+	struct vmm_device *d = &vmm.dev[0];
+
+	if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
+		return false;
+	if (wait)
+		pthread_mutex_lock(&d->lock);
+	else if (pthread_mutex_trylock(&d->lock))
+		return false;
+	__pt_begin(d);
+	d->st->trace_dropped = dropped;
+	vmm_unlock(d);
+	return true;
 }

@@ -93,6 +93,7 @@ static struct trace_state {
 	/* Writer thread only. */
 	uint64_t head;			/* next position to consume */
 	uint64_t dropped_noted;		/* drops already put in the file */
+	uint64_t dropped_published;	/* drops already in the status */
 	int fd;
 	bool uring;			/* io_uring, else pwrite() */
 	struct io_uring ring;
@@ -333,6 +334,19 @@ static void drain(void)
 	buf_flush();
 }
 
+/*
+ * The drop count into the status (trace_dropped), within a drain period
+ * of a change: the producers only count, the writer publishes.  Without
+ * @wait a busy device lock is left for the next period.
+ */
+static void publish_dropped(bool wait)
+{
+	uint64_t dropped = atomic_load(&tr.dropped);
+
+	if (dropped != tr.dropped_published && stats_publish_trace_dropped(dropped, wait))
+		tr.dropped_published = dropped;
+}
+
 static void write_header(void)
 {
 	struct trace_buf *b = &tr.bufs[0];
@@ -360,6 +374,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&tr.lock);
 		reap(false);
 		drain();
+		publish_dropped(false);
 		if (stopping)
 			break;
 		pthread_mutex_lock(&tr.lock);
@@ -382,6 +397,8 @@ static void *writer_main(void *arg)
 		if (tr.completions == before)
 			break;		/* the ring failed: nothing more will complete */
 	}
+	/* the last word: write errors above may have added drops */
+	publish_dropped(true);
 	return NULL;
 }
 
@@ -466,6 +483,7 @@ int vmm_trace_start(const char *path, uint64_t capacity, uint64_t granularity)
 	atomic_store(&tr.dropped, 0);
 	tr.head = 0;
 	tr.dropped_noted = 0;
+	tr.dropped_published = UINT64_MAX;	/* a new trace starts at 0, shown */
 	tr.nr_busy = 0;
 	tr.write_error = 0;
 	tr.offset = 0;

@@ -54,6 +54,9 @@ void vmm_trace_stop(void);
 /** vmm_trace_dropped - events dropped because the ring was full */
 uint64_t vmm_trace_dropped(void);
 
+/* stats.c: the writer publishes the drop count in the status */
+bool stats_publish_trace_dropped(uint64_t dropped, bool wait);
+
 /** vmm_trace_ring_records - ring slots of the current or last trace (0: none yet) */
 unsigned int vmm_trace_ring_records(void);
 

@@ -107,7 +107,6 @@ struct set_pair {
 	const struct gpuvm_knob *k;
 	int idx;			/* schema index */
 	uint64_t val;
-	bool done;			/* applied (or, when ordering, placed) */
 };
 
 /* Every knob of every device in reach, as the process has them now. */
