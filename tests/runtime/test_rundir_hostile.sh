@@ -179,6 +179,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	cat "$tmp/ps.out"
 	[ "$(grep -cE "^ *$vpid " "$tmp/ps.out")" = 1 ] ||
 		fail "root's gpuvm ps does not show uid $victim's process once"
+	# ... and tunes it there: the request goes to the user's directory
+	env -u GPUVM_RUNDIR "$build/bin/gpuvm" set --direct "$vpid" low_watermark=2M \
+		high_watermark=64M >"$tmp/set.out" 2>&1 || fail "root's gpuvm set: $(cat "$tmp/set.out")"
 	if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 		mkdir "$tmp/mnt"
 		env -u GPUVM_RUNDIR "$build/bin/gpuvmfs" -f "$tmp/mnt" 2>"$tmp/fs.log" &
@@ -193,6 +196,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 				fail "status of uid $victim's process: $(head -3 "$tmp/mnt/$vpid/status")"
 			[ "$(stat -c %u "$tmp/mnt/$vpid/status")" = $victim ] ||
 				fail "the process's files do not belong to its user"
+			[ "$(cat "$tmp/mnt/$vpid/policy/high_watermark")" = 67108864 ] ||
+				fail "root's gpuvm set did not reach uid $victim's process"
 		else
 			echo "(cannot mount: $(tail -n 1 "$tmp/fs.log"))"
 		fi

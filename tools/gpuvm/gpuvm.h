@@ -79,6 +79,10 @@ struct cli_source_opts {
 bool cli_source_opt(int c, const char *arg, struct cli_source_opts *o);
 int cli_source_init(const char *cmd, const struct cli_source_opts *o, struct cli_source *src);
 bool cli_is_gpuvmfs(const char *dir);
+struct gpuvmfs_proc;
+struct gpuvm_segment;
+int cli_segment_open(const struct cli_source *src, pid_t pid, struct gpuvm_segment *seg,
+		     struct gpuvmfs_proc *proc, char *dir);
 int cli_find_gpuvmfs(char *buf, size_t len);
 
 /* A malloc'ed, NUL-terminated text of a file of a process. */

@@ -28,7 +28,7 @@
 #include <gpuvm/segment.h>
 
 #include "gpuvm.h"
-#include "segment.h"
+#include "gpuvmfs.h"
 
 /* The schema, as `gpuvm set --list` prints it. */
 static void list_knobs(void)
@@ -121,11 +121,13 @@ static int live_from_segment(const struct cli_source *src, pid_t pid, int dev,
 {
 	struct gpuvm_snapshot snap;
 	struct gpuvm_segment seg;
+	struct gpuvmfs_proc proc;
+	char dir[PATH_MAX];
 	int err, d, i, n = gpuvm_knob_count();
 
-	err = gpuvm_segment_open(src->rundir, pid, &seg);
+	err = cli_segment_open(src, pid, &seg, &proc, dir);
 	if (err)
-		return err == -ENOENT ? -ESRCH : err;
+		return err;
 	err = gpuvm_snapshot_take(&seg, 0, &snap);
 	gpuvm_segment_close(&seg);
 	for (d = 0; !err && d < GPUVM_SEG_MAX_DEVICES; d++) {

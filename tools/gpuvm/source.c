@@ -512,33 +512,59 @@ static int write_file(const char *path, const char *text)
 	return err;
 }
 
-/* What gpuvmfs's write handler does after it parsed and checked. */
-static int direct_request(const struct cli_source *src, pid_t pid, int dev, const char *name,
-			  uint64_t val)
+/**
+ * cli_segment_open - open the state segment of a shown process
+ * @src: where to read from
+ * @pid: the process
+ * @seg: filled on success; close with gpuvm_segment_close()
+ * @proc: filled with the process as listed
+ * @dir: receives the run directory it publishes in (PATH_MAX bytes)
+ *
+ * The process is found as gpuvmfs finds it (so, for root with no run
+ * directory named, in its owner's own one), and the segment must still be
+ * its owner's.
+ * Return: 0, -ESRCH (not shown), -ESTALE (the file changed hands), -errno.
+ */
+int cli_segment_open(const struct cli_source *src, pid_t pid, struct gpuvm_segment *seg,
+		     struct gpuvmfs_proc *proc, char *dir)
 {
-	char dirbuf[PATH_MAX];
-	struct gpuvm_segment seg;
-	struct gpuvmfs_proc proc;
-	const char *dir;
+	char own[PATH_MAX];
 	struct gpuvmfs fs;
 	int err;
 
 	direct_init(src, &fs);
-	err = gpuvmfs_proc_get(&fs, pid, &proc);
+	err = gpuvmfs_proc_get(&fs, pid, proc);
 	if (!err)
-		dir = gpuvmfs_proc_rundir(&fs, proc.uid, dirbuf, sizeof(dirbuf));
+		snprintf(dir, PATH_MAX, "%s", gpuvmfs_proc_rundir(&fs, proc->uid, own, sizeof(own)));
 	direct_exit(&fs);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
-	if (dev >= 0 && (dev >= GPUVM_SEG_MAX_DEVICES || !(proc.dev_mask & (1u << dev))))
-		return -ENOENT;
-	if (geteuid() != 0 && geteuid() != proc.uid)
-		return -EACCES;
-	err = gpuvm_segment_open(dir, pid, &seg);
+	err = gpuvm_segment_open(dir, pid, seg);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
-	if (seg.uid != proc.uid)
-		err = -ESTALE;
+	if (seg->uid != proc->uid) {
+		gpuvm_segment_close(seg);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/* What gpuvmfs's write handler does after it parsed and checked. */
+static int direct_request(const struct cli_source *src, pid_t pid, int dev, const char *name,
+			  uint64_t val)
+{
+	struct gpuvm_segment seg;
+	struct gpuvmfs_proc proc;
+	char dir[PATH_MAX];
+	int err;
+
+	err = cli_segment_open(src, pid, &seg, &proc, dir);
+	if (err)
+		return err;
+	if (dev >= 0 && (dev >= GPUVM_SEG_MAX_DEVICES || !(proc.dev_mask & (1u << dev))))
+		err = -ENOENT;
+	else if (geteuid() != 0 && geteuid() != proc.uid)
+		err = -EACCES;
 	else
 		err = gpuvmfs_ctl_request(dir, &seg, dev, name, val, GPUVMFS_CTL_TIMEOUT_MS);
 	gpuvm_segment_close(&seg);
