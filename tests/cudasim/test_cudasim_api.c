@@ -16,7 +16,7 @@ START_TEST(test_not_initialized)
 	CKE(cuMemAlloc(&p, 4096), CUDA_ERROR_NOT_INITIALIZED);
 	CKE(cuMemAddressReserve(&p, GRAN, 0, 0, 0), CUDA_ERROR_NOT_INITIALIZED);
 	CK(cuDriverGetVersion(&v));
-	ck_assert(v == 12080 || v == 13000);
+	ck_assert_int_eq(v, 13000);
 	CKE(cuInit(1), CUDA_ERROR_INVALID_VALUE);
 	CK(cuInit(0));
 	CK(cuInit(0));
@@ -56,6 +56,40 @@ START_TEST(test_bad_fail_env)
 
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	ck_assert_ptr_nonnull(strstr(err, "CUDASIM_FAIL"));
+}
+END_TEST
+
+static void child_driver_version(void)
+{
+	int v = 0;
+
+	setenv("CUDASIM_DRIVER_VERSION", "12090", 1);
+	exit(cuDriverGetVersion(&v) == CUDA_SUCCESS && v == 12090 ? 0 : 1);
+}
+
+static void child_bad_driver_version(void)
+{
+	int v = 0, w = 0;
+
+	setenv("CUDASIM_DRIVER_VERSION", "13.0", 1);
+	/* a bad value is reported, the default kept, and the driver works */
+	exit(cuDriverGetVersion(&v) == CUDA_SUCCESS && v == 13000 &&
+	     cuDriverGetVersion(&w) == CUDA_SUCCESS && w == 13000 &&
+	     cuInit(0) == CUDA_SUCCESS ? 0 : 1);
+}
+
+START_TEST(test_driver_version_env)
+{
+	char err[1024];
+	int st = run_child(child_driver_version, err, sizeof(err));
+
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_str_eq(err, "");
+	st = run_child(child_bad_driver_version, err, sizeof(err));
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* one line, however often the version is asked for */
+	ck_assert_ptr_nonnull(strstr(err, "CUDASIM_DRIVER_VERSION='13.0'"));
+	ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
 }
 END_TEST
 
@@ -600,6 +634,7 @@ static Suite *cudasim_api_suite(void)
 	tcase_add_test(tc, test_not_initialized);
 	tcase_add_test(tc, test_bad_mem_env);
 	tcase_add_test(tc, test_bad_fail_env);
+	tcase_add_test(tc, test_driver_version_env);
 	tcase_add_test(tc, test_no_devices);
 	tcase_add_test(tc, test_mem_suffix);
 	tcase_add_test(tc, test_devices_and_attributes);

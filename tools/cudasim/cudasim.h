@@ -28,7 +28,7 @@
 #define CS_PAGE_SIZE		(2UL << 20)	/* paged cuMemAlloc page, bytes */
 #define CS_SUB_GRANULES		(CS_PAGE_SIZE / CS_ALLOC_ALIGN)	/* per shared page */
 #define CS_DEFAULT_MEM		(1UL << 30)	/* CUDASIM_MEM default, bytes */
-#define CS_DRIVER_VERSION	12080
+#define CS_DRIVER_VERSION	13000	/* CUDASIM_DRIVER_VERSION default */
 #define CS_LEAK_EXIT_CODE	66
 
 #define CS_CTX_MAGIC		0x63747873u	/* "ctxs" */

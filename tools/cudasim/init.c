@@ -190,12 +190,41 @@ out_unlock:
 	return res;
 }
 
+static int cs_driver_version = CS_DRIVER_VERSION;
+
+/*
+ * CUDASIM_DRIVER_VERSION is read on the first cuDriverGetVersion, which
+ * may come before cuInit (the runtime asks first): a bad value is reported
+ * once and the default kept, so the program still runs.
+ */
+static void cs_driver_version_read(void)
+{
+	const char *s = getenv("CUDASIM_DRIVER_VERSION");
+	char *end;
+	long v;
+
+	if (!s)
+		return;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 2000 || v > 99990 || v % 10) {
+		fprintf(stderr, "cudasim: CUDASIM_DRIVER_VERSION='%s' is not a version "
+			"(1000 * major + 10 * minor, 2000 to 99990); using %d\n", s,
+			CS_DRIVER_VERSION);
+		return;
+	}
+	cs_driver_version = (int)v;
+}
+
 CS_API CUresult cuDriverGetVersion(int *driverVersion)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	CS_ENTER("cuDriverGetVersion");
 	if (!driverVersion)
 		return CUDA_ERROR_INVALID_VALUE;
-	*driverVersion = CS_DRIVER_VERSION;
+	pthread_once(&once, cs_driver_version_read);
+	*driverVersion = cs_driver_version;
 	return CUDA_SUCCESS;
 }
 
