@@ -239,6 +239,9 @@ void __cs_paged_free(struct cs_device *d, struct cs_region *r);
 size_t __cs_paged_phys_off(const struct cs_region *r);
 int __cs_paged_remap(struct cs_device *d, int fd);
 
+/* module.c */
+CUresult cs_module_load_fatbin(CUmodule *module, const void *image);
+
 /* vmm.c */
 void __cs_handle_put(struct cs_handle *h);
 

@@ -9,6 +9,9 @@
  * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM the _ptds/_ptsz variant is
  * returned where one exists.
  */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cudasim.h"
@@ -52,6 +55,30 @@ CS_DECLARE(cuEventRecord_ptsz);
 CS_DECLARE(cuLaunchKernel_ptsz);
 CS_DECLARE(cuModuleLoadDataEx);
 CS_DECLARE(cuModuleLoadFatBinary);
+CS_DECLARE(cuModuleGetGlobal_v2);
+CS_DECLARE(cuModuleGetLoadingMode);
+CS_DECLARE(cuLibraryLoadData);
+CS_DECLARE(cuLibraryLoadFromFile);
+CS_DECLARE(cuLibraryUnload);
+CS_DECLARE(cuLibraryGetKernel);
+CS_DECLARE(cuLibraryGetModule);
+CS_DECLARE(cuKernelGetFunction);
+CS_DECLARE(cuLibraryGetGlobal);
+CS_DECLARE(cuLibraryGetManaged);
+CS_DECLARE(cuLibraryGetUnifiedFunction);
+CS_DECLARE(cuKernelGetAttribute);
+CS_DECLARE(cuKernelSetAttribute);
+CS_DECLARE(cuKernelSetCacheConfig);
+CS_DECLARE(cuKernelGetName);
+CS_DECLARE(cuFuncGetAttribute);
+CS_DECLARE(cuFuncSetAttribute);
+CS_DECLARE(cuFuncSetCacheConfig);
+CS_DECLARE(cuFuncGetName);
+
+#define CS_REFUSED(name, version) CS_DECLARE(name);
+#include "refused.h"
+#undef CS_REFUSED
+CS_DECLARE(cuGetExportTable);
 
 struct cs_proc {
 	const char *name;
@@ -204,6 +231,30 @@ static const struct cs_proc cs_procs[] = {
 	P("cuModuleUnload", 2000, cuModuleUnload),
 	P("cuModuleGetFunction", 2000, cuModuleGetFunction),
 	PT("cuLaunchKernel", 4000, cuLaunchKernel, cuLaunchKernel_ptsz),
+	P("cuModuleGetGlobal", 3020, cuModuleGetGlobal_v2),
+	P("cuModuleGetLoadingMode", 11070, cuModuleGetLoadingMode),
+	P("cuLibraryLoadData", 12000, cuLibraryLoadData),
+	P("cuLibraryLoadFromFile", 12000, cuLibraryLoadFromFile),
+	P("cuLibraryUnload", 12000, cuLibraryUnload),
+	P("cuLibraryGetKernel", 12000, cuLibraryGetKernel),
+	P("cuLibraryGetModule", 12000, cuLibraryGetModule),
+	P("cuKernelGetFunction", 12000, cuKernelGetFunction),
+	P("cuLibraryGetGlobal", 12000, cuLibraryGetGlobal),
+	P("cuLibraryGetManaged", 12000, cuLibraryGetManaged),
+	P("cuLibraryGetUnifiedFunction", 12000, cuLibraryGetUnifiedFunction),
+	P("cuKernelGetAttribute", 12000, cuKernelGetAttribute),
+	P("cuKernelSetAttribute", 12000, cuKernelSetAttribute),
+	P("cuKernelSetCacheConfig", 12000, cuKernelSetCacheConfig),
+	P("cuKernelGetName", 12030, cuKernelGetName),
+	P("cuFuncGetAttribute", 2020, cuFuncGetAttribute),
+	P("cuFuncSetAttribute", 9000, cuFuncSetAttribute),
+	P("cuFuncSetCacheConfig", 3000, cuFuncSetCacheConfig),
+	P("cuFuncGetName", 12030, cuFuncGetName),
+	P("cuGetExportTable", 3000, cuGetExportTable),
+
+#define CS_REFUSED(name, version) P(#name, version, name),
+#include "refused.h"
+#undef CS_REFUSED
 };
 
 static CUresult get_proc_address(const char *symbol, void **pfn, int cudaVersion,
@@ -246,17 +297,55 @@ static CUresult get_proc_address(const char *symbol, void **pfn, int cudaVersion
 	return CUDA_SUCCESS;
 }
 
+static bool cs_trace_procaddr;
+
+static void cs_trace_procaddr_read(void)
+{
+	const char *s = getenv("CUDASIM_TRACE_PROCADDR");
+
+	cs_trace_procaddr = s && !strcmp(s, "1");
+}
+
+/*
+ * With CUDASIM_TRACE_PROCADDR=1 every request is logged on stderr, one
+ * line each: how to learn which entry points a library asks for.
+ */
+static CUresult get_proc_address_traced(const char *symbol, void **pfn, int cudaVersion,
+					cuuint64_t flags,
+					CUdriverProcAddressQueryResult *status)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	CUdriverProcAddressQueryResult st = CU_GET_PROC_ADDRESS_SUCCESS;
+	CUresult res;
+
+	pthread_once(&once, cs_trace_procaddr_read);
+	if (!cs_trace_procaddr)
+		return get_proc_address(symbol, pfn, cudaVersion, flags, status);
+	res = get_proc_address(symbol, pfn, cudaVersion, flags, &st);
+	fprintf(stderr, "cudasim: procaddr %s %d %#llx -> %s\n", symbol ? symbol : "(null)",
+		cudaVersion, (unsigned long long)flags,
+		res != CUDA_SUCCESS ? "error" :
+		st == CU_GET_PROC_ADDRESS_SUCCESS ? "found" :
+		st == CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT ? "version-not-sufficient" :
+		"not-found");
+	if (res == CUDA_SUCCESS && st != CU_GET_PROC_ADDRESS_SUCCESS && !status)
+		return CUDA_ERROR_NOT_FOUND;
+	if (res == CUDA_SUCCESS && status)
+		*status = st;
+	return res;
+}
+
 /* Both forms work before cuInit: the runtime resolves everything first. */
 CS_API CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion,
 				    cuuint64_t flags, CUdriverProcAddressQueryResult *symbolStatus)
 {
 	CS_ENTER("cuGetProcAddress");
-	return get_proc_address(symbol, pfn, cudaVersion, flags, symbolStatus);
+	return get_proc_address_traced(symbol, pfn, cudaVersion, flags, symbolStatus);
 }
 
 CS_API CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion,
 				 cuuint64_t flags)
 {
 	CS_ENTER("cuGetProcAddress");
-	return get_proc_address(symbol, pfn, cudaVersion, flags, NULL);
+	return get_proc_address_traced(symbol, pfn, cudaVersion, flags, NULL);
 }

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * abi.h - driver ABI that only cudasim needs: the types of the entry points
+ * the CUDA runtime resolves beyond what include/compat/cuda.h declares for
+ * gpuvm.  Values and layouts are the driver's (the toolkit's cuda.h);
+ * enums are plain ints, as they are passed.
+ */
+#ifndef CUDASIM_ABI_H
+#define CUDASIM_ABI_H
+
+#include <cuda.h>
+
+typedef struct CUlib_st *CUlibrary;
+typedef struct CUkern_st *CUkernel;
+typedef struct CUarray_st *CUarray;
+typedef void (*CUhostFn)(void *userData);
+typedef void (*CUstreamCallback)(CUstream hStream, CUresult status, void *userData);
+
+typedef struct CUDA_MEMCPY2D_st {
+	size_t srcXInBytes;
+	size_t srcY;
+	int srcMemoryType;		/* CUmemorytype */
+	const void *srcHost;
+	CUdeviceptr srcDevice;
+	CUarray srcArray;
+	size_t srcPitch;		/* bytes */
+	size_t dstXInBytes;
+	size_t dstY;
+	int dstMemoryType;
+	void *dstHost;
+	CUdeviceptr dstDevice;
+	CUarray dstArray;
+	size_t dstPitch;		/* bytes */
+	size_t WidthInBytes;
+	size_t Height;
+} CUDA_MEMCPY2D;
+
+typedef struct CUmemPoolProps_st {
+	int allocType;			/* CUmemAllocationType */
+	int handleTypes;		/* CUmemAllocationHandleType */
+	CUmemLocation location;
+	void *win32SecurityAttributes;
+	size_t maxSize;			/* bytes, 0: no limit */
+	unsigned short usage;
+	unsigned char reserved[54];
+} CUmemPoolProps;
+
+#define CU_MEMHOSTALLOC_PORTABLE	0x01
+#define CU_MEMHOSTALLOC_DEVICEMAP	0x02
+#define CU_MEMHOSTALLOC_WRITECOMBINED	0x04
+#define CU_MEMHOSTREGISTER_PORTABLE	0x01
+#define CU_MEMHOSTREGISTER_DEVICEMAP	0x02
+#define CU_MEMHOSTREGISTER_IOMEMORY	0x04
+#define CU_MEMHOSTREGISTER_READ_ONLY	0x08
+
+enum {
+	CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES = 1,
+	CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC,
+	CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES,
+	CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+	CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT,
+	CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH,
+	CU_MEMPOOL_ATTR_USED_MEM_CURRENT,
+	CU_MEMPOOL_ATTR_USED_MEM_HIGH,
+};
+
+enum {
+	CU_LIMIT_STACK_SIZE,
+	CU_LIMIT_PRINTF_FIFO_SIZE,
+	CU_LIMIT_MALLOC_HEAP_SIZE,
+	CU_LIMIT_DEV_RUNTIME_SYNC_DEPTH,
+	CU_LIMIT_DEV_RUNTIME_PENDING_LAUNCH_COUNT,
+	CU_LIMIT_MAX_L2_FETCH_GRANULARITY,
+	CU_LIMIT_PERSISTING_L2_CACHE_SIZE,
+	CU_LIMIT_SHMEM_SIZE,
+	CU_LIMIT_CIG_ENABLED,
+	CU_LIMIT_CIG_SHMEM_FALLBACK_ENABLED,
+	CU_LIMIT_MAX
+};
+
+enum {
+	CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+	CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
+	CU_FUNC_ATTRIBUTE_CONST_SIZE_BYTES,
+	CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES,
+	CU_FUNC_ATTRIBUTE_NUM_REGS,
+	CU_FUNC_ATTRIBUTE_PTX_VERSION,
+	CU_FUNC_ATTRIBUTE_BINARY_VERSION,
+	CU_FUNC_ATTRIBUTE_CACHE_MODE_CA,
+	CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+	CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+	CU_FUNC_ATTRIBUTE_CLUSTER_SIZE_MUST_BE_SET,
+	CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH,
+	CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT,
+	CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH,
+	CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED,
+	CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE,
+	CU_FUNC_ATTRIBUTE_MAX
+};
+
+#define CU_FUNC_CACHE_PREFER_EQUAL	0x03
+#define CU_SHARED_MEM_CONFIG_EIGHT_BYTE_BANK_SIZE 0x02
+
+enum {
+	CU_DEVICE_P2P_ATTRIBUTE_PERFORMANCE_RANK = 1,
+	CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED,
+	CU_DEVICE_P2P_ATTRIBUTE_NATIVE_ATOMIC_SUPPORTED,
+	CU_DEVICE_P2P_ATTRIBUTE_CUDA_ARRAY_ACCESS_SUPPORTED,
+	CU_DEVICE_P2P_ATTRIBUTE_ONLY_PARTIAL_NATIVE_ATOMIC_SUPPORTED,
+};
+
+#define CU_MODULE_EAGER_LOADING	0x1
+#define CU_MODULE_LAZY_LOADING	0x2
+
+#define CU_EVENT_RECORD_EXTERNAL 0x1
+
+#endif /* CUDASIM_ABI_H */
