@@ -146,6 +146,18 @@ CS_API CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice dev, unsigned int flags)
 	return primary_set_flags(dev, flags);
 }
 
+/* Before 11.0 the flags could not change while the context was active. */
+CS_API CUresult cuDevicePrimaryCtxSetFlags(CUdevice dev, unsigned int flags)
+{
+	CS_ENTER("cuDevicePrimaryCtxSetFlags");
+	if (!cs_check_init() && cs_dev_valid(dev) && cs.dev[dev].primary_refs)
+		return CUDA_ERROR_PRIMARY_CONTEXT_ACTIVE;
+	return primary_set_flags(dev, flags);
+}
+
+CS_API CUresult cuDevicePrimaryCtxReset(CUdevice dev)
+	__attribute__((alias("cuDevicePrimaryCtxReset_v2")));
+
 CS_API CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev)
 {
 	CS_ENTER("cuDevicePrimaryCtxReset");

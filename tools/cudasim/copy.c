@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cudasim.h"
+#include "abi.h"
 
 enum cs_side { CS_HOST, CS_DEVICE, CS_UNIFIED };
 
@@ -211,12 +212,14 @@ CS_COPY_ALIAS(cuMemcpyPeer_ptds, cuMemcpyPeer,
 
 /* ---- memset ---- */
 
-static CUresult cs_memset(uintptr_t dst, unsigned int value, size_t elem, size_t n,
-			  CUstream stream, bool async)
+/* @height rows of @n elements of @elem bytes, @pitch bytes apart; every
+ * row is checked before any is written. */
+static CUresult cs_memset_rows(uintptr_t dst, size_t pitch, unsigned int value, size_t elem,
+			       size_t n, size_t height, CUstream stream, bool async)
 {
 	struct cs_ctx *ctx;
 	CUresult res;
-	size_t i;
+	size_t i, y;
 
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
@@ -229,31 +232,43 @@ static CUresult cs_memset(uintptr_t dst, unsigned int value, size_t elem, size_t
 		if (res != CUDA_SUCCESS)
 			goto out_unlock;
 	}
-	if (!CS_IS_ALIGNED(dst, elem) || n > SIZE_MAX / elem) {
+	if (!CS_IS_ALIGNED(dst, elem) || n > SIZE_MAX / elem ||
+	    (height > 1 && (pitch < n * elem || pitch > SIZE_MAX / height))) {
 		res = CUDA_ERROR_INVALID_VALUE;
 		goto out_unlock;
 	}
-	if (!n)
+	if (!n || !height)
 		goto out_unlock;
-	res = __cs_check_access(dst, n * elem, ctx->dev, true, true);
+	for (y = 0; y < height && res == CUDA_SUCCESS; y++)
+		res = __cs_check_access(dst + y * pitch, n * elem, ctx->dev, true, true);
 	if (res != CUDA_SUCCESS)
 		goto out_unlock;
-	if (elem == 1) {
-		memset((void *)dst, (int)value, n);
-	} else if (elem == 2) {
-		uint16_t *p = (uint16_t *)dst;
+	for (y = 0; y < height; y++) {
+		uintptr_t row = dst + y * pitch;
 
-		for (i = 0; i < n; i++)
-			p[i] = (uint16_t)value;
-	} else {
-		uint32_t *p = (uint32_t *)dst;
+		if (elem == 1) {
+			memset((void *)row, (int)value, n);
+		} else if (elem == 2) {
+			uint16_t *p = (uint16_t *)row;
 
-		for (i = 0; i < n; i++)
-			p[i] = value;
+			for (i = 0; i < n; i++)
+				p[i] = (uint16_t)value;
+		} else {
+			uint32_t *p = (uint32_t *)row;
+
+			for (i = 0; i < n; i++)
+				p[i] = value;
+		}
 	}
 out_unlock:
 	cs_unlock();
 	return res;
+}
+
+static CUresult cs_memset(uintptr_t dst, unsigned int value, size_t elem, size_t n,
+			  CUstream stream, bool async)
+{
+	return cs_memset_rows(dst, 0, value, elem, n, 1, stream, async);
 }
 
 CS_API CUresult cuMemsetD8_v2(CUdeviceptr dstDevice, unsigned char uc, size_t N)
@@ -324,3 +339,157 @@ CS_API CUresult cuMemsetD32Async(CUdeviceptr dstDevice, unsigned int ui, size_t 
 }
 CS_COPY_ALIAS(cuMemsetD32Async_ptsz, cuMemsetD32Async,
 	      (CUdeviceptr dstDevice, unsigned int ui, size_t N, CUstream hStream));
+
+/* ---- 2D sets ---- */
+
+#define CS_MEMSET2D(name, type, elem)						\
+CS_API CUresult name##_v2(CUdeviceptr dstDevice, size_t dstPitch, type v,		\
+			  size_t Width, size_t Height)				\
+{										\
+	CS_ENTER(#name);							\
+	return cs_memset_rows(dstDevice, dstPitch, v, elem, Width, Height, NULL, false);\
+}										\
+CS_COPY_ALIAS(name##_v2_ptds, name##_v2, (CUdeviceptr dstDevice, size_t dstPitch,	\
+	      type v, size_t Width, size_t Height));					\
+CS_API CUresult name##Async(CUdeviceptr dstDevice, size_t dstPitch, type v,		\
+			    size_t Width, size_t Height, CUstream hStream)		\
+{										\
+	CS_ENTER(#name "Async");						\
+	return cs_memset_rows(dstDevice, dstPitch, v, elem, Width, Height, hStream, true);\
+}										\
+CS_COPY_ALIAS(name##Async_ptsz, name##Async, (CUdeviceptr dstDevice, size_t dstPitch,	\
+	      type v, size_t Width, size_t Height, CUstream hStream))
+
+CS_MEMSET2D(cuMemsetD2D8, unsigned char, 1);
+CS_MEMSET2D(cuMemsetD2D16, unsigned short, 2);
+CS_MEMSET2D(cuMemsetD2D32, unsigned int, 4);
+
+/* ---- 2D copies ---- */
+
+/* One side of a 2D copy: where its first row starts and what it is. */
+static CUresult copy2d_side(int type, const void *host, CUdeviceptr dev, CUarray array,
+			    size_t x, size_t y, size_t pitch, uintptr_t *base, enum cs_side *side)
+{
+	switch (type) {
+	case CU_MEMORYTYPE_HOST:
+		*base = (uintptr_t)host;
+		*side = CS_HOST;
+		break;
+	case CU_MEMORYTYPE_DEVICE:
+		*base = dev;
+		*side = CS_DEVICE;
+		break;
+	case CU_MEMORYTYPE_UNIFIED:
+		*base = dev;
+		*side = CS_UNIFIED;
+		break;
+	case CU_MEMORYTYPE_ARRAY:
+		/* cudasim makes no arrays, so no handle can name one */
+		(void)array;
+		return CUDA_ERROR_INVALID_VALUE;
+	default:
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+	if (!*base || (y && pitch > (UINTPTR_MAX - *base - x) / y))
+		return CUDA_ERROR_INVALID_VALUE;
+	*base += y * pitch + x;
+	return CUDA_SUCCESS;
+}
+
+static CUresult cs_copy2d(const CUDA_MEMCPY2D *c, CUstream stream, bool async)
+{
+	enum cs_side sside, dside;
+	uintptr_t src, dst;
+	struct cs_ctx *ctx;
+	CUresult res;
+	size_t y;
+
+	if (cs_check_init())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!c)
+		return CUDA_ERROR_INVALID_VALUE;
+	cs_lock();
+	res = __cs_need_ctx(&ctx);
+	if (res == CUDA_SUCCESS && async)
+		res = __cs_stream_check(stream, ctx);
+	if (res != CUDA_SUCCESS)
+		goto out_unlock;
+	res = copy2d_side(c->srcMemoryType, c->srcHost, c->srcDevice, c->srcArray,
+			  c->srcXInBytes, c->srcY, c->srcPitch, &src, &sside);
+	if (res == CUDA_SUCCESS)
+		res = copy2d_side(c->dstMemoryType, c->dstHost, c->dstDevice, c->dstArray,
+				  c->dstXInBytes, c->dstY, c->dstPitch, &dst, &dside);
+	if (res != CUDA_SUCCESS)
+		goto out_unlock;
+	/* rows may not overlap each other (documented) */
+	if (c->Height > 1 && (c->srcPitch < c->WidthInBytes || c->dstPitch < c->WidthInBytes)) {
+		res = CUDA_ERROR_INVALID_VALUE;
+		goto out_unlock;
+	}
+	if (!c->WidthInBytes || !c->Height)
+		goto out_unlock;
+	if (c->Height > 1 && (c->srcPitch > (UINTPTR_MAX - src) / (c->Height - 1) ||
+			      c->dstPitch > (UINTPTR_MAX - dst) / (c->Height - 1))) {
+		res = CUDA_ERROR_INVALID_VALUE;
+		goto out_unlock;
+	}
+	for (y = 0; y < c->Height && res == CUDA_SUCCESS; y++) {
+		res = __cs_check_side(dst + y * c->dstPitch, c->WidthInBytes, dside, ctx->dev,
+				      true);
+		if (res == CUDA_SUCCESS)
+			res = __cs_check_side(src + y * c->srcPitch, c->WidthInBytes, sside,
+					      ctx->dev, false);
+	}
+	for (y = 0; y < c->Height && res == CUDA_SUCCESS; y++)
+		memmove((void *)(dst + y * c->dstPitch), (const void *)(src + y * c->srcPitch),
+			c->WidthInBytes);
+out_unlock:
+	cs_unlock();
+	return res;
+}
+
+CS_API CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D *pCopy)
+{
+	CS_ENTER("cuMemcpy2D");
+	return cs_copy2d(pCopy, NULL, false);
+}
+CS_COPY_ALIAS(cuMemcpy2D_v2_ptds, cuMemcpy2D_v2, (const CUDA_MEMCPY2D *pCopy));
+
+/* Unaligned only lifts the driver's alignment rules: cudasim has none. */
+CS_API CUresult cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D *pCopy)
+{
+	CS_ENTER("cuMemcpy2DUnaligned");
+	return cs_copy2d(pCopy, NULL, false);
+}
+CS_COPY_ALIAS(cuMemcpy2DUnaligned_v2_ptds, cuMemcpy2DUnaligned_v2, (const CUDA_MEMCPY2D *pCopy));
+
+CS_API CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *pCopy, CUstream hStream)
+{
+	CS_ENTER("cuMemcpy2DAsync");
+	return cs_copy2d(pCopy, hStream, true);
+}
+CS_COPY_ALIAS(cuMemcpy2DAsync_v2_ptsz, cuMemcpy2DAsync_v2,
+	      (const CUDA_MEMCPY2D *pCopy, CUstream hStream));
+
+CS_API CUresult cuMemcpyPeerAsync(CUdeviceptr dstDevice, CUcontext dstContext,
+				  CUdeviceptr srcDevice, CUcontext srcContext, size_t ByteCount,
+				  CUstream hStream)
+{
+	CUresult res = CUDA_SUCCESS;
+	struct cs_ctx *ctx;
+
+	CS_ENTER("cuMemcpyPeerAsync");
+	if (cs_check_init())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	cs_lock();
+	res = __cs_need_ctx(&ctx);
+	if (res == CUDA_SUCCESS)
+		res = __cs_stream_check(hStream, ctx);
+	cs_unlock();
+	if (res != CUDA_SUCCESS)
+		return res;
+	return cuMemcpyPeer(dstDevice, dstContext, srcDevice, srcContext, ByteCount);
+}
+CS_COPY_ALIAS(cuMemcpyPeerAsync_ptsz, cuMemcpyPeerAsync,
+	      (CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice,
+	       CUcontext srcContext, size_t ByteCount, CUstream hStream));

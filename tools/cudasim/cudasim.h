@@ -72,12 +72,19 @@ struct cs_ctx {
 	bool primary;
 	bool alive;			/* primary: retained at least once */
 	unsigned int peer_mask;		/* devices whose memory it may touch */
+	size_t limit[10];		/* CUlimit values set, see ctxconfig.c */
+	unsigned int limit_set;		/* bit per CUlimit set */
+	int cache_config;		/* CUfunc_cache */
+	int shmem_config;		/* CUsharedconfig */
 	struct cs_ctx *next;		/* cs.contexts (created ones only) */
 };
 
 struct cs_pool {
 	uint32_t magic;
 	int dev;
+	cuuint64_t release_threshold;	/* bytes, kept for the attribute */
+	bool reuse_off[3];		/* the CU_MEMPOOL_ATTR_REUSE_* policies */
+	cuuint64_t used_high;		/* bytes, high watermark */
 };
 
 struct cs_device {
@@ -239,8 +246,19 @@ void __cs_paged_free(struct cs_device *d, struct cs_region *r);
 size_t __cs_paged_phys_off(const struct cs_region *r);
 int __cs_paged_remap(struct cs_device *d, int fd);
 
+/* hostmem.c */
+struct cs_host;
+struct cs_host *__cs_host_find(uintptr_t addr);
+CUresult __cs_host_pointer_attr(void *data, CUpointer_attribute attr, uintptr_t ptr,
+				struct cs_host *h);
+unsigned long __cs_host_leaks(int fd);
+void __cs_host_atfork_child(void);
+
 /* module.c */
 CUresult cs_module_load_fatbin(CUmodule *module, const void *image);
+
+/* pool.c */
+void __cs_pool_account(struct cs_pool *p);
 
 /* vmm.c */
 void __cs_handle_put(struct cs_handle *h);

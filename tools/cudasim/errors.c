@@ -31,6 +31,7 @@ static const struct cs_error cs_errors[] = {
 	E(CUDA_ERROR_ALREADY_MAPPED, "resource already mapped"),
 	E(CUDA_ERROR_NO_BINARY_FOR_GPU, "no kernel image is available for execution on the device"),
 	E(CUDA_ERROR_NOT_MAPPED, "resource not mapped"),
+	E(CUDA_ERROR_UNSUPPORTED_LIMIT, "limit is not supported on this architecture"),
 	E(CUDA_ERROR_PEER_ACCESS_UNSUPPORTED,
 	  "peer access is not supported between these two devices"),
 	E(CUDA_ERROR_INVALID_SOURCE, "device kernel image is invalid"),

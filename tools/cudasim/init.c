@@ -561,6 +561,7 @@ static void cs_atfork_child(void)
 			((struct cs_handle *)cs.handles.v[k])->inherited = true;
 		for (k = 0; k < cs.resvs.nr; k++)
 			((struct cs_resv *)cs.resvs.v[k])->inherited = true;
+		__cs_host_atfork_child();
 	}
 	/* The forking thread took both locks in prepare and is the child's
 	 * only thread: releasing them leaves them as good as new. */

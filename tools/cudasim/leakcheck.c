@@ -60,6 +60,7 @@ CS_API unsigned long cudasim_outstanding(int fd)
 		dprintf(fd, "cudasim: leak: reservation 0x%lx size %zu\n",
 			(unsigned long)rv->start, rv->size);
 	}
+	n += __cs_host_leaks(fd);
 	cs_unlock();
 	return n;
 }

@@ -500,6 +500,8 @@ static CUresult mem_alloc_async(CUdeviceptr *dptr, size_t bytesize, struct cs_po
 		goto out_unlock;
 	}
 	res = __mem_alloc(dptr, bytesize, ctx, pool->dev, pool, false);
+	if (res == CUDA_SUCCESS)
+		__cs_pool_account(pool);
 out_unlock:
 	cs_unlock();
 	return res;

@@ -68,8 +68,11 @@ static CUresult __cs_pointer_attr(void *data, CUpointer_attribute attr, uintptr_
 	if (!cs_attr_known(attr))
 		return CUDA_ERROR_INVALID_VALUE;
 	/* Reserved but unmapped VA is as unknown as any other (measured). */
-	if (!r)
-		return CUDA_ERROR_INVALID_VALUE;
+	if (!r) {
+		struct cs_host *h = __cs_host_find(ptr);
+
+		return h ? __cs_host_pointer_attr(data, attr, ptr, h) : CUDA_ERROR_INVALID_VALUE;
+	}
 	vmm = r->kind == CS_REGION_MAPPING;
 	switch (attr) {
 	case CU_POINTER_ATTRIBUTE_CONTEXT:

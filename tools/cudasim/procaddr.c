@@ -74,6 +74,67 @@ CS_DECLARE(cuFuncGetAttribute);
 CS_DECLARE(cuFuncSetAttribute);
 CS_DECLARE(cuFuncSetCacheConfig);
 CS_DECLARE(cuFuncGetName);
+CS_DECLARE(cuCtxGetCacheConfig);
+CS_DECLARE(cuCtxGetLimit);
+CS_DECLARE(cuCtxGetSharedMemConfig);
+CS_DECLARE(cuCtxResetPersistingL2Cache);
+CS_DECLARE(cuCtxSetCacheConfig);
+CS_DECLARE(cuCtxSetLimit);
+CS_DECLARE(cuCtxSetSharedMemConfig);
+CS_DECLARE(cuDeviceGetByPCIBusId);
+CS_DECLARE(cuDeviceGetP2PAttribute);
+CS_DECLARE(cuDevicePrimaryCtxReset);
+CS_DECLARE(cuDevicePrimaryCtxSetFlags);
+CS_DECLARE(cuDeviceSetMemPool);
+CS_DECLARE(cuEventRecordWithFlags);
+CS_DECLARE(cuEventRecordWithFlags_ptsz);
+CS_DECLARE(cuLaunchHostFunc);
+CS_DECLARE(cuLaunchHostFunc_ptsz);
+CS_DECLARE(cuMemAllocHost_v2);
+CS_DECLARE(cuMemFreeHost);
+CS_DECLARE(cuMemGetDefaultMemPool);
+CS_DECLARE(cuMemGetMemPool);
+CS_DECLARE(cuMemHostAlloc);
+CS_DECLARE(cuMemHostGetDevicePointer_v2);
+CS_DECLARE(cuMemHostGetFlags);
+CS_DECLARE(cuMemHostRegister_v2);
+CS_DECLARE(cuMemHostUnregister);
+CS_DECLARE(cuMemPoolGetAccess);
+CS_DECLARE(cuMemPoolGetAttribute);
+CS_DECLARE(cuMemPoolSetAccess);
+CS_DECLARE(cuMemPoolSetAttribute);
+CS_DECLARE(cuMemcpy2DAsync_v2);
+CS_DECLARE(cuMemcpy2DAsync_v2_ptsz);
+CS_DECLARE(cuMemcpy2DUnaligned_v2);
+CS_DECLARE(cuMemcpy2DUnaligned_v2_ptds);
+CS_DECLARE(cuMemcpy2D_v2);
+CS_DECLARE(cuMemcpy2D_v2_ptds);
+CS_DECLARE(cuMemcpyPeerAsync);
+CS_DECLARE(cuMemcpyPeerAsync_ptsz);
+CS_DECLARE(cuMemsetD2D16Async);
+CS_DECLARE(cuMemsetD2D16Async_ptsz);
+CS_DECLARE(cuMemsetD2D16_v2);
+CS_DECLARE(cuMemsetD2D16_v2_ptds);
+CS_DECLARE(cuMemsetD2D32Async);
+CS_DECLARE(cuMemsetD2D32Async_ptsz);
+CS_DECLARE(cuMemsetD2D32_v2);
+CS_DECLARE(cuMemsetD2D32_v2_ptds);
+CS_DECLARE(cuMemsetD2D8Async);
+CS_DECLARE(cuMemsetD2D8Async_ptsz);
+CS_DECLARE(cuMemsetD2D8_v2);
+CS_DECLARE(cuMemsetD2D8_v2_ptds);
+CS_DECLARE(cuProfilerInitialize);
+CS_DECLARE(cuProfilerStart);
+CS_DECLARE(cuProfilerStop);
+CS_DECLARE(cuStreamAddCallback);
+CS_DECLARE(cuStreamAddCallback_ptsz);
+CS_DECLARE(cuStreamGetDevice);
+CS_DECLARE(cuStreamGetDevice_ptsz);
+CS_DECLARE(cuStreamGetId);
+CS_DECLARE(cuStreamGetId_ptsz);
+CS_DECLARE(cuStreamGetPriority);
+CS_DECLARE(cuStreamGetPriority_ptsz);
+CS_DECLARE(cuThreadExchangeStreamCaptureMode);
 
 #define CS_REFUSED(name, version) CS_DECLARE(name);
 #include "refused.h"
@@ -251,6 +312,55 @@ static const struct cs_proc cs_procs[] = {
 	P("cuFuncSetCacheConfig", 3000, cuFuncSetCacheConfig),
 	P("cuFuncGetName", 12030, cuFuncGetName),
 	P("cuGetExportTable", 3000, cuGetExportTable),
+
+	P("cuDevicePrimaryCtxSetFlags", 7000, cuDevicePrimaryCtxSetFlags),
+	P("cuDevicePrimaryCtxReset", 7000, cuDevicePrimaryCtxReset),
+	P("cuDeviceGetP2PAttribute", 8000, cuDeviceGetP2PAttribute),
+	P("cuDeviceGetByPCIBusId", 4010, cuDeviceGetByPCIBusId),
+	P("cuDeviceSetMemPool", 11020, cuDeviceSetMemPool),
+	P("cuCtxGetLimit", 3010, cuCtxGetLimit),
+	P("cuCtxSetLimit", 3010, cuCtxSetLimit),
+	P("cuCtxGetCacheConfig", 3020, cuCtxGetCacheConfig),
+	P("cuCtxSetCacheConfig", 3020, cuCtxSetCacheConfig),
+	P("cuCtxGetSharedMemConfig", 4020, cuCtxGetSharedMemConfig),
+	P("cuCtxSetSharedMemConfig", 4020, cuCtxSetSharedMemConfig),
+	P("cuCtxResetPersistingL2Cache", 11000, cuCtxResetPersistingL2Cache),
+	P("cuProfilerInitialize", 4000, cuProfilerInitialize),
+	P("cuProfilerStart", 4000, cuProfilerStart),
+	P("cuProfilerStop", 4000, cuProfilerStop),
+
+	P("cuMemAllocHost", 3020, cuMemAllocHost_v2),
+	P("cuMemFreeHost", 2000, cuMemFreeHost),
+	P("cuMemHostAlloc", 2020, cuMemHostAlloc),
+	P("cuMemHostGetDevicePointer", 3020, cuMemHostGetDevicePointer_v2),
+	P("cuMemHostGetFlags", 2030, cuMemHostGetFlags),
+	P("cuMemHostRegister", 6050, cuMemHostRegister_v2),
+	P("cuMemHostUnregister", 4000, cuMemHostUnregister),
+	P("cuMemPoolGetAttribute", 11020, cuMemPoolGetAttribute),
+	P("cuMemPoolSetAttribute", 11020, cuMemPoolSetAttribute),
+	P("cuMemPoolGetAccess", 11020, cuMemPoolGetAccess),
+	P("cuMemPoolSetAccess", 11020, cuMemPoolSetAccess),
+	P("cuMemGetDefaultMemPool", 13000, cuMemGetDefaultMemPool),
+	P("cuMemGetMemPool", 13000, cuMemGetMemPool),
+
+	PT("cuMemcpyPeerAsync", 4000, cuMemcpyPeerAsync, cuMemcpyPeerAsync_ptsz),
+	PT("cuMemcpy2D", 3020, cuMemcpy2D_v2, cuMemcpy2D_v2_ptds),
+	PT("cuMemcpy2DUnaligned", 3020, cuMemcpy2DUnaligned_v2, cuMemcpy2DUnaligned_v2_ptds),
+	PT("cuMemcpy2DAsync", 3020, cuMemcpy2DAsync_v2, cuMemcpy2DAsync_v2_ptsz),
+	PT("cuMemsetD2D8", 3020, cuMemsetD2D8_v2, cuMemsetD2D8_v2_ptds),
+	PT("cuMemsetD2D16", 3020, cuMemsetD2D16_v2, cuMemsetD2D16_v2_ptds),
+	PT("cuMemsetD2D32", 3020, cuMemsetD2D32_v2, cuMemsetD2D32_v2_ptds),
+	PT("cuMemsetD2D8Async", 3020, cuMemsetD2D8Async, cuMemsetD2D8Async_ptsz),
+	PT("cuMemsetD2D16Async", 3020, cuMemsetD2D16Async, cuMemsetD2D16Async_ptsz),
+	PT("cuMemsetD2D32Async", 3020, cuMemsetD2D32Async, cuMemsetD2D32Async_ptsz),
+
+	PT("cuStreamGetPriority", 5050, cuStreamGetPriority, cuStreamGetPriority_ptsz),
+	PT("cuStreamGetDevice", 12080, cuStreamGetDevice, cuStreamGetDevice_ptsz),
+	PT("cuStreamGetId", 12000, cuStreamGetId, cuStreamGetId_ptsz),
+	PT("cuStreamAddCallback", 5000, cuStreamAddCallback, cuStreamAddCallback_ptsz),
+	PT("cuLaunchHostFunc", 10000, cuLaunchHostFunc, cuLaunchHostFunc_ptsz),
+	PT("cuEventRecordWithFlags", 11010, cuEventRecordWithFlags, cuEventRecordWithFlags_ptsz),
+	P("cuThreadExchangeStreamCaptureMode", 10010, cuThreadExchangeStreamCaptureMode),
 
 #define CS_REFUSED(name, version) P(#name, version, name),
 #include "refused.h"

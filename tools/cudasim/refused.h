@@ -208,6 +208,10 @@ CS_REFUSED(cuMemPoolExportToShareableHandle, 11020)
 CS_REFUSED(cuMemPoolImportFromShareableHandle, 11020)
 CS_REFUSED(cuMemPoolImportPointer, 11020)
 
+/* created memory pools: allocation uses each device's default pool only */
+CS_REFUSED(cuMemPoolCreate, 11020)
+CS_REFUSED(cuMemPoolDestroy, 11020)
+
 /* stream memory operations and launch attributes: nothing runs later on a stream */
 CS_REFUSED(cuStreamBatchMemOp, 8000)
 CS_REFUSED(cuStreamCopyAttributes, 11000)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cudasim.h"
+#include "abi.h"
 
 struct cs_stream {
 	uint32_t magic;
@@ -19,6 +20,7 @@ struct cs_stream {
 	CUstreamCaptureStatus capture;
 	CUstreamCaptureMode capture_mode;
 	cuuint64_t capture_id;
+	unsigned long long id;		/* cuStreamGetId */
 	struct cs_stream *next;
 };
 
@@ -31,6 +33,8 @@ struct cs_event {
 };
 
 static struct cs_stream *streams;	/* by cs.lock */
+/* ids 1 and 2 name the legacy and per-thread streams, as in the driver */
+static unsigned long long cs_next_stream_id = 2;	/* by cs.lock */
 static struct cs_event *events;		/* by cs.lock */
 
 static bool cs_is_null_stream(CUstream s)
@@ -112,6 +116,7 @@ static CUresult stream_create(CUstream *phStream, unsigned int flags, int priori
 	s->ctx = ctx;
 	s->flags = flags;
 	s->priority = priority < -5 ? -5 : priority > 0 ? 0 : priority;
+	s->id = ++cs_next_stream_id;
 	s->next = streams;
 	streams = s;
 	cs.nr_streams++;
@@ -623,4 +628,180 @@ CS_API CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUev
 {
 	CS_ENTER("cuEventElapsedTime");
 	return event_elapsed(pMilliseconds, hStart, hEnd);
+}
+
+/* ---- stream queries, host functions ---- */
+
+/* The context of @hStream, the NULL stream's being the current one. */
+static CUresult __stream_ctx(CUstream hStream, struct cs_stream **ps, struct cs_ctx **pctx)
+{
+	*ps = NULL;
+	if (cs_is_null_stream(hStream))
+		return __cs_need_ctx(pctx);
+	*ps = __stream_find(hStream);
+	if (!*ps)
+		return CUDA_ERROR_INVALID_HANDLE;
+	*pctx = (*ps)->ctx;
+	return CUDA_SUCCESS;
+}
+
+CS_API CUresult cuStreamGetPriority(CUstream hStream, int *priority)
+{
+	struct cs_stream *s;
+	struct cs_ctx *ctx;
+	CUresult res;
+
+	CS_ENTER("cuStreamGetPriority");
+	if (cs_check_init())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!priority)
+		return CUDA_ERROR_INVALID_VALUE;
+	cs_lock();
+	res = __stream_ctx(hStream, &s, &ctx);
+	if (res == CUDA_SUCCESS)
+		*priority = s ? s->priority : 0;
+	cs_unlock();
+	return res;
+}
+
+CS_API CUresult cuStreamGetPriority_ptsz(CUstream hStream, int *priority)
+	__attribute__((alias("cuStreamGetPriority")));
+
+CS_API CUresult cuStreamGetDevice(CUstream hStream, CUdevice *device)
+{
+	struct cs_stream *s;
+	struct cs_ctx *ctx;
+	CUresult res;
+
+	CS_ENTER("cuStreamGetDevice");
+	if (cs_check_init())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!device)
+		return CUDA_ERROR_INVALID_VALUE;
+	cs_lock();
+	res = __stream_ctx(hStream, &s, &ctx);
+	if (res == CUDA_SUCCESS)
+		*device = ctx->dev;
+	cs_unlock();
+	return res;
+}
+
+CS_API CUresult cuStreamGetDevice_ptsz(CUstream hStream, CUdevice *device)
+	__attribute__((alias("cuStreamGetDevice")));
+
+/* The NULL stream is the legacy one (1) unless per-thread is named (2). */
+static CUresult stream_get_id(CUstream hStream, unsigned long long *id, bool per_thread)
+{
+	struct cs_stream *s;
+	struct cs_ctx *ctx;
+	CUresult res;
+
+	if (cs_check_init())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!id)
+		return CUDA_ERROR_INVALID_VALUE;
+	cs_lock();
+	res = __stream_ctx(hStream, &s, &ctx);
+	if (res == CUDA_SUCCESS && s)
+		*id = s->id;
+	else if (res == CUDA_SUCCESS)
+		*id = hStream == CU_STREAM_PER_THREAD || (!hStream && per_thread) ? 2 : 1;
+	cs_unlock();
+	return res;
+}
+
+CS_API CUresult cuStreamGetId(CUstream hStream, unsigned long long *streamId)
+{
+	CS_ENTER("cuStreamGetId");
+	return stream_get_id(hStream, streamId, false);
+}
+
+CS_API CUresult cuStreamGetId_ptsz(CUstream hStream, unsigned long long *streamId)
+{
+	CS_ENTER("cuStreamGetId");
+	return stream_get_id(hStream, streamId, true);
+}
+
+/*
+ * Work is done when issued, so a host function runs at once, in the
+ * calling thread, without cs.lock: it may not call the driver (as
+ * documented), but nothing stops it from trying.
+ */
+static CUresult stream_host_call(CUstream hStream)
+{
+	struct cs_stream *s;
+	struct cs_ctx *ctx;
+	CUresult res;
+
+	if (cs_check_init())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	cs_lock();
+	res = __stream_ctx(hStream, &s, &ctx);
+	cs_unlock();
+	return res;
+}
+
+CS_API CUresult cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData)
+{
+	CUresult res;
+
+	CS_ENTER("cuLaunchHostFunc");
+	if (!fn)
+		return cs_check_init() ? CUDA_ERROR_NOT_INITIALIZED : CUDA_ERROR_INVALID_VALUE;
+	res = stream_host_call(hStream);
+	if (res == CUDA_SUCCESS)
+		fn(userData);
+	return res;
+}
+
+CS_API CUresult cuLaunchHostFunc_ptsz(CUstream hStream, CUhostFn fn, void *userData)
+	__attribute__((alias("cuLaunchHostFunc")));
+
+CS_API CUresult cuStreamAddCallback(CUstream hStream, CUstreamCallback callback, void *userData,
+				    unsigned int flags)
+{
+	CUresult res;
+
+	CS_ENTER("cuStreamAddCallback");
+	if (!callback || flags)
+		return cs_check_init() ? CUDA_ERROR_NOT_INITIALIZED : CUDA_ERROR_INVALID_VALUE;
+	res = stream_host_call(hStream);
+	if (res == CUDA_SUCCESS)
+		callback(hStream, CUDA_SUCCESS, userData);
+	return res;
+}
+
+CS_API CUresult cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCallback callback,
+					 void *userData, unsigned int flags)
+	__attribute__((alias("cuStreamAddCallback")));
+
+/* CU_EVENT_RECORD_EXTERNAL only changes what a capture records. */
+CS_API CUresult cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, unsigned int flags)
+{
+	CS_ENTER("cuEventRecordWithFlags");
+	if (flags & ~(unsigned int)CU_EVENT_RECORD_EXTERNAL)
+		return cs_check_init() ? CUDA_ERROR_NOT_INITIALIZED : CUDA_ERROR_INVALID_VALUE;
+	return cuEventRecord(hEvent, hStream);
+}
+
+CS_API CUresult cuEventRecordWithFlags_ptsz(CUevent hEvent, CUstream hStream, unsigned int flags)
+	__attribute__((alias("cuEventRecordWithFlags")));
+
+/* The calling thread's capture mode: what cudaStreamBeginCapture checks. */
+static __thread int thread_capture_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
+
+CS_API CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+{
+	int old;
+
+	CS_ENTER("cuThreadExchangeStreamCaptureMode");
+	if (cs_check_init())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!mode || *mode < CU_STREAM_CAPTURE_MODE_GLOBAL ||
+	    *mode > CU_STREAM_CAPTURE_MODE_RELAXED)
+		return CUDA_ERROR_INVALID_VALUE;
+	old = thread_capture_mode;
+	thread_capture_mode = *mode;
+	*mode = (CUstreamCaptureMode)old;
+	return CUDA_SUCCESS;
 }
