@@ -85,6 +85,11 @@ if command -v nvcc >/dev/null 2>&1 &&
 	step cudart-plain 60 "$out/cudart_alloc"
 	step cudart-shim 60 env LD_PRELOAD="$shim" GPUVM_LOG=info "$out/cudart_alloc"
 fi
+# issue 13's runtime programs (static and shared cudart), plain and under
+# the shim: on the real driver every run must pass
+if [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
+	step cudart-programs 240 env GPUVM_BUILD="$bundle" bash "$src/tests/cudart/test_cudart.sh"
+fi
 # PyTorch: under the shim without its cache, and through the pluggable allocator
 if python3 -c 'import torch' 2>/dev/null; then
 	step torch-shim 90 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$shim" \
