@@ -228,7 +228,7 @@ CS_API CUresult cuProfilerInitialize(const char *configFile, const char *outputF
 {
 	CS_ENTER("cuProfilerInitialize");
 	(void)configFile, (void)outputFile, (void)outputMode;
-	/* removed from the driver in CUDA 12: what it answers since */
+	/* gone from cuda.h since CUDA 12, and there is no profiler to set up */
 	return CUDA_ERROR_NOT_SUPPORTED;
 }
 
