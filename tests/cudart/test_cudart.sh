@@ -34,7 +34,8 @@ for cu in "$src"/cudart_*.cu; do
 	name=$(basename "$cu" .cu)
 	for rt in static shared; do
 		bin=$out/$name-$rt
-		if [ ! -x "$bin" ] || [ "$cu" -nt "$bin" ] || [ "$src/cudart_test.h" -nt "$bin" ]; then
+		if [ ! -x "$bin" ] || [ "$cu" -nt "$bin" ] ||
+		   [ "$src/cudart_test.h" -nt "$bin" ]; then
 			echo "+ nvcc -cudart $rt -o $bin $cu"
 			"$nvcc" -O2 -cudart "$rt" -o "$bin.tmp" "$cu" || fail "nvcc $cu ($rt)"
 			mv "$bin.tmp" "$bin"

@@ -353,7 +353,8 @@ START_TEST(test_pool_attributes)
 	CKE(PROC(CUresult (*)(CUdevice, CUmemoryPool), "cuDeviceSetMemPool")(0, pool1),
 	    CUDA_ERROR_INVALID_VALUE);
 	loc.id = 1;
-	CK(PROC(pool_by_loc_fn, "cuMemGetDefaultMemPool")(&p2, &loc, CU_MEM_ALLOCATION_TYPE_PINNED));
+	CK(PROC(pool_by_loc_fn, "cuMemGetDefaultMemPool")(&p2, &loc,
+							   CU_MEM_ALLOCATION_TYPE_PINNED));
 	ck_assert_ptr_eq(p2, pool1);
 	loc.type = CU_MEM_LOCATION_TYPE_HOST;
 	CKE(PROC(pool_by_loc_fn, "cuMemGetMemPool")(&p2, &loc, CU_MEM_ALLOCATION_TYPE_PINNED),

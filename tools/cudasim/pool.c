@@ -49,6 +49,7 @@ CS_API CUresult cuMemPoolGetAttribute(CUmemoryPool pool, int attr, void *value)
 {
 	struct cs_pool *p;
 	CUresult res = CUDA_SUCCESS;
+	int reuse = attr - CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES;
 
 	CS_ENTER("cuMemPoolGetAttribute");
 	if (cs_check_init())
@@ -65,7 +66,7 @@ CS_API CUresult cuMemPoolGetAttribute(CUmemoryPool pool, int attr, void *value)
 	case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES:
 	case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC:
 	case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES:
-		*(int *)value = !p->reuse_off[attr - CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES];
+		*(int *)value = !p->reuse_off[reuse];
 		break;
 	case CU_MEMPOOL_ATTR_RELEASE_THRESHOLD:
 		*(cuuint64_t *)value = p->release_threshold;
