@@ -181,13 +181,12 @@ CS_API CUresult cuMemcpyDtoDAsync(CUdeviceptr_v1 dstDevice, CUdeviceptr_v1 srcDe
 }
 
 /* Copy between contexts: each side is checked against its own device. */
-CS_API CUresult cuMemcpyPeer(CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice,
-			     CUcontext srcContext, size_t ByteCount)
+static CUresult copy_peer(CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice,
+			  CUcontext srcContext, size_t ByteCount)
 {
 	struct cs_ctx *dc = (struct cs_ctx *)dstContext, *sc = (struct cs_ctx *)srcContext;
 	CUresult res = CUDA_SUCCESS;
 
-	CS_ENTER("cuMemcpyPeer");
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	cs_lock();
@@ -205,6 +204,12 @@ CS_API CUresult cuMemcpyPeer(CUdeviceptr dstDevice, CUcontext dstContext, CUdevi
 out_unlock:
 	cs_unlock();
 	return res;
+}
+CS_API CUresult cuMemcpyPeer(CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice,
+			     CUcontext srcContext, size_t ByteCount)
+{
+	CS_ENTER("cuMemcpyPeer");
+	return copy_peer(dstDevice, dstContext, srcDevice, srcContext, ByteCount);
 }
 CS_COPY_ALIAS(cuMemcpyPeer_ptds, cuMemcpyPeer,
 	      (CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice,
@@ -488,7 +493,7 @@ CS_API CUresult cuMemcpyPeerAsync(CUdeviceptr dstDevice, CUcontext dstContext,
 	cs_unlock();
 	if (res != CUDA_SUCCESS)
 		return res;
-	return cuMemcpyPeer(dstDevice, dstContext, srcDevice, srcContext, ByteCount);
+	return copy_peer(dstDevice, dstContext, srcDevice, srcContext, ByteCount);
 }
 CS_COPY_ALIAS(cuMemcpyPeerAsync_ptsz, cuMemcpyPeerAsync,
 	      (CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice,

@@ -84,7 +84,8 @@ static CUresult cs_fail_default(const char *base)
 		"cuMemAllocFromPoolAsync", "cuMemCreate", "cuMemAddressReserve",
 		"cuMemMap", "cuMemImportFromShareableHandle", "cuCtxCreate",
 		"cuDevicePrimaryCtxRetain", "cuStreamCreate", "cuEventCreate",
-		"cuModuleLoadData",
+		"cuModuleLoadData", "cuLibraryLoadData", "cuMemHostAlloc",
+		"cuMemAllocHost", "cuMemHostRegister",
 	};
 	size_t i;
 

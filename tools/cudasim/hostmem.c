@@ -100,13 +100,12 @@ static struct cs_host *host_take(uintptr_t start, bool alloc)
 	return h;
 }
 
-CS_API CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
+static CUresult host_alloc(void **pp, size_t bytesize, unsigned int Flags)
 {
 	size_t len;
 	void *p;
 	CUresult res;
 
-	CS_ENTER("cuMemHostAlloc");
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!pp || !bytesize || (Flags & ~(unsigned int)(CU_MEMHOSTALLOC_PORTABLE |
@@ -128,10 +127,16 @@ CS_API CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
 	return CUDA_SUCCESS;
 }
 
+CS_API CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
+{
+	CS_ENTER("cuMemHostAlloc");
+	return host_alloc(pp, bytesize, Flags);
+}
+
 CS_API CUresult cuMemAllocHost_v2(void **pp, size_t bytesize)
 {
 	CS_ENTER("cuMemAllocHost");
-	return cuMemHostAlloc(pp, bytesize, 0);
+	return host_alloc(pp, bytesize, 0);
 }
 
 CS_API CUresult cuMemFreeHost(void *p)

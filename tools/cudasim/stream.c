@@ -545,12 +545,11 @@ CS_API CUresult cuEventDestroy(CUevent hEvent)
 	return event_destroy(hEvent);
 }
 
-CS_API CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
+static CUresult event_record(CUevent hEvent, CUstream hStream)
 {
 	struct cs_event *e;
 	CUresult res = CUDA_SUCCESS;
 
-	CS_ENTER("cuEventRecord");
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	cs_lock();
@@ -563,6 +562,12 @@ CS_API CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
 	}
 	cs_unlock();
 	return res;
+}
+
+CS_API CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
+{
+	CS_ENTER("cuEventRecord");
+	return event_record(hEvent, hStream);
 }
 
 CS_API CUresult cuEventRecord_ptsz(CUevent hEvent, CUstream hStream)
@@ -781,7 +786,7 @@ CS_API CUresult cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, unsigne
 	CS_ENTER("cuEventRecordWithFlags");
 	if (flags & ~(unsigned int)CU_EVENT_RECORD_EXTERNAL)
 		return cs_check_init() ? CUDA_ERROR_NOT_INITIALIZED : CUDA_ERROR_INVALID_VALUE;
-	return cuEventRecord(hEvent, hStream);
+	return event_record(hEvent, hStream);
 }
 
 CS_API CUresult cuEventRecordWithFlags_ptsz(CUevent hEvent, CUstream hStream, unsigned int flags)
