@@ -254,9 +254,6 @@ CUresult __cs_host_pointer_attr(void *data, CUpointer_attribute attr, uintptr_t 
 unsigned long __cs_host_leaks(int fd);
 void __cs_host_atfork_child(void);
 
-/* module.c */
-CUresult cs_module_load_fatbin(CUmodule *module, const void *image);
-
 /* pool.c */
 void __cs_pool_account(struct cs_pool *p);
 

@@ -102,7 +102,7 @@ static struct cs_host *host_take(uintptr_t start, bool alloc)
 
 static CUresult host_alloc(void **pp, size_t bytesize, unsigned int Flags)
 {
-	size_t len;
+	size_t len, page;
 	void *p;
 	CUresult res;
 
@@ -112,9 +112,10 @@ static CUresult host_alloc(void **pp, size_t bytesize, unsigned int Flags)
 							   CU_MEMHOSTALLOC_DEVICEMAP |
 							   CU_MEMHOSTALLOC_WRITECOMBINED)))
 		return CUDA_ERROR_INVALID_VALUE;
-	if (bytesize > SIZE_MAX - CS_ALLOC_ALIGN)
+	page = (size_t)sysconf(_SC_PAGESIZE);
+	if (bytesize > SIZE_MAX - page)
 		return CUDA_ERROR_OUT_OF_MEMORY;
-	len = CS_ALIGN_UP(bytesize, (size_t)sysconf(_SC_PAGESIZE));
+	len = CS_ALIGN_UP(bytesize, page);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return CUDA_ERROR_OUT_OF_MEMORY;

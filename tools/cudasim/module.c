@@ -107,16 +107,18 @@ static struct cs_func *__func_find(CUfunction f)
 	return NULL;
 }
 
-/* 0: a cudasim image, 1: a fatbin or cubin, -1: neither. */
+/* 0: a cudasim image, 1: a fatbin or cubin, -1: neither.  The first four
+ * bytes decide whether to read more: a cubin may be shorter than our magic. */
 static int image_kind(const void *image)
 {
 	uint32_t magic;
 
-	if (!memcmp(image, CS_MODULE_IMAGE_MAGIC, sizeof(CS_MODULE_IMAGE_MAGIC)))
-		return 0;
 	memcpy(&magic, image, sizeof(magic));
 	if (magic == CS_FATBIN_MAGIC || !memcmp(image, CS_ELF_MAGIC, 4))
 		return 1;
+	if (!memcmp(image, CS_MODULE_IMAGE_MAGIC, 4) &&
+	    !memcmp(image, CS_MODULE_IMAGE_MAGIC, sizeof(CS_MODULE_IMAGE_MAGIC)))
+		return 0;
 	return -1;
 }
 
@@ -153,11 +155,6 @@ static CUresult module_load(CUmodule *module, const void *image, bool need_ctx)
 	cs_unlock();
 	*module = (CUmodule)m;
 	return CUDA_SUCCESS;
-}
-
-CUresult cs_module_load_fatbin(CUmodule *module, const void *image)
-{
-	return module_load(module, image, true);
 }
 
 CS_API CUresult cuModuleLoadData(CUmodule *module, const void *image)

@@ -33,7 +33,8 @@ struct cs_event {
 };
 
 static struct cs_stream *streams;	/* by cs.lock */
-/* ids 1 and 2 name the legacy and per-thread streams, as in the driver */
+/* ids 1 and 2 name the legacy and per-thread streams (the driver's own
+ * values are undocumented: only uniqueness is promised) */
 static unsigned long long cs_next_stream_id = 2;	/* by cs.lock */
 static struct cs_event *events;		/* by cs.lock */
 
