@@ -21,6 +21,16 @@ if [ ! -x "$nvcc" ]; then
 	echo "skip: no nvcc at $nvcc (set CUDA_HOME)"
 	exit 77
 fi
+case ${SANITIZE:-} in
+*thread*)
+	# an instrumented cudasim in an uninstrumented program
+	echo "skip: nvcc's programs cannot load a thread-sanitized libcuda"
+	exit 77 ;;
+esac
+# What shim-lib puts ahead of the shim (the address sanitizer's runtime),
+# the plain runs need too: cudasim is instrumented, the program is not.
+san=${preload%"$shim"}
+san=${san%:}
 src=$(cd "$(dirname "$0")" && pwd)
 out=$build/tests/cudart
 mkdir -p "$out"
@@ -68,7 +78,7 @@ run() {
 }
 
 for p in "${progs[@]}"; do
-	run plain "$p"
+	run plain "$p" ${san:+LD_PRELOAD="$san"}
 	run shim "$p" LD_PRELOAD="$preload"
 	run shim-disabled "$p" LD_PRELOAD="$preload" GPUVM_DISABLE=1
 done
