@@ -172,6 +172,8 @@ int64_t __dev_reclaim(struct vmm_device *d, uint64_t target)
 static void vmm_atexit(void)
 {
 	__atomic_store_n(&vmm.exiting, true, __ATOMIC_SEQ_CST);
+	/* closed even if shut down already: no thread may set it up again */
+	__atomic_store_n(&vmm.closing, true, __ATOMIC_SEQ_CST);
 	gpuvm_shutdown();
 }
 
