@@ -185,6 +185,7 @@ static void atfork_child(void)
 	 * The GPU context does not survive fork: forget the parent's state
 	 * (unmap its segments, never remove them) and start afresh lazily.
 	 */
+	vmm_gate_atfork_child();
 	if (!__atomic_load_n(&vmm.initialized, __ATOMIC_RELAXED))
 		return;
 	publish_exit(false);
@@ -445,16 +446,16 @@ static bool vmm_quiesce(void)
 	unsigned int i;
 
 	for (i = 0; i < 64; i++) {
-		if (!__atomic_load_n(&vmm.inside, __ATOMIC_SEQ_CST))
+		if (!vmm_gate_inside())
 			return true;
 		sched_yield();
 	}
 	for (i = 0; i < VMM_QUIESCE_MS * 10; i++) {
-		if (!__atomic_load_n(&vmm.inside, __ATOMIC_SEQ_CST))
+		if (!vmm_gate_inside())
 			return true;
 		nanosleep(&pause, NULL);
 	}
-	return !__atomic_load_n(&vmm.inside, __ATOMIC_SEQ_CST);
+	return !vmm_gate_inside();
 }
 
 /**
@@ -480,7 +481,7 @@ GPUVM_API void gpuvm_shutdown(void)
 		pthread_mutex_lock(&vmm.setup_lock);
 		vmm_warn("%lu thread(s) still inside gpuvm after %d ms at shutdown: "
 			 "their memory is left to the driver",
-			 __atomic_load_n(&vmm.inside, __ATOMIC_RELAXED), VMM_QUIESCE_MS);
+			 vmm_gate_inside(), VMM_QUIESCE_MS);
 		publish_unlink();
 		pthread_mutex_unlock(&vmm.setup_lock);
 		return;		/* closed for good: nothing may go under them */

@@ -318,9 +318,7 @@ static inline struct vmm_range *pt_owner_of(const struct vmm_device *d, uint64_t
 struct vmm_state {
 	pthread_mutex_t setup_lock;	/* init, device set-up, shutdown */
 	int initialized;		/* 0 no, 1 yes, <0 -errno; atomic */
-	/* the gate of the public entry points (vmm_enter); own cache line */
-	unsigned long inside __attribute__((aligned(64)));
-	bool closing;			/* shutting down: new callers turned away */
+	bool closing;			/* shutting down: new callers turned away (gate.c) */
 	bool exiting;			/* at exit: closed for good */
 	int nr_devices;
 	uint64_t defaults[VMM_KNOB_NR];	/* process defaults; setup_lock */
@@ -330,27 +328,49 @@ struct vmm_state {
 
 extern struct vmm_state vmm;
 
+/* gate.c: who is inside gpuvm, one slot per thread */
+struct vmm_gate_slot {
+	unsigned long inside;		/* depth; written by its thread (or atomically) */
+	struct vmm_gate_slot *next;	/* every slot made; never freed */
+	bool used;			/* a live thread has it */
+} __attribute__((aligned(64)));
+
+extern __thread struct vmm_gate_slot *vmm_gate_self __attribute__((tls_model("initial-exec")));
+extern struct vmm_gate_slot vmm_gate_shared;
+struct vmm_gate_slot *__vmm_gate_slot(void);
+unsigned long vmm_gate_inside(void);
+void vmm_gate_atfork_child(void);
+
 /*
- * Every public entry point that touches a device passes the gate: it
- * counts the threads inside gpuvm, so gpuvm_shutdown() (at exit, with
- * other threads still allocating) can turn new callers away (-ESHUTDOWN)
- * and wait for those inside to leave before anything is torn down.  The
- * count goes up before closing is read, and shutdown sets closing before
- * it reads the count (both sequentially consistent): either the caller
- * sees closing, or shutdown sees the caller.  No system call.
+ * Enter gpuvm through the gate: false (turn back, -ESHUTDOWN) while
+ * gpuvm_shutdown() runs or after exit.  The add is a full barrier before
+ * closing is read; shutdown stores closing before it reads the slots (both
+ * sequentially consistent): either the caller sees closing, or shutdown
+ * sees the caller and waits.  No system call, no line shared with other
+ * threads.
  */
 static inline bool vmm_enter(void)
 {
-	__atomic_add_fetch(&vmm.inside, 1, __ATOMIC_SEQ_CST);
+	struct vmm_gate_slot *s = vmm_gate_self;
+
+	if (__builtin_expect(!s, 0))
+		s = __vmm_gate_slot();
+	__atomic_add_fetch(&s->inside, 1, __ATOMIC_SEQ_CST);
 	if (__builtin_expect(!__atomic_load_n(&vmm.closing, __ATOMIC_SEQ_CST), 1))
 		return true;
-	__atomic_sub_fetch(&vmm.inside, 1, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&s->inside, 1, __ATOMIC_RELEASE);
 	return false;
 }
 
 static inline void vmm_leave(void)
 {
-	__atomic_sub_fetch(&vmm.inside, 1, __ATOMIC_RELEASE);
+	struct vmm_gate_slot *s = vmm_gate_self;
+
+	if (__builtin_expect(s != &vmm_gate_shared, 1))
+		/* only this thread writes its slot: a plain store will do */
+		__atomic_store_n(&s->inside, s->inside - 1, __ATOMIC_RELEASE);
+	else
+		__atomic_sub_fetch(&s->inside, 1, __ATOMIC_RELEASE);
 }
 
 /* The value of @call made inside the gate, or @closed when it is shut. */

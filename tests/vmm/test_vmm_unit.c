@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,64 @@ START_TEST(knob_defaults_file)
 }
 END_TEST
 
+/* A thread that enters the gate and stays until told. */
+static void *gate_holder(void *arg)
+{
+	volatile int *phase = arg;
+
+	ck_assert(vmm_enter());
+	__atomic_store_n(phase, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(phase, __ATOMIC_SEQ_CST) != 2)
+		usleep(100);
+	vmm_leave();
+	return NULL;
+}
+
+static void *gate_pass(void *arg)
+{
+	(void)arg;
+	ck_assert(vmm_enter());
+	vmm_leave();
+	return NULL;
+}
+
+/* The gate counts each thread's depth, turns callers back while closing,
+ * and gives an exited thread's slot to the next one. */
+START_TEST(gate_counts_and_closes)
+{
+	volatile int phase = 0;
+	pthread_t t;
+	int i;
+
+	ck_assert_uint_eq(vmm_gate_inside(), 0);
+	ck_assert(vmm_enter());
+	ck_assert(vmm_enter());		/* nested */
+	ck_assert_uint_eq(vmm_gate_inside(), 2);
+	vmm_leave();
+	vmm_leave();
+	ck_assert_uint_eq(vmm_gate_inside(), 0);
+
+	ck_assert_int_eq(pthread_create(&t, NULL, gate_holder, (void *)&phase), 0);
+	while (__atomic_load_n(&phase, __ATOMIC_SEQ_CST) != 1)
+		usleep(100);
+	ck_assert_uint_eq(vmm_gate_inside(), 1);
+	__atomic_store_n(&vmm.closing, true, __ATOMIC_SEQ_CST);
+	ck_assert(!vmm_enter());	/* turned back, and not counted */
+	ck_assert_uint_eq(vmm_gate_inside(), 1);
+	__atomic_store_n(&phase, 2, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(vmm_gate_inside(), 0);
+	__atomic_store_n(&vmm.closing, false, __ATOMIC_SEQ_CST);
+
+	/* many short-lived threads reuse the slots of the ones gone */
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, gate_pass, NULL), 0);
+		pthread_join(t, NULL);
+	}
+	ck_assert_uint_eq(vmm_gate_inside(), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vmm_unit");
@@ -411,6 +470,7 @@ int main(void)
 	tcase_add_test(tc, knob_format_and_schema);
 	tcase_add_test(tc, knob_env_defaults);
 	tcase_add_test(tc, knob_defaults_file);
+	tcase_add_test(tc, gate_counts_and_closes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
