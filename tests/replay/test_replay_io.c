@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "replay.h"
+#include "../check_run.h"
 
 static char tmpdir[64];
 
@@ -345,8 +346,6 @@ int main(void)
 {
 	Suite *s = suite_create("replay-io");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_dump_escapes_source);
@@ -357,9 +356,5 @@ int main(void)
 	tcase_add_test(tc, test_hostile_sizes);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

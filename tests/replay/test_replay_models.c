@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "replay.h"
+#include "../check_run.h"
 
 static struct replay_model m;
 static struct replay_policy pol;
@@ -418,11 +419,5 @@ static Suite *models_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(models_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(models_suite());
 }

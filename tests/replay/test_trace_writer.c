@@ -13,6 +13,7 @@
 
 #include "replay.h"
 #include "trace.h"
+#include "../check_run.h"
 
 /* Not yet in vmm/trace.h (asked of the lead). */
 void vmm_trace_set_geometry(uint64_t capacity, uint64_t granularity);
@@ -307,8 +308,6 @@ int main(void)
 {
 	Suite *s = suite_create("trace-writer");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_basic);
@@ -319,9 +318,5 @@ int main(void)
 	tcase_add_test(tc, test_fork);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -16,6 +16,7 @@
 
 #include "../../vmm/internal.h"
 #include "testlib.h"
+#include "../check_run.h"
 
 #define MiB (1ull << 20)
 
@@ -1189,8 +1190,6 @@ int main(void)
 {
 	Suite *s = suite_create("vmm_alloc");
 	TCase *tc = tcase_create("alloc");
-	SRunner *sr;
-	int failed;
 
 	if (!tl_suite_start())
 		return 77;
@@ -1230,9 +1229,5 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup_contiguous, teardown);
 	tcase_add_test(tc, fragmentation);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -13,6 +13,7 @@
 
 #include "../../vmm/internal.h"
 #include "testlib.h"
+#include "../check_run.h"
 
 #define MiB (1ull << 20)
 
@@ -183,8 +184,6 @@ int main(void)
 {
 	Suite *su = suite_create("vmm_fault");
 	TCase *tc = tcase_create("fault");
-	SRunner *sr;
-	int failed;
 
 	if (!tl_suite_start())
 		return 77;
@@ -194,9 +193,5 @@ int main(void)
 	tcase_add_loop_test(tc, fail_teardown, 0,
 			    (int)(sizeof(teardown_calls) / sizeof(teardown_calls[0])));
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(su);
 }

@@ -21,6 +21,7 @@
 
 #include "../../vmm/internal.h"
 #include "testlib.h"
+#include "../check_run.h"
 
 #define MiB (1ull << 20)
 
@@ -258,8 +259,6 @@ int main(void)
 {
 	Suite *s = suite_create("vmm_publish");
 	TCase *tc = tcase_create("publish");
-	SRunner *sr;
-	int failed;
 
 #ifndef CONFIG_GPUVM_PUBLISH
 	printf("SKIP: built with CONFIG_GPUVM_PUBLISH=n\n");
@@ -274,9 +273,5 @@ int main(void)
 	tcase_add_test(tc, state_segment);
 	tcase_add_test(tc, control_requests);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

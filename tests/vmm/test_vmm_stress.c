@@ -15,6 +15,7 @@
 
 #include "../../vmm/internal.h"
 #include "testlib.h"
+#include "../check_run.h"
 
 #define MiB (1ull << 20)
 
@@ -306,8 +307,6 @@ int main(void)
 {
 	Suite *s = suite_create("vmm_stress");
 	TCase *tc = tcase_create("stress");
-	SRunner *sr;
-	int failed;
 
 	if (!tl_suite_start())
 		return 77;
@@ -319,9 +318,5 @@ int main(void)
 	tcase_add_test(tc, fork_child);
 	tcase_add_test(tc, env_defaults);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

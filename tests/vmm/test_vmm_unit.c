@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../vmm/internal.h"
+#include "../check_run.h"
 
 /* ---- tree ---- */
 
@@ -457,8 +458,6 @@ int main(void)
 {
 	Suite *s = suite_create("vmm_unit");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, tree_random);
@@ -472,9 +471,5 @@ int main(void)
 	tcase_add_test(tc, knob_defaults_file);
 	tcase_add_test(tc, gate_counts_and_closes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }
