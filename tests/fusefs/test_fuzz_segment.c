@@ -13,91 +13,23 @@
 #include <string.h>
 
 #include "segbuild.h"
+#include "../fuzz_mutate.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 #define NR_SEEDS	4
 
-static uint64_t rng_state;
+/* Values a segment reader must cope with in any 32- or 64-bit field. */
+static const uint64_t interesting[] = {
+	0, 1, 2, 3, 7, 8, 16, 63, 64, 255, 256, 4096, 65535, 65536,
+	0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull,
+	0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull, ~0ull - 1,
+};
 
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-static uint64_t interesting(size_t seg_size)
-{
-	static const uint64_t v[] = {
-		0, 1, 2, 3, 7, 8, 16, 63, 64, 255, 256, 4096, 65535, 65536,
-		0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull,
-		0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull, ~0ull - 1,
-	};
-	uint64_t r = rnd() % (sizeof(v) / sizeof(v[0]) + 3);
-
-	if (r < sizeof(v) / sizeof(v[0]))
-		return v[r];
-	/* sizes near the segment's own: the boundaries that matter */
-	return seg_size + (r - sizeof(v) / sizeof(v[0])) - 1;
-}
-
-static size_t mutate(unsigned char *buf, size_t size, size_t cap)
-{
-	unsigned int n = 1 + rnd() % 4, i;
-
-	for (i = 0; i < n && size; i++) {
-		size_t off = rnd() % size;
-		uint64_t v;
-
-		switch (rnd() % 8) {
-		case 0:
-		case 1:
-			buf[off] ^= 1u << (rnd() % 8);
-			break;
-		case 2:
-			buf[off] = rnd();
-			break;
-		case 3:
-			off &= ~(size_t)3;
-			if (off + 4 <= size) {
-				uint32_t w = interesting(size);
-
-				memcpy(buf + off, &w, 4);
-			}
-			break;
-		case 4:
-			off &= ~(size_t)7;
-			if (off + 8 <= size) {
-				v = interesting(size);
-				memcpy(buf + off, &v, 8);
-			}
-			break;
-		case 5: {
-			size_t len = rnd() % 64;
-
-			if (off + len > size)
-				len = size - off;
-			memset(buf + off, rnd() % 2 ? 0xff : 0, len);
-			break;
-		}
-		case 6:
-			size = rnd() % 2 ? off : size - (size - off) / 2;	/* truncate */
-			break;
-		case 7:
-			if (size < cap) {	/* extend with garbage */
-				size_t more = 1 + rnd() % (cap - size);
-
-				for (; more; more--)
-					buf[size++] = rnd();
-			}
-			break;
-		}
-	}
-	return size;
-}
+static struct fuzz_mutator mut = {
+	.values = interesting,
+	.nr_values = sizeof(interesting) / sizeof(interesting[0]),
+};
 
 int main(void)
 {
@@ -112,10 +44,7 @@ int main(void)
 	struct segbuild p;
 	unsigned int i;
 
-	env = getenv("FUZZ_SEED");
-	rng_state = env ? strtoull(env, NULL, 0) : 0x9e3779b97f4a7c15ull;
-	if (!rng_state)
-		rng_state = 1;
+	fuzz_seed(&mut);
 	for (i = 0; i < NR_SEEDS; i++) {
 		segbuild_defaults(&p);
 		segbuild_schema_knobs(&p);
@@ -142,9 +71,9 @@ int main(void)
 	for (it = 0; it < iterations; it++) {
 		size_t size;
 
-		i = rnd() % NR_SEEDS;
+		i = fuzz_rnd(&mut) % NR_SEEDS;
 		memcpy(work, seeds[i], sizes[i]);
-		size = mutate(work, sizes[i], cap);
+		size = fuzz_mutate(&mut, work, sizes[i], cap);
 		/* an exact-size copy: ASan sees any read past the end */
 		input = malloc(size ? size : 1);
 		if (!input)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "../fuzz_mutate.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -46,32 +47,13 @@ static const char rmm_csv_other[] =
 	"2097152,free,139887000000000,1,7\n"
 	"1048576,free,139887002097152,1,7\n";
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-static uint64_t interesting(size_t input_size)
-{
-	static const uint64_t v[] = {
-		0, 1, 2, 3, 7, 8, 16, 48, 88, 63, 64, 255, 256, 511, 512, 4096, 65535,
-		2 * MiB, 2 * MiB - 1, 20 * MiB, 0x7fffffff, 0x80000000, 0xffffffff,
-		0x100000000ull, REPLAY_MAX_BYTES, REPLAY_MAX_BYTES + 1,
-		0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull - 511, ~0ull, ~0ull - 1,
-	};
-	uint64_t r = rnd() % (sizeof(v) / sizeof(v[0]) + 3);
-
-	if (r < sizeof(v) / sizeof(v[0]))
-		return v[r];
-	/* sizes near the input's own: the boundaries that matter */
-	return input_size + (r - sizeof(v) / sizeof(v[0])) - 1;
-}
+/* Values a trace or CSV reader must cope with in any 32- or 64-bit field. */
+static const uint64_t interesting[] = {
+	0, 1, 2, 3, 7, 8, 16, 48, 88, 63, 64, 255, 256, 511, 512, 4096, 65535,
+	2 * MiB, 2 * MiB - 1, 20 * MiB, 0x7fffffff, 0x80000000, 0xffffffff,
+	0x100000000ull, REPLAY_MAX_BYTES, REPLAY_MAX_BYTES + 1,
+	0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull - 511, ~0ull, ~0ull - 1,
+};
 
 /* Text an RMM CSV reader must cope with, spliced in at random. */
 static const char *const tokens[] = {
@@ -81,77 +63,13 @@ static const char *const tokens[] = {
 	"00:00:00.000001", "Size", "Pointer", "Action", ",,,,,,,,,,,,,,,,,,",
 };
 
-static size_t splice_token(unsigned char *buf, size_t size, size_t cap, size_t off)
-{
-	const char *tok = tokens[rnd() % (sizeof(tokens) / sizeof(tokens[0]))];
-	size_t len = strlen(tok);
-
-	if (size + len > cap)
-		return size;
-	memmove(buf + off + len, buf + off, size - off);
-	memcpy(buf + off, tok, len);
-	return size + len;
-}
-
-static size_t mutate(unsigned char *buf, size_t size, size_t cap)
-{
-	unsigned int n = 1 + rnd() % 4, i;
-
-	for (i = 0; i < n && size; i++) {
-		size_t off = rnd() % size;
-		uint64_t v;
-
-		switch (rnd() % 9) {
-		case 0:
-		case 1:
-			buf[off] ^= 1u << (rnd() % 8);
-			break;
-		case 2:
-			buf[off] = rnd();
-			break;
-		case 3:
-			off &= ~(size_t)3;
-			if (off + 4 <= size) {
-				uint32_t w = interesting(size);
-
-				memcpy(buf + off, &w, 4);
-			}
-			break;
-		case 4:
-			off &= ~(size_t)7;
-			if (off + 8 <= size) {
-				v = interesting(size);
-				memcpy(buf + off, &v, 8);
-			}
-			break;
-		case 5: {
-			size_t len = rnd() % 64;
-
-			if (off + len > size)
-				len = size - off;
-			memset(buf + off, rnd() % 2 ? 0xff : 0, len);
-			break;
-		}
-		case 6:
-			size = rnd() % 2 ? off : size - (size - off) / 2;	/* truncate */
-			break;
-		case 7:
-			if (size < cap) {	/* extend with garbage */
-				size_t more = 1 + rnd() % (cap - size);
-
-				if (more > 256)
-					more = 256;
-				for (; more; more--)
-					buf[size++] = rnd();
-			}
-			break;
-		case 8:
-			size = splice_token(buf, size, cap, off);
-			break;
-		}
-	}
-	return size;
-}
+static struct fuzz_mutator mut = {
+	.values = interesting,
+	.nr_values = sizeof(interesting) / sizeof(interesting[0]),
+	.tokens = tokens,
+	.nr_tokens = sizeof(tokens) / sizeof(tokens[0]),
+	.max_extend = 256,
+};
 
 static int seed_from_trace(struct seed *s, const struct replay_trace *t)
 {
@@ -315,10 +233,7 @@ int main(int argc, char **argv)
 	if (!stderr)
 		goto out_free;
 
-	env = getenv("FUZZ_SEED");
-	rng_state = env ? strtoull(env, NULL, 0) : 0x9e3779b97f4a7c15ull;
-	if (!rng_state)
-		rng_state = 1;
+	fuzz_seed(&mut);
 	for (i = 0; i < NR_SEEDS; i++) {
 		LLVMFuzzerTestOneInput(seeds[i].buf, seeds[i].size);
 		if (seeds[i].size > cap)
@@ -331,9 +246,9 @@ int main(int argc, char **argv)
 	for (it = 0; it < iterations; it++) {
 		size_t size;
 
-		i = rnd() % NR_SEEDS;
+		i = fuzz_rnd(&mut) % NR_SEEDS;
 		memcpy(work, seeds[i].buf, seeds[i].size);
-		size = mutate(work, seeds[i].size, cap);
+		size = fuzz_mutate(&mut, work, seeds[i].size, cap);
 		/* an exact-size copy: ASan sees any read past the end */
 		input = malloc(size ? size : 1);
 		if (!input)
