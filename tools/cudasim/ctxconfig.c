@@ -8,6 +8,7 @@
  * value is validated as the driver validates it, kept per context and read
  * back.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,77 +75,67 @@ CS_API CUresult cuCtxSetLimit(int limit, size_t value)
 	return res;
 }
 
-CS_API CUresult cuCtxGetCacheConfig(int *pconfig)
+/* Read an int setting of the current context (the caller passed CS_ENTER). */
+static CUresult ctx_setting_get(int *out, size_t field)
 {
 	struct cs_ctx *ctx;
 	CUresult res;
 
-	CS_ENTER("cuCtxGetCacheConfig");
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
-	if (!pconfig)
+	if (!out)
 		return CUDA_ERROR_INVALID_VALUE;
 	cs_lock();
 	res = __cs_need_ctx(&ctx);
 	if (res == CUDA_SUCCESS)
-		*pconfig = ctx->cache_config;
+		*out = *(int *)((char *)ctx + field);
 	cs_unlock();
 	return res;
 }
 
-CS_API CUresult cuCtxSetCacheConfig(int config)
+/* Set an int setting of the current context to @val, 0 to @max. */
+static CUresult ctx_setting_set(int val, int max, size_t field)
 {
 	struct cs_ctx *ctx;
 	CUresult res;
 
-	CS_ENTER("cuCtxSetCacheConfig");
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
-	if (config < 0 || config > CU_FUNC_CACHE_PREFER_EQUAL)
+	if (val < 0 || val > max)
 		return CUDA_ERROR_INVALID_VALUE;
 	cs_lock();
 	res = __cs_need_ctx(&ctx);
 	if (res == CUDA_SUCCESS)
-		ctx->cache_config = config;
+		*(int *)((char *)ctx + field) = val;
 	cs_unlock();
 	return res;
+}
+
+CS_API CUresult cuCtxGetCacheConfig(int *pconfig)
+{
+	CS_ENTER("cuCtxGetCacheConfig");
+	return ctx_setting_get(pconfig, offsetof(struct cs_ctx, cache_config));
+}
+
+CS_API CUresult cuCtxSetCacheConfig(int config)
+{
+	CS_ENTER("cuCtxSetCacheConfig");
+	return ctx_setting_set(config, CU_FUNC_CACHE_PREFER_EQUAL,
+			       offsetof(struct cs_ctx, cache_config));
 }
 
 /* Bank size is a deprecated setting: the driver keeps it and ignores it. */
 CS_API CUresult cuCtxGetSharedMemConfig(int *pConfig)
 {
-	struct cs_ctx *ctx;
-	CUresult res;
-
 	CS_ENTER("cuCtxGetSharedMemConfig");
-	if (cs_check_init())
-		return CUDA_ERROR_NOT_INITIALIZED;
-	if (!pConfig)
-		return CUDA_ERROR_INVALID_VALUE;
-	cs_lock();
-	res = __cs_need_ctx(&ctx);
-	if (res == CUDA_SUCCESS)
-		*pConfig = ctx->shmem_config;
-	cs_unlock();
-	return res;
+	return ctx_setting_get(pConfig, offsetof(struct cs_ctx, shmem_config));
 }
 
 CS_API CUresult cuCtxSetSharedMemConfig(int config)
 {
-	struct cs_ctx *ctx;
-	CUresult res;
-
 	CS_ENTER("cuCtxSetSharedMemConfig");
-	if (cs_check_init())
-		return CUDA_ERROR_NOT_INITIALIZED;
-	if (config < 0 || config > CU_SHARED_MEM_CONFIG_EIGHT_BYTE_BANK_SIZE)
-		return CUDA_ERROR_INVALID_VALUE;
-	cs_lock();
-	res = __cs_need_ctx(&ctx);
-	if (res == CUDA_SUCCESS)
-		ctx->shmem_config = config;
-	cs_unlock();
-	return res;
+	return ctx_setting_set(config, CU_SHARED_MEM_CONFIG_EIGHT_BYTE_BANK_SIZE,
+			       offsetof(struct cs_ctx, shmem_config));
 }
 
 /* There are no persisting L2 lines to reset: the device reports a
