@@ -223,12 +223,12 @@ CS_API CUresult cuProfilerInitialize(const char *configFile, const char *outputF
 	return CUDA_ERROR_NOT_SUPPORTED;
 }
 
-CS_API CUresult cuProfilerStart(void)
+/* What starting or stopping the profiler needs: a current context. */
+static CUresult profiler_toggle(void)
 {
 	struct cs_ctx *ctx;
 	CUresult res;
 
-	CS_ENTER("cuProfilerStart");
 	if (cs_check_init())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	cs_lock();
@@ -237,16 +237,14 @@ CS_API CUresult cuProfilerStart(void)
 	return res;
 }
 
+CS_API CUresult cuProfilerStart(void)
+{
+	CS_ENTER("cuProfilerStart");
+	return profiler_toggle();
+}
+
 CS_API CUresult cuProfilerStop(void)
 {
-	struct cs_ctx *ctx;
-	CUresult res;
-
 	CS_ENTER("cuProfilerStop");
-	if (cs_check_init())
-		return CUDA_ERROR_NOT_INITIALIZED;
-	cs_lock();
-	res = __cs_need_ctx(&ctx);
-	cs_unlock();
-	return res;
+	return profiler_toggle();
 }
