@@ -81,11 +81,10 @@ int gpuvmfs_parse_pid(const char *name, size_t len, pid_t *pid)
  */
 static int proc_identity(pid_t pid, uint64_t *start_time, uid_t *uid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long st = 0;
+	char path[64], buf[1024];
 	struct stat sb;
 	ssize_t n;
-	int fd, i;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -100,20 +99,8 @@ static int proc_identity(pid_t pid, uint64_t *start_time, uid_t *uid)
 	if (n <= 0)
 		return -ESRCH;	/* a zombie being reaped reads empty */
 	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields start after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
+	if (gpuvm_stat_start_time(buf, start_time))
 		return -EIO;
-	p++;
-	/* fields 3..21 precede starttime */
-	for (i = 3; i <= 21; i++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EIO;
-	}
-	if (sscanf(p, " %llu", &st) != 1)
-		return -EIO;
-	*start_time = st;
 	*uid = sb.st_uid;
 	return 0;
 }

@@ -65,10 +65,10 @@ const char *publish_rundir(void)
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks), 0 if unknown. */
 static uint64_t proc_start_time(int pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
+	char path[64], buf[1024];
+	uint64_t v;
 	ssize_t n;
-	int fd, field;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -79,15 +79,7 @@ static uint64_t proc_start_time(int pid)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
-	if (!p)
-		return 0;
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (sscanf(p, "%llu", &v) != 1)
-		return 0;
-	return v;
+	return gpuvm_stat_start_time(buf, &v) ? 0 : v;
 }
 
 /* The pid of a "<pid><suffix>" name with one of our two suffixes, else 0. */

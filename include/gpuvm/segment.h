@@ -38,6 +38,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define GPUVM_RUNDIR_PARENT	"/dev/shm"
@@ -68,6 +69,33 @@ static inline const char *gpuvm_rundir_default(char *buf, size_t len, uid_t uid)
 {
 	snprintf(buf, len, GPUVM_RUNDIR_PARENT "/" GPUVM_RUNDIR_PREFIX "%u", (unsigned int)uid);
 	return buf;
+}
+
+/**
+ * gpuvm_stat_start_time - field 22 (starttime) of a /proc/<pid>/stat text
+ * @text: the file's text, NUL-terminated
+ * @start_time: receives the value, in clock ticks since boot
+ *
+ * The writer puts it in the header, readers compare it with the pid's own,
+ * so a reused pid is told apart: both sides parse it here.  comm (field 2)
+ * may hold spaces and parentheses, so fields are counted from the last ')'.
+ * Return: 0, or -1 when the text has no such field.
+ */
+static inline int gpuvm_stat_start_time(const char *text, uint64_t *start_time)
+{
+	const char *p = strrchr(text, ')');
+	unsigned long long v;
+	int field;
+
+	if (!p)
+		return -1;
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field < 22 || sscanf(p, "%llu", &v) != 1)
+		return -1;
+	*start_time = v;
+	return 0;
 }
 
 /* ---- state segment ---- */

@@ -396,6 +396,19 @@ START_TEST(knob_defaults_file)
 }
 END_TEST
 
+/* starttime is field 22 whatever comm holds; a short text has none. */
+START_TEST(stat_start_time)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(gpuvm_stat_start_time("42 (a) b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 "
+					       "14 15 16 17 18 123456789 20 21\n", &v), 0);
+	ck_assert_uint_eq(v, 123456789);
+	ck_assert_int_eq(gpuvm_stat_start_time("42 (x y) S 1 2 3", &v), -1);
+	ck_assert_int_eq(gpuvm_stat_start_time("no parenthesis", &v), -1);
+}
+END_TEST
+
 /* A thread that enters the gate and stays until told. */
 static void *gate_holder(void *arg)
 {
@@ -470,6 +483,7 @@ int main(void)
 	tcase_add_test(tc, knob_env_defaults);
 	tcase_add_test(tc, knob_defaults_file);
 	tcase_add_test(tc, gate_counts_and_closes);
+	tcase_add_test(tc, stat_start_time);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
