@@ -691,7 +691,7 @@ static int vmm_alloc(int dev, size_t size, unsigned int flags, void *stream, boo
 		d->st->ooms++;
 		vmm_trace(GPUVM_EV_OOM, d->ordinal, (uint64_t)(uintptr_t)stream, 0, size, 0);
 	}
-	d->st->cached = d->st->physical - d->inuse_bytes;
+	__stats_cached_update(d);
 	if (VMM_DEBUG_CHECKS && !__pt_check(d))
 		vmm_warn("device %d: page table inconsistent after alloc", d->ordinal);
 	vmm_unlock(d);
@@ -750,7 +750,7 @@ static int vmm_free(gpuvm_ptr_t ptr, bool async, void *stream)
 		if (high && d->st->physical - d->inuse_bytes > high)
 			__dev_trim(d);
 	}
-	d->st->cached = d->st->physical - d->inuse_bytes;
+	__stats_cached_update(d);
 	if (VMM_DEBUG_CHECKS && !__pt_check(d))
 		vmm_warn("device %d: page table inconsistent after free", d->ordinal);
 out_unlock:

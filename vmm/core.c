@@ -160,7 +160,7 @@ int64_t __dev_reclaim(struct vmm_device *d, uint64_t target)
 	done = __pool_release(d, target, false);
 	if (!target || done < target)
 		done += __cached_release(d, target ? target - done : 0, false);
-	d->st->cached = d->st->physical - d->inuse_bytes;
+	__stats_cached_update(d);
 	return (int64_t)done;
 }
 
@@ -340,7 +340,7 @@ static int device_setup(struct vmm_device *d)
 	if (d->knob[VMM_KNOB_POOL_RESERVE]) {
 		pthread_mutex_lock(&d->lock);
 		ret = __pool_reserve(d, d->knob[VMM_KNOB_POOL_RESERVE]);
-		d->st->cached = d->st->physical;
+		__stats_cached_update(d);
 		pthread_mutex_unlock(&d->lock);
 		if (ret)
 			vmm_warn("device %d: pool_reserve: only %llu bytes created (%d)",
@@ -668,7 +668,7 @@ static void knob_apply(struct vmm_device *d, int i, uint64_t val)
 		break;
 	}
 	__stats_publish_knobs(d);
-	d->st->cached = d->st->physical - d->inuse_bytes;
+	__stats_cached_update(d);
 }
 
 static void trace_knob(uint64_t on)

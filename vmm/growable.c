@@ -79,7 +79,7 @@ out_unlock:
 		d->st->ooms++;
 		vmm_trace(GPUVM_EV_OOM, d->ordinal, 0, 0, size, 0);
 	}
-	d->st->cached = d->st->physical - d->inuse_bytes;
+	__stats_cached_update(d);
 	vmm_unlock(d);
 	return ret;
 }
@@ -218,7 +218,7 @@ static int vmm_resize(gpuvm_ptr_t ptr, size_t new_size)
 		vmm_trace(GPUVM_EV_OOM, d->ordinal, 0, ptr, new_size, 0);
 	}
 out_unlock:
-	d->st->cached = d->st->physical - d->inuse_bytes;
+	__stats_cached_update(d);
 	vmm_unlock(d);
 	return ret;
 }

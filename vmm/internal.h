@@ -448,6 +448,12 @@ static inline void __pt_end(struct vmm_device *d)
 	__seq_write_end(&d->blk->seq);
 }
 
+/* The published cached bytes: physical memory not in live use. */
+static inline void __stats_cached_update(struct vmm_device *d)
+{
+	d->st->cached = d->st->physical - d->inuse_bytes;
+}
+
 int pt_setup(struct vmm_device *d);
 void pt_teardown(struct vmm_device *d);
 void __pt_set(struct vmm_device *d, uint64_t va, uint64_t size, uint8_t state,

@@ -83,7 +83,7 @@ static int vmm_stats(int dev, struct gpuvm_stats *stats)
 		return ret;
 	vmm_lock(d);
 	st = d->st;
-	st->cached = st->physical - d->inuse_bytes;
+	__stats_cached_update(d);
 	st->largest_free_run = largest_run(d);
 	if (!d->ordinal)
 		st->trace_dropped = vmm_trace_dropped();
