@@ -102,14 +102,20 @@ void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated
 	st->free_calls++;
 }
 
+/* An event done with goes back to the device's cache of them, or away. */
+static void __event_put(struct vmm_device *d, drv_event_t ev)
+{
+	if (d->nr_events < sizeof(d->events) / sizeof(d->events[0]))
+		d->events[d->nr_events++] = ev;
+	else
+		drv_event_destroy(d->ordinal, ev);
+}
+
 /* A deferred range is now covered by a sync (or its event): reusable. */
 void __range_cache(struct vmm_device *d, struct vmm_range *r)
 {
 	if (r->event) {
-		if (d->nr_events < sizeof(d->events) / sizeof(d->events[0]))
-			d->events[d->nr_events++] = r->event;
-		else
-			drv_event_destroy(d->ordinal, r->event);
+		__event_put(d, r->event);
 		r->event = NULL;
 	}
 	r->flags &= ~RANGE_F_ASYNC;
@@ -220,10 +226,7 @@ static struct vmm_range *async_take(struct vmm_device *d, uint64_t size, void *s
 	d->deferred_bytes -= best->size;
 	d->st->chunks_free -= best->nr_chunks;
 	if (best->event) {
-		if (d->nr_events < sizeof(d->events) / sizeof(d->events[0]))
-			d->events[d->nr_events++] = best->event;
-		else
-			drv_event_destroy(d->ordinal, best->event);
+		__event_put(d, best->event);
 		best->event = NULL;
 	}
 	best->flags &= ~RANGE_F_ASYNC;
@@ -556,7 +559,7 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 		}
 		/* no event: a context synchronization covers it as well */
 		if (ev)
-			d->events[d->nr_events++] = ev;
+			__event_put(d, ev);
 	}
 	list_add_tail(&r->link, &d->deferred);
 }
