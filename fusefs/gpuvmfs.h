@@ -45,7 +45,6 @@ struct gpuvmfs_proc {
 struct gpuvmfs {
 	char *rundir;			/* ours: the defaults, and every process unless per_user */
 	bool per_user;			/* each process in its owner's own run directory */
-	bool named_rundir;		/* --rundir or $GPUVM_RUNDIR */
 	uid_t uid;			/* the daemon's */
 	gid_t gid;
 	bool show_all;			/* root: every user's processes */

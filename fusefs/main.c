@@ -55,9 +55,9 @@ static void usage(const char *prog)
  * Our own run directory (the defaults file lives there) is made like a
  * process would make it: mode 0700.  A named one is the caller's to make.
  */
-static void rundir_prepare(const struct gpuvmfs *fs)
+static void rundir_prepare(const struct gpuvmfs *fs, bool named)
 {
-	if (fs->per_user || !fs->named_rundir)
+	if (!named)
 		mkdir(fs->rundir, 0700);
 }
 
@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 	char own[PATH_MAX];
 	struct gpuvmfs fs;
 	const char *env;
+	bool named;
 	int ret = 1;
 
 	memset(&fs, 0, sizeof(fs));
@@ -98,9 +99,9 @@ int main(int argc, char **argv)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.show_all = fs.uid == 0;
-	fs.named_rundir = opts.rundir || (env && *env);
+	named = opts.rundir || (env && *env);
 	/* root with no directory named serves every user's own */
-	fs.per_user = fs.show_all && !fs.named_rundir;
+	fs.per_user = fs.show_all && !named;
 	fs.rundir = strdup(opts.rundir ? opts.rundir : env && *env ? env :
 			   gpuvm_rundir_default(own, sizeof(own), fs.uid));
 	if (!fs.rundir)
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &fs.started);
 	pthread_mutex_init(&fs.proc_lock, NULL);
 	pthread_mutex_init(&fs.defaults_lock, NULL);
-	rundir_prepare(&fs);
+	rundir_prepare(&fs, named);
 
 	if (fuse_opt_add_arg(&args, "-ofsname=gpuvmfs,subtype=gpuvm,default_permissions") ||
 	    (fs.show_all && fuse_opt_add_arg(&args, "-oallow_other")))

@@ -246,9 +246,10 @@ static int scan_per_user(struct gpuvmfs *fs, struct proc_vec *pv)
 			continue;
 		errno = 0;
 		uid = strtoul(de->d_name + plen, &end, 10);
-		if (errno || *end || uid != (uid_t)uid ||
-		    strcmp(gpuvm_rundir_default(path, sizeof(path), uid), path) ||
-		    strcmp(path + strlen(GPUVM_RUNDIR_PARENT) + 1, de->d_name))
+		if (errno || *end || uid != (uid_t)uid)
+			continue;
+		gpuvm_rundir_default(path, sizeof(path), (uid_t)uid);
+		if (strcmp(path + strlen(GPUVM_RUNDIR_PARENT) + 1, de->d_name))
 			continue;	/* not the canonical spelling of a uid */
 		if (!rundir_is_users(path, (uid_t)uid))
 			continue;

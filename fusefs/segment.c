@@ -45,12 +45,6 @@ void gpuvm_read_uncharge(size_t bytes)
 	__atomic_sub_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
 }
 
-/** gpuvm_read_charged - bytes of copies and texts held now */
-size_t gpuvm_read_charged(void)
-{
-	return __atomic_load_n(&read_charged, __ATOMIC_RELAXED);
-}
-
 /**
  * gpuvm_segment_open - open <pid>.state in a run directory
  * @rundir: the run directory

@@ -79,7 +79,6 @@ void gpuvm_segment_from_memory(struct gpuvm_segment *seg, const void *buf, size_
 void gpuvm_segment_close(struct gpuvm_segment *seg);
 bool gpuvm_read_charge(size_t bytes);
 void gpuvm_read_uncharge(size_t bytes);
-size_t gpuvm_read_charged(void);
 
 int gpuvm_snapshot_take(const struct gpuvm_segment *seg, unsigned int what,
 			struct gpuvm_snapshot *snap);

@@ -309,10 +309,8 @@ void publish_exit(bool remove_files)
 	munmap(pub.hdr, STATE_RESERVE);
 	close(pub.ctl_fd);
 	close(pub.state_fd);
-	if (remove_files) {
-		unlink(pub.state_path);
-		unlink(pub.ctl_path);
-	}
+	if (remove_files)
+		publish_unlink();
 	pub.ctl = NULL;
 	pub.hdr = NULL;
 	pub.ctl_fd = pub.state_fd = -1;

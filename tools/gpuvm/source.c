@@ -275,7 +275,6 @@ static void direct_init(const struct cli_source *src, struct gpuvmfs *fs)
 	fs->uid = geteuid();
 	fs->show_all = fs->uid == 0;
 	fs->per_user = src->per_user;
-	fs->named_rundir = !src->per_user && src->rundir != src->own;
 	pthread_mutex_init(&fs->proc_lock, NULL);
 	pthread_mutex_init(&fs->defaults_lock, NULL);
 }
