@@ -12,7 +12,6 @@
  * makes no driver call and no system call.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,17 +444,12 @@ static bool vmm_quiesce(void)
 	const struct timespec pause = { 0, 100000 };	/* 100 us */
 	unsigned int i;
 
-	for (i = 0; i < 64; i++) {
-		if (!vmm_gate_inside())
-			return true;
-		sched_yield();
-	}
-	for (i = 0; i < VMM_QUIESCE_MS * 10; i++) {
-		if (!vmm_gate_inside())
-			return true;
+	for (i = 0; vmm_gate_inside(); i++) {
+		if (i == VMM_QUIESCE_MS * 10)
+			return false;
 		nanosleep(&pause, NULL);
 	}
-	return !vmm_gate_inside();
+	return true;
 }
 
 /**
