@@ -134,7 +134,7 @@ static void cache_remove(struct vmm_device *d, struct vmm_range *r)
 	vtree_erase(&d->cached, &r->by_size);
 	list_del_init(&r->link);
 	d->cached_range_bytes -= range_cached_bytes(r);
-	d->st->chunks_free -= range_free_chunks(r);
+	__free_chunks_take(d, range_free_chunks(r), r->chunk_size);
 }
 
 /*
@@ -156,7 +156,7 @@ static void split_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k)
 	r->nr_chunks = k;
 	r->size = r->va_size = (uint64_t)k * r->chunk_size;
 	__pt_set(d, t->va, t->size, GPUVM_PTE_CACHED, 0, t, VMM_GK_NONE);
-	d->st->chunks_free += t->nr_chunks;
+	__free_chunks_put(d, t->nr_chunks, t->chunk_size);
 	__range_cache(d, t);
 }
 
@@ -224,7 +224,7 @@ static struct vmm_range *async_take(struct vmm_device *d, uint64_t size, void *s
 	list_del_init(&best->link);
 	d->nr_deferred--;
 	d->deferred_bytes -= best->size;
-	d->st->chunks_free -= best->nr_chunks;
+	__free_chunks_take(d, best->nr_chunks, best->chunk_size);
 	if (best->event) {
 		__event_put(d, best->event);
 		best->event = NULL;
@@ -321,7 +321,7 @@ static int range_grow(struct vmm_device *d, uint64_t size, uint64_t csize,
 out_return_chunks:
 	__chunks_return(d, r->chunks + have, k);
 out_recache:
-	d->st->chunks_free += r->nr_chunks;
+	__free_chunks_put(d, r->nr_chunks, r->chunk_size);
 	__range_cache(d, r);
 out_free_va:
 	arena_free(&d->arena, tail, size - r->size);
@@ -538,7 +538,7 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 		return;
 	}
 	__pt_set(d, r->va, r->size, GPUVM_PTE_CACHED, 0, r, VMM_GK_NONE);
-	d->st->chunks_free += range_free_chunks(r);
+	__free_chunks_put(d, range_free_chunks(r), r->chunk_size);
 	r->state = RANGE_DEFERRED;
 	r->tag = d->sync_started;
 	d->nr_deferred++;
@@ -584,7 +584,7 @@ static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want
 	if (got <= 0)
 		return -1;
 	d->cached_range_bytes -= (uint64_t)got * r->chunk_size;
-	d->st->chunks_free -= (uint32_t)got;
+	__free_chunks_take(d, (uint32_t)got, r->chunk_size);
 	for (i = 0; i < (uint32_t)got; i++) {
 		if (__chunk_release(d, c[i])) {
 			/* it is in the pool now; so go the rest */

@@ -21,6 +21,20 @@ static inline uint64_t chunk_bytes(const struct vmm_device *d, const struct vmm_
 	return (uint64_t)c->granules * d->gran;
 }
 
+/* A chunk of @bytes enters (@in) or leaves the pool: the free counts. */
+static void pool_count(struct vmm_device *d, uint64_t bytes, bool in)
+{
+	if (in) {
+		__free_chunks_put(d, 1, bytes);
+		if (bytes == d->chunk_size)
+			d->pool_run_bytes += bytes;
+	} else {
+		__free_chunks_take(d, 1, bytes);
+		if (bytes == d->chunk_size)
+			d->pool_run_bytes -= bytes;
+	}
+}
+
 int __chunk_create(struct vmm_device *d, uint64_t size, struct vmm_chunk **out)
 {
 	uint64_t limit = d->knob[VMM_KNOB_LIMIT];
@@ -81,7 +95,7 @@ void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k)
 	for (i = 0; i < k; i++) {
 		list_add(&c[i]->link, &d->pool);
 		d->nr_pool++;
-		d->st->chunks_free++;
+		pool_count(d, chunk_bytes(d, c[i]), true);
 	}
 }
 
@@ -220,7 +234,7 @@ static uint32_t pool_take(struct vmm_device *d, uint64_t csize, uint32_t k,
 			continue;
 		list_del_init(&c->link);
 		d->nr_pool--;
-		d->st->chunks_free--;
+		pool_count(d, csize, false);
 		out[n++] = c;
 	}
 	return n;
@@ -262,7 +276,7 @@ static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_ch
 			arena_free(&d->arena, tail, r->va + r->va_size - tail);
 			r->va_size = r->size;
 			d->cached_range_bytes -= (uint64_t)got * csize;
-			d->st->chunks_free -= got;
+			__free_chunks_take(d, (uint32_t)got, csize);
 			n += got;
 		}
 		if (!r->nr_chunks) {
@@ -337,7 +351,7 @@ uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only)
 			continue;
 		list_del_init(&c->link);
 		d->nr_pool--;
-		d->st->chunks_free--;
+		pool_count(d, bytes, false);
 		if (__chunk_release(d, c))
 			break;	/* back at the pool's head: try again later */
 		done += bytes;

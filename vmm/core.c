@@ -111,7 +111,8 @@ void __dev_collect(struct vmm_device *d, bool query_events)
 		d->deferred_bytes -= b->bytes;
 		list_for_each_entry_safe(c, ct, &b->chunks, struct vmm_chunk, link) {
 			list_del_init(&c->link);
-			d->st->chunks_free--;	/* __chunks_return counts it again */
+			/* __chunks_return counts it again */
+			__free_chunks_take(d, 1, (uint64_t)c->granules * d->gran);
 			__chunks_return(d, &c, 1);
 		}
 		free(b);
@@ -648,10 +649,13 @@ static int knob_fits(const uint64_t *knob, uint64_t gran, int i, uint64_t val, b
 
 static void knob_apply(struct vmm_device *d, int i, uint64_t val)
 {
+	uint64_t chunks;
+
 	d->knob[i] = val;
 	switch (i) {
 	case VMM_KNOB_CHUNK_SIZE:
 		d->chunk_size = val ? val : d->gran;
+		__free_run_recount(d, &chunks, &d->free_run_bytes, &d->pool_run_bytes);
 		__pool_release(d, 0, true);
 		break;
 	case VMM_KNOB_HIGH_WATERMARK:

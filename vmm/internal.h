@@ -298,6 +298,9 @@ struct vmm_device {
 	uint32_t peers;			/* ordinals that may access our
 					 * mappings (gpuvm_peer_access); lock */
 	uint64_t inuse_bytes;		/* bytes mapped by live ranges and slabs */
+	uint64_t free_run_bytes;	/* free chunks of chunk_size, in bytes:
+					 * what one stitched range could get */
+	uint64_t pool_run_bytes;	/* of those, the pool's */
 };
 
 #define VMM_GK_NONE	0
@@ -448,10 +451,39 @@ static inline void __pt_end(struct vmm_device *d)
 	__seq_write_end(&d->blk->seq);
 }
 
-/* The published cached bytes: physical memory not in live use. */
+/*
+ * @nr chunks of @csize bytes become free (pool, cached or deferred): the
+ * chunks_free count, and the bytes one allocation could be stitched from
+ * when they have the current chunk size.  __free_chunks_take undoes it.
+ */
+static inline void __free_chunks_put(struct vmm_device *d, uint64_t nr, uint64_t csize)
+{
+	d->st->chunks_free += nr;
+	if (csize == d->chunk_size)
+		d->free_run_bytes += nr * csize;
+}
+
+static inline void __free_chunks_take(struct vmm_device *d, uint64_t nr, uint64_t csize)
+{
+	d->st->chunks_free -= nr;
+	if (csize == d->chunk_size)
+		d->free_run_bytes -= nr * csize;
+}
+
+/* stats.c: the published free-memory figures */
+uint64_t __largest_free_run(struct vmm_device *d);
+void __free_run_recount(struct vmm_device *d, uint64_t *chunks, uint64_t *run,
+			uint64_t *pool);
+
+/*
+ * The published cached bytes (physical memory not in live use) and the
+ * largest request they can serve, kept together so that frag_external is
+ * always computed from two figures of the same moment.
+ */
 static inline void __stats_cached_update(struct vmm_device *d)
 {
 	d->st->cached = d->st->physical - d->inuse_bytes;
+	d->st->largest_free_run = __largest_free_run(d);
 }
 
 int pt_setup(struct vmm_device *d);

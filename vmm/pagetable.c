@@ -178,13 +178,18 @@ void __stats_publish_knobs(struct vmm_device *d)
 
 /*
  * Debug: every granule owned by a range points back at it, the page table
- * agrees with the ranges' states, and the arena trees are sound.
+ * agrees with the ranges' states, the arena trees are sound, and the
+ * free-chunk counters agree with the lists.
  */
 bool __pt_check(struct vmm_device *d)
 {
-	uint64_t g;
+	uint64_t g, chunks, run, pool;
 
 	if (!arena_check(&d->arena))
+		return false;
+	__free_run_recount(d, &chunks, &run, &pool);
+	if (chunks != d->st->chunks_free || run != d->free_run_bytes ||
+	    pool != d->pool_run_bytes)
 		return false;
 	for (g = 0; g < d->nr_pt; g++) {
 		struct vmm_range *r = pt_owner(d, g);

@@ -204,7 +204,7 @@ static void slab_range_put(struct vmm_device *d, struct vmm_range *r)
 	r->id = 0;
 	d->inuse_bytes -= r->size;
 	__pt_set(d, r->va, r->size, GPUVM_PTE_CACHED, 0, r, VMM_GK_NONE);
-	d->st->chunks_free += r->nr_chunks;
+	__free_chunks_put(d, r->nr_chunks, r->chunk_size);
 	__range_cache(d, r);
 }
 

@@ -8,7 +8,8 @@
  *                     (pooled chunks, cached and deferred ranges)
  *   largest run     = with stitching, every free chunk of the current chunk
  *                     size can go into one range: their bytes; without it,
- *                     the largest single freed range (or the pool)
+ *                     the largest single freed range (or the pool); it is
+ *                     published with cached, on every change
  *   frag_internal   = 1 - requested / mapped
  *   frag_external   = 1 - largest run / free physical
  *   frag_peak       = 1 - peak requested / peak mapped
@@ -20,44 +21,106 @@
 #include "internal.h"
 #include "trace.h"
 
-struct run_walk {
-	uint64_t csize;
-	uint64_t same;		/* bytes of freed ranges in the current size */
-	uint64_t largest;	/* bytes of the largest freed range */
-};
-
-static void add_range(struct run_walk *w, struct vmm_range *r)
+/*
+ * Free chunks a non-live range holds, counting each chunk once: a chunk
+ * two ranges share is free only while neither is live, and then counts
+ * for the donor (the range whose tail it is), never for the borrower.
+ */
+static uint64_t range_free_alone(const struct vmm_range *r)
 {
-	if (r->chunk_size == w->csize)
-		w->same += r->size;
-	if (r->size > w->largest)
-		w->largest = r->size;
+	uint64_t n = r->nr_chunks;
+
+	if (r->flags & RANGE_F_HEAD_SHARED)
+		n--;
+	if ((r->flags & RANGE_F_TAIL_SHARED) && r->tail_peer->state == RANGE_LIVE)
+		n--;
+	return n;
 }
 
-static uint64_t largest_run(struct vmm_device *d)
+static void recount_range(struct vmm_device *d, const struct vmm_range *r, uint64_t *chunks,
+			  uint64_t *run)
 {
-	struct run_walk w = { .csize = d->chunk_size };
+	uint64_t n = range_free_alone(r);
+
+	*chunks += n;
+	if (r->chunk_size == d->chunk_size)
+		*run += n * r->chunk_size;
+}
+
+/**
+ * __free_run_recount - count the free chunks from the lists
+ * @d: the device, locked
+ * @chunks: all free chunks (what st->chunks_free counts)
+ * @run: bytes of those of the current chunk size (d->free_run_bytes)
+ * @pool: bytes of the pool's of the current size (d->pool_run_bytes)
+ *
+ * The counters are kept as chunks move; this walk sets them up again when
+ * the chunk size changes and checks them in debug builds.
+ */
+void __free_run_recount(struct vmm_device *d, uint64_t *chunks, uint64_t *run, uint64_t *pool)
+{
 	struct vmm_chunk_batch *b, *bt;
 	struct vmm_range *r, *rt;
 	struct vmm_chunk *c, *ct;
-	uint64_t pool = 0;
 
+	*chunks = *run = *pool = 0;
 	list_for_each_entry_safe(r, rt, &d->cached_lru, struct vmm_range, link)
-		add_range(&w, r);
+		recount_range(d, r, chunks, run);
 	list_for_each_entry_safe(r, rt, &d->deferred, struct vmm_range, link)
-		add_range(&w, r);
+		recount_range(d, r, chunks, run);
 	list_for_each_entry_safe(r, rt, &d->async, struct vmm_range, link)
-		add_range(&w, r);
-	list_for_each_entry_safe(c, ct, &d->pool, struct vmm_chunk, link)
+		recount_range(d, r, chunks, run);
+	list_for_each_entry_safe(c, ct, &d->pool, struct vmm_chunk, link) {
+		(*chunks)++;
 		if ((uint64_t)c->granules * d->gran == d->chunk_size)
-			pool += d->chunk_size;
-	list_for_each_entry_safe(b, bt, &d->deferred_chunks, struct vmm_chunk_batch, link)
-		list_for_each_entry_safe(c, ct, &b->chunks, struct vmm_chunk, link)
+			*pool += d->chunk_size;
+	}
+	list_for_each_entry_safe(b, bt, &d->deferred_chunks, struct vmm_chunk_batch, link) {
+		list_for_each_entry_safe(c, ct, &b->chunks, struct vmm_chunk, link) {
+			(*chunks)++;
 			if ((uint64_t)c->granules * d->gran == d->chunk_size)
-				pool += d->chunk_size;
-	if (d->knob[VMM_KNOB_STITCH])
-		return w.same + pool;
-	return w.largest > pool ? w.largest : pool;
+				*run += d->chunk_size;
+		}
+	}
+	*run += *pool;
+}
+
+static uint64_t max_freed(const struct list_head *head, uint64_t m)
+{
+	struct vmm_range *r, *rt;
+
+	list_for_each_entry_safe(r, rt, head, struct vmm_range, link)
+		if (r->size > m)
+			m = r->size;
+	return m;
+}
+
+/**
+ * __largest_free_run - the largest request free memory serves, in bytes
+ * @d: the device, locked
+ *
+ * Without a new chunk, that is: with stitching, all free chunks of the
+ * current chunk size (pool, cached and deferred ranges) can go into one
+ * range; without it, the largest freed range or the pool's chunks of the
+ * current size.  Either way a cached range of an earlier chunk size is
+ * reused whole.  With stitching it is a counter and a tree's last node;
+ * without, the freed ranges waiting for a sync are walked as well.
+ */
+uint64_t __largest_free_run(struct vmm_device *d)
+{
+	struct vtree_node *last = vtree_last(&d->cached);
+	uint64_t m = 0, run;
+
+	if (last)
+		m = container_of(last, struct vmm_range, by_size)->size;
+	if (d->knob[VMM_KNOB_STITCH]) {
+		run = d->free_run_bytes;
+	} else {
+		m = max_freed(&d->deferred, m);
+		m = max_freed(&d->async, m);
+		run = d->pool_run_bytes;
+	}
+	return m > run ? m : run;
 }
 
 static double ratio_left(uint64_t part, uint64_t whole)
@@ -84,7 +147,6 @@ static int vmm_stats(int dev, struct gpuvm_stats *stats)
 	vmm_lock(d);
 	st = d->st;
 	__stats_cached_update(d);
-	st->largest_free_run = largest_run(d);
 	if (!d->ordinal)
 		st->trace_dropped = vmm_trace_dropped();
 	st->limit = d->knob[VMM_KNOB_LIMIT];

@@ -167,6 +167,15 @@ struct vtree_node *vtree_first(const struct vtree *t)
 	return n;
 }
 
+struct vtree_node *vtree_last(const struct vtree *t)
+{
+	struct vtree_node *n = t->root;
+
+	while (n && n->right)
+		n = n->right;
+	return n;
+}
+
 static void walk(struct vtree_node *n, void (*fn)(struct vtree_node *, void *), void *arg)
 {
 	struct vtree_node *right;

@@ -37,6 +37,7 @@ struct vtree_node *vtree_lower_bound(const struct vtree *t, const struct vtree_n
 /* the largest node that sorts before @key, or NULL */
 struct vtree_node *vtree_predecessor(const struct vtree *t, const struct vtree_node *key);
 struct vtree_node *vtree_first(const struct vtree *t);
+struct vtree_node *vtree_last(const struct vtree *t);
 /* calls @fn on every node in order; @fn may not change the tree */
 void vtree_walk(const struct vtree *t, void (*fn)(struct vtree_node *n, void *arg), void *arg);
 /* checks the AVL shape and order; true when sound (debug builds and tests) */

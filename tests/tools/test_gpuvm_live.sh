@@ -121,6 +121,21 @@ set_all_or_nothing() {
 	knob_is "$@" high_watermark 0
 }
 
+# frag_agrees SOURCE...: at its end pause the process holds freed memory;
+# with stitching all of it is one mappable run (largest_free_run is
+# published with cached), so status says frag_external 0 and ps FRAG 0.0%
+frag_agrees() {
+	local st cached run
+	st=$("$gpuvm" status "$@" "$pid")
+	cached=$(sed -n 's/^cached: //p' <<<"$st")
+	run=$(sed -n 's/^largest_free_run: //p' <<<"$st")
+	[ "${cached:-0}" -gt 0 ] || fail "no cached memory mid-run: $st"
+	[ "$run" = "$cached" ] || fail "largest_free_run $run with $cached cached and stitching on"
+	grep -q '^frag_external: 0.0000$' <<<"$st" ||
+		fail "status: $(grep '^frag_external' <<<"$st"), want 0.0000"
+	expect 0 "^ *$pid .* 0\.0% " "$gpuvm" ps "$@"
+}
+
 # check SOURCE...: the whole set against the paused process
 check() {
 	expect 0 "^ *$pid +[^ ]+ +llmserve +0 " "$gpuvm" ps "$@"
@@ -212,6 +227,7 @@ for _ in $(seq 600); do
 	kill -0 "$job" 2>/dev/null || break
 	sleep 0.05
 done
+frag_agrees --direct
 echo go >"$tmp/fifo"
 wait "$job"
 rc=$?

@@ -255,6 +255,75 @@ START_TEST(control_requests)
 }
 END_TEST
 
+/* The published stats of device 0 in our own segment. */
+static const struct gpuvm_seg_stats *published(const struct gpuvm_seg_header **h, size_t *len)
+{
+	const struct gpuvm_seg_device *blk;
+	char path[4200];
+
+	path_of(path, sizeof(path), getpid(), GPUVM_STATE_SUFFIX);
+	*h = map_file(path, PROT_READ, len);
+	blk = (const void *)((const char *)*h + (*h)->device_offset[0]);
+	return &blk->stats;
+}
+
+/*
+ * largest_free_run is published with cached on every change, not only when
+ * someone calls gpuvm_stats(): a reader of the segment (gpuvmfs, the gpuvm
+ * command) computes frag_external from two figures of the same moment.
+ */
+START_TEST(free_run_published)
+{
+	const struct gpuvm_seg_header *h;
+	const struct gpuvm_seg_stats *st;
+	struct gpuvm_stats gs;
+	struct vmm_device *d;
+	gpuvm_ptr_t p[8];
+	size_t len;
+	int i, err;
+
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, GPUVM_ALLOC_LARGE, &p[i]), 0);
+	st = published(&h, &len);
+	ck_assert_uint_eq(st->cached, 0);
+	ck_assert_uint_eq(st->largest_free_run, 0);
+	for (i = 0; i < 8; i += 2)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	/* with stitching every free chunk is one run: frag_external 0 */
+	ck_assert_uint_eq(st->cached, 16 * MiB);
+	ck_assert_uint_eq(st->largest_free_run, 16 * MiB);
+	ck_assert_uint_eq(st->chunks_free, 8);
+	/* without, the largest freed range: 1 - 4/16 */
+	ck_assert_int_eq(gpuvm_policy_set(0, "stitch", 0), 0);
+	ck_assert_uint_eq(st->largest_free_run, 4 * MiB);
+	ck_assert_int_eq(gpuvm_stats(0, &gs), 0);
+	ck_assert_uint_eq(gs.largest_free_run, st->largest_free_run);
+	ck_assert(gs.frag_external > 0.74 && gs.frag_external < 0.76);
+	ck_assert_int_eq(gpuvm_policy_set(0, "stitch", 1), 0);
+	ck_assert_uint_eq(st->largest_free_run, 16 * MiB);
+
+	/* cached ranges of an earlier chunk size are reused whole, not stitched */
+	d = vmm_device_get(0, &err);
+	ck_assert_ptr_nonnull(d);
+	vmm_lock(d);
+	ck_assert_int_eq(__dev_sync(d), 0);
+	vmm_unlock(d);
+	ck_assert_int_eq(gpuvm_policy_set(0, "chunk_size", 4 * MiB), 0);
+	ck_assert_uint_eq(st->cached, 16 * MiB);
+	ck_assert_uint_eq(st->largest_free_run, 4 * MiB);
+	ck_assert_int_eq(gpuvm_policy_set(0, "chunk_size", 2 * MiB), 0);
+	ck_assert_uint_eq(st->largest_free_run, 16 * MiB);
+	for (i = 1; i < 8; i += 2)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+	ck_assert_uint_eq(st->cached, 32 * MiB);
+	ck_assert_uint_eq(st->largest_free_run, 32 * MiB);
+	ck_assert_int_eq(gpuvm_stats(0, &gs), 0);
+	ck_assert_uint_eq(gs.largest_free_run, 32 * MiB);
+	ck_assert(gs.frag_external == 0.0);
+	munmap((void *)h, len);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vmm_publish");
@@ -272,6 +341,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, state_segment);
 	tcase_add_test(tc, control_requests);
+	tcase_add_test(tc, free_run_published);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
