@@ -21,21 +21,13 @@ static const char *const level_names[] = {
 	[SHIM_LOG_DEBUG] = "debug",
 };
 
-/* Read GPUVM_LOG; a bad value is reported once and the default kept. */
+/* GPUVM_LOG, as libgpuvm reads it: one parser, one warning for a bad value. */
 void shim_log_init(void)
 {
-	const char *val = getenv("GPUVM_LOG");
-	size_t i;
+	int level = gpuvm_log_level();
 
-	if (!val || !*val)
-		return;
-	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (!strcmp(val, level_names[i])) {
-			shim_log_level = i;
-			return;
-		}
-	}
-	shim_warn("GPUVM_LOG=%s: expected warn, info or debug; using warn", val);
+	if (level >= SHIM_LOG_WARN && level <= SHIM_LOG_DEBUG)
+		shim_log_level = level;
 }
 
 void shim_log(int level, const char *fmt, ...)

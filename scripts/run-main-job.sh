@@ -144,7 +144,7 @@ echo
 echo "== run 1: llmserve, plain cuMemAlloc =="
 "$llmserve" "${serve_args[@]}" >"$tmp/plain.out" 2>&1
 rc_plain=$?
-grep '^llmserve:' "$tmp/plain.out" | sed 's/^/  /'
+grep '^llmserve:' "$tmp/plain.out" | grep -v '^llmserve: driver:' | sed 's/^/  /'
 
 # ---- run 2: under gpuvm, paused mid-run and at the end ----
 echo
@@ -170,7 +170,7 @@ resume() { echo go >"$fifo"; }
 
 rc_gpuvm=1
 if pid=$(wait_pause mid-run); then
-	grep '^llmserve:' "$tmp/gpuvm.out" | grep -v paused | sed 's/^/  /'
+	grep '^llmserve:' "$tmp/gpuvm.out" | grep -v 'paused\|^llmserve: driver:' | sed 's/^/  /'
 	if [ -n "$mnt" ]; then
 		echo "-- mid-run: cat $mnt/$pid/status"
 		cat "$mnt/$pid/status" >"$tmp/mid.status"

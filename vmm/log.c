@@ -2,17 +2,22 @@
 /*
  * log.c - one-line diagnostics on stderr (see log.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <gpuvm/gpuvm.h>
+
 #include "log.h"
 
 int vmm_log_level = VMM_LOG_WARN;
 
-void vmm_log_init(void)
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void log_parse(void)
 {
 	const char *s = getenv("GPUVM_LOG");
 
@@ -25,6 +30,25 @@ void vmm_log_init(void)
 	else
 		fprintf(stderr, "gpuvm[%d]: GPUVM_LOG=%s: expected warn, info or debug; using warn\n",
 			(int)getpid(), s);
+}
+
+/* GPUVM_LOG is read once per process, and a bad value said once. */
+void vmm_log_init(void)
+{
+	pthread_once(&log_once, log_parse);
+}
+
+/**
+ * gpuvm_log_level - the level GPUVM_LOG asks for
+ *
+ * The one reader of GPUVM_LOG: the preload shim takes its level from here,
+ * so a bad value is reported once, not by each component.
+ * Return: 0 warn, 1 info, 2 debug.
+ */
+GPUVM_API int gpuvm_log_level(void)
+{
+	vmm_log_init();
+	return vmm_log_level;
 }
 
 void __vmm_log(int level, const char *fmt, ...)

@@ -18,7 +18,7 @@ enum vmm_log_level {
 
 extern int vmm_log_level;	/* read without a lock: set once at start */
 
-/* reads GPUVM_LOG; called once by the first user, harmless to repeat */
+/* reads GPUVM_LOG once per process (gpuvm_log_level()); harmless to repeat */
 void vmm_log_init(void);
 
 __attribute__((format(printf, 2, 3)))

@@ -203,6 +203,15 @@ enum gpuvm_driver_call {
  */
 GPUVM_API const char *gpuvm_driver_call_name(int call);
 
+/**
+ * gpuvm_log_level - the diagnostics level GPUVM_LOG asks for
+ *
+ * GPUVM_LOG=warn|info|debug (default warn), read once per process; a bad
+ * value is reported once on stderr and warn is used.
+ * Return: 0 warn, 1 info, 2 debug.
+ */
+GPUVM_API int gpuvm_log_level(void);
+
 struct gpuvm_stats {
 	/* bytes */
 	uint64_t requested;	/* sum of live requested sizes */

@@ -291,7 +291,7 @@ static void driver_line(int nr_dev, const char *dev_name)
 	if (dlsym(cu.lib, "cudasim_call_count")) {
 		if (dladdr(dlsym(cu.lib, "cudasim_call_count"), &info) && info.dli_fname)
 			path = info.dli_fname;
-		printf("driver: cudasim (%s), %d device%s\n", path, nr_dev, nr_dev == 1 ? "" : "s");
+		printf("llmserve: driver: cudasim (%s), %d device%s\n", path, nr_dev, nr_dev == 1 ? "" : "s");
 		fflush(stdout);
 		return;
 	}
@@ -302,7 +302,7 @@ static void driver_line(int nr_dev, const char *dev_name)
 		cu.driver_version(&v);
 		snprintf(ver, sizeof(ver), "CUDA %d.%d", v / 1000, v % 1000 / 10);
 	}
-	printf("driver: %s (%s), %d device%s: %s\n", ver, path, nr_dev,
+	printf("llmserve: driver: %s (%s), %d device%s: %s\n", ver, path, nr_dev,
 	       nr_dev == 1 ? "" : "s", dev_name);
 	fflush(stdout);
 }

@@ -89,6 +89,47 @@ expect 1 "^driver: none \(.*libgpuvm.so is not a CUDA driver\)" \
 expect 1 "^driver: none \(.*libgpuvm_preload.so is gpuvm's preload shim, not a CUDA driver\)" \
 	env GPUVM_LIBCUDA="$GPUVM_BUILD/lib/libgpuvm_preload.so" "$gpuvm" driver
 
+# finding a driver with nothing set (no cudasim on LD_LIBRARY_PATH): gpuvm
+# names the cudasim built beside it, and the program gets that very file,
+# linked (cu_query needs libcuda.so.1 to start) or dlopen()ed (llmserve)
+bare() { env -u GPUVM_LIBCUDA LD_LIBRARY_PATH= "$@"; }
+sim=$(cd "$GPUVM_BUILD/lib/cudasim" && pwd -P)/libcuda.so.1
+cu_query=$GPUVM_BUILD/tests/runtime/cu_query
+llmserve=$GPUVM_BUILD/bin/llmserve
+expect 0 "^driver: cudasim \($sim\), 1 device" bare "$gpuvm" driver
+expect 0 "^driver: cudasim \($sim\)" bare "$gpuvm" driver --driver cudasim
+expect 2 "usage: gpuvm driver" "$gpuvm" driver extra
+if ! bare "$gpuvm" driver --driver real >/dev/null 2>&1; then
+	expect 1 "^driver: none" bare "$gpuvm" driver --driver real
+	expect 1 "gpuvm run: --driver real: none" bare "$gpuvm" run --driver real -- true
+fi
+# the cudasim on LD_LIBRARY_PATH is a libcuda.so.1, but not the real driver
+expect 1 "found is cudasim, not NVIDIA's driver" "$gpuvm" driver --driver real
+expect 1 "gpuvm run: --driver /nonexistent.so: none \(/nonexistent.so cannot be opened\)" \
+	"$gpuvm" run --driver /nonexistent.so -- true
+expect 0 "^ok$" bare "$gpuvm" run -q -- "$cu_query"
+out=$(bare "$gpuvm" run -- "$llmserve" --requests 2 --max-len 2 2>&1)
+[ "$(grep -c '^gpuvm: driver: ' <<<"$out")" = 1 ] || fail "gpuvm run: not one driver line: $out"
+grep -q "^gpuvm: driver: cudasim ($sim), 1 device" <<<"$out" || fail "gpuvm run named: $out"
+grep -q "^llmserve: driver: cudasim ($sim), 1 device" <<<"$out" ||
+	fail "the program did not get the driver gpuvm named: $out"
+grep -q '^result.served=2$' <<<"$out" || fail "llmserve under gpuvm run, found driver: $out"
+# GPUVM_LIBCUDA naming cudasim: the program gets it too, not "no driver"
+expect 0 "^ok$" env LD_LIBRARY_PATH= GPUVM_LIBCUDA="$sim" "$gpuvm" run -q -- "$cu_query"
+# a driver file of another name: preloaded, so libcuda.so.1 is that file
+cp "$sim" "$GPUVM_RUNDIR/mysim.so"
+expect 0 "^gpuvm: driver: cudasim \($GPUVM_RUNDIR/mysim.so\)" \
+	bare "$gpuvm" run --driver "$GPUVM_RUNDIR/mysim.so" -- "$cu_query"
+rm "$GPUVM_RUNDIR/mysim.so"
+out=$(bare "$gpuvm" stress --duration 1s 2>&1) || fail "gpuvm stress, found driver: $out"
+grep -q '^stress: cudasim, ' <<<"$out" && grep -q 'errors 0, leaks 0$' <<<"$out" ||
+	fail "gpuvm stress did not run on the cudasim beside it: $out"
+# GPUVM_LOG has one reader: a bad value is said once, not by shim and library
+out=$(GPUVM_LOG=loud "$gpuvm" run -q -- "$cu_query" 2>&1)
+[ "$(grep -c 'GPUVM_LOG=loud' <<<"$out")" = 1 ] || fail "GPUVM_LOG=loud not warned once: $out"
+expect 0 "usage: gpuvm run .*\[--rundir DIR\]" "$gpuvm" run --help
+expect 0 "\[--driver real\|cudasim\|PATH\]" "$gpuvm" run --help
+
 # run: the program's status, 128+N for signals, 127 when it cannot run
 expect 0 "" "$gpuvm" run -q -- true
 expect 7 "" "$gpuvm" run -q -- sh -c 'exit 7'

@@ -52,7 +52,15 @@ int cmd_stress(int argc, char **argv);
 
 /* ---- driver.c: which driver runs here, in one line ---- */
 
-int cli_driver_line(char *buf, size_t len);
+struct cli_driver {
+	char path[4096];	/* what to open: "libcuda.so.1" or a file */
+	bool by_name;		/* the dynamic linker's own libcuda.so.1 */
+	char line[512];		/* "driver: ...", no newline */
+};
+
+int cli_driver_pick(const char *choice, struct cli_driver *drv);
+int cli_driver_export(const struct cli_driver *drv);
+const char *cli_driver_preload(const struct cli_driver *drv);
 
 /* ---- source.c: /gpuvm when mounted, else the segments ---- */
 

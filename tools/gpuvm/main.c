@@ -29,7 +29,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct gpuvm_cmd cmds[] = {
 	{ "run", cmd_run, "run a program under gpuvm (the preload shim)",
-	  "usage: gpuvm run [--mount DIR] [--set KNOB=VALUE]... [-q] [--] PROGRAM [ARGS...]\n"
+	  "usage: gpuvm run [--mount DIR] [--set KNOB=VALUE]... [--rundir DIR]\n"
+	  "                 [--driver real|cudasim|PATH] [-q] [--] PROGRAM [ARGS...]\n"
 	  "\n"
 	  "Run an unmodified CUDA program with gpuvm managing its device memory.\n"
 	  "\n"
@@ -38,6 +39,10 @@ static const struct gpuvm_cmd cmds[] = {
 	  "                     validated first, may be repeated\n"
 	  "  --rundir DIR       the run directory (default: $GPUVM_RUNDIR, else\n"
 	  "                     your own " GPUVM_RUNDIR_DEFAULT ")\n"
+	  "  --driver WHICH     the CUDA driver the program gets: real (NVIDIA's\n"
+	  "                     libcuda.so.1), cudasim (built beside gpuvm) or a\n"
+	  "                     file; default $GPUVM_LIBCUDA, else real when it\n"
+	  "                     initializes a device, else cudasim\n"
 	  "  -q, --quiet        do not print the driver line\n"
 	  "\n"
 	  "Exit status: the program's, 128+N when signal N ended it, 127 when it\n"
@@ -100,11 +105,13 @@ static const struct gpuvm_cmd cmds[] = {
 	  "white, chunk boundaries as ticks.  FILE - writes to stdout.\n"
 	  "\n" SOURCE_USAGE },
 	{ "driver", cmd_driver, "say which CUDA driver runs here",
-	  "usage: gpuvm driver\n"
+	  "usage: gpuvm driver [--driver real|cudasim|PATH]\n"
 	  "\n"
-	  "Open libcuda.so.1 ($GPUVM_LIBCUDA when set) in a child process and print\n"
-	  "one line: the real driver with its version and devices, or cudasim.\n"
-	  "Exit status 1 when no driver initializes.\n" },
+	  "Say in one line which CUDA driver gpuvm run would give a program: the\n"
+	  "real driver with its version and devices, or cudasim.  It is chosen as\n"
+	  "gpuvm run chooses (--driver; $GPUVM_LIBCUDA; the real libcuda.so.1 when\n"
+	  "it initializes a device; else the cudasim built beside gpuvm) and\n"
+	  "opened in a child process.  Exit status 1 when none initializes.\n" },
 	{ "trace", cmd_trace, "record and inspect allocation traces",
 	  "usage: gpuvm trace dump FILE\n"
 	  "       gpuvm trace convert IN OUT [--capacity SIZE]\n"
@@ -279,6 +286,13 @@ int main(int argc, char **argv)
 	    c->fn != cmd_replay && c->fn != cmd_stress) {
 		cli_usage(c->name, false);
 		return 0;
+	}
+	/* stress drives a device itself: the driver gpuvm run would choose */
+	if (c->fn == cmd_stress) {
+		struct cli_driver drv;
+
+		if (!cli_driver_pick(NULL, &drv))
+			cli_driver_export(&drv);
 	}
 	return c->fn(argc - 1, argv + 1);
 }

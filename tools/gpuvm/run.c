@@ -3,7 +3,9 @@
  * run.c - `gpuvm run`: run an unmodified program under the preload shim.
  *
  * The program gets LD_PRELOAD with lib/libgpuvm_preload.so from beside
- * this command (bin/../lib), GPUVM_RUNDIR, and a GPUVM_<KNOB> variable per
+ * this command (bin/../lib), the driver cli_driver_pick() chose (--driver;
+ * by default the real one, else the cudasim beside), GPUVM_RUNDIR, and a
+ * GPUVM_<KNOB> variable per
  * --set, each validated with the knob schema first so a typo is an error
  * here and not a silent default there.  With --mount DIR a gpuvmfs is
  * started for the run when none is mounted at DIR, and stopped after.
@@ -94,8 +96,8 @@ static int find_sanitizer_runtime(struct dl_phdr_info *info, size_t size, void *
 	return 1;
 }
 
-/* LD_PRELOAD=[<sanitizer runtime>:]<shim>[:<what was there>] */
-static int set_preload(void)
+/* LD_PRELOAD=[<sanitizer runtime>:]<shim>[:<driver>][:<what was there>] */
+static int set_preload(const char *driver)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char shim[PATH_MAX], rt[PATH_MAX] = "", *val;
@@ -109,7 +111,8 @@ static int set_preload(void)
 	dl_iterate_phdr(find_sanitizer_runtime, rt);
 	if (rt[0] && old && strstr(old, rt))
 		rt[0] = '\0';		/* already there, in front of us */
-	if (asprintf(&val, "%s%s%s%s%s", rt, rt[0] ? ":" : "", shim,
+	if (asprintf(&val, "%s%s%s%s%s%s%s", rt, rt[0] ? ":" : "", shim,
+		     driver ? ":" : "", driver ? driver : "",
 		     old && *old ? ":" : "", old && *old ? old : "") < 0)
 		return 1;
 	n = setenv("LD_PRELOAD", val, 1);
@@ -188,22 +191,23 @@ int cmd_run(int argc, char **argv)
 		{ "mount", required_argument, NULL, 'M' },
 		{ "set", required_argument, NULL, 's' },
 		{ "rundir", required_argument, NULL, 'R' },
+		{ "driver", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	const char *mount = NULL, *rundir = NULL, *env;
+	const char *mount = NULL, *rundir = NULL, *choice = NULL, *env;
+	struct cli_driver drv;
 	char own[PATH_MAX];
 	struct sigaction sa, old[4];
 	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	bool quiet = false, made_dir = false;
 	pid_t fs_pid = 0, pid;
-	char line[512];
-	int c, status, ret;
+	int c, status, ret, err;
 	size_t i;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+M:s:R:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+M:s:R:d:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'M':
 			mount = optarg;
@@ -215,6 +219,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'R':
 			rundir = optarg;
+			break;
+		case 'd':
+			choice = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -232,17 +239,28 @@ int cmd_run(int argc, char **argv)
 		cli_usage("run", true);
 		return EXIT_USAGE;
 	}
-	if (set_preload())
+	/*
+	 * The driver first: a --driver that does not work ends the run; with
+	 * none named the program runs anyway (it may need no device).
+	 */
+	err = cli_driver_pick(choice, &drv);
+	if (err && choice) {
+		cli_err("run", "--driver %s: %s", choice, drv.line + strlen("driver: "));
+		return 1;
+	}
+	if (!quiet || err)
+		fprintf(stderr, "gpuvm: %s\n", drv.line);
+	if (!err && cli_driver_export(&drv)) {
+		cli_err("run", "cannot set the driver's environment: %s", strerror(errno));
+		return 1;
+	}
+	if (set_preload(err ? NULL : cli_driver_preload(&drv)))
 		return 1;
 	env = getenv("GPUVM_RUNDIR");
 	if (!rundir)
 		rundir = env && *env ? env : gpuvm_rundir_default(own, sizeof(own), geteuid());
 	if (setenv("GPUVM_RUNDIR", rundir, 1))
 		return 1;
-	if (!quiet) {
-		cli_driver_line(line, sizeof(line));
-		fprintf(stderr, "gpuvm: %s\n", line);
-	}
 	if (mount && !cli_is_gpuvmfs(mount)) {
 		if (mkdir(mount, 0755) == 0)
 			made_dir = true;
