@@ -16,6 +16,7 @@
  */
 #define FUSE_USE_VERSION 35
 
+#include <ctype.h>
 #include <errno.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
@@ -61,6 +62,33 @@ static void rundir_prepare(const struct gpuvmfs *fs, bool named)
 		mkdir(fs->rundir, 0700);
 }
 
+/*
+ * -ofsname=gpuvmfs:SERVED: the mount's source in /proc/self/mountinfo says
+ * which run directory it serves ("per-user": every user's own), so the
+ * gpuvm command picks the mount that shows its processes without reading
+ * through FUSE.  A path the option syntax or mountinfo would mangle (a
+ * comma, a backslash, white space) leaves it at plain "gpuvmfs".
+ */
+static void fsname_served(const struct gpuvmfs *fs, char *buf, size_t len)
+{
+	char real[PATH_MAX];
+	const char *dir = fs->rundir, *p;
+
+	if (fs->per_user) {
+		snprintf(buf, len, "-ofsname=gpuvmfs:per-user");
+		return;
+	}
+	if (realpath(dir, real))
+		dir = real;
+	for (p = dir; *p; p++) {
+		if (*p == ',' || *p == '\\' || isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
+			snprintf(buf, len, "-ofsname=gpuvmfs");
+			return;
+		}
+	}
+	snprintf(buf, len, "-ofsname=gpuvmfs:%s", dir);
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -68,7 +96,7 @@ int main(int argc, char **argv)
 	struct gpuvmfs_opts opts = { NULL };
 	struct fuse_cmdline_opts cmd;
 	struct fuse_session *se;
-	char own[PATH_MAX];
+	char own[PATH_MAX], fsname[PATH_MAX + 32];
 	struct gpuvmfs fs;
 	const char *env;
 	bool named;
@@ -110,8 +138,17 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&fs.proc_lock, NULL);
 	pthread_mutex_init(&fs.defaults_lock, NULL);
 	rundir_prepare(&fs, named);
+	/* the daemon leaves the working directory: a relative one must hold */
+	if (fs.rundir[0] != '/' && realpath(fs.rundir, own)) {
+		free(fs.rundir);
+		fs.rundir = strdup(own);
+		if (!fs.rundir)
+			goto out_fs;
+	}
 
-	if (fuse_opt_add_arg(&args, "-ofsname=gpuvmfs,subtype=gpuvm,default_permissions") ||
+	fsname_served(&fs, fsname, sizeof(fsname));
+	if (fuse_opt_add_arg(&args, fsname) ||
+	    fuse_opt_add_arg(&args, "-osubtype=gpuvm,default_permissions") ||
 	    (fs.show_all && fuse_opt_add_arg(&args, "-oallow_other")))
 		goto out_fs;
 

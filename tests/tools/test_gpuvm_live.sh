@@ -26,9 +26,11 @@ tmp=$(mktemp -d)
 export GPUVM_RUNDIR=$tmp/run
 mkdir "$GPUVM_RUNDIR" "$tmp/mnt"
 fs_pid=
+other_pid=
 job=
 cleanup() {
 	[ -n "$job" ] && kill "$job" 2>/dev/null
+	[ -n "$other_pid" ] && kill "$other_pid" 2>/dev/null && wait "$other_pid" 2>/dev/null
 	[ -n "$fs_pid" ] && kill "$fs_pid" 2>/dev/null && wait "$fs_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -195,6 +197,19 @@ echo "== through gpuvmfs"
 if [ ! -x "$build/bin/gpuvmfs" ] || [ ! -c /dev/fuse ]; then
 	echo "SKIP part: FUSE or gpuvmfs unavailable"
 else
+	# another run directory's gpuvmfs, mounted first: never chosen for ours
+	mkdir -m 0700 "$tmp/other-run" "$tmp/mnt-other"
+	"$build/bin/gpuvmfs" -f --rundir="$tmp/other-run" "$tmp/mnt-other" 2>"$tmp/fs-other.log" &
+	other_pid=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$tmp/mnt-other" && break
+		sleep 0.05
+	done
+	if mountpoint -q "$tmp/mnt-other"; then
+		expect 0 "^# from the segments in $GPUVM_RUNDIR \([0-9]+ gpuvmfs mounted, none serving it\)" \
+			env -u GPUVM_MOUNT "$gpuvm" ps
+		expect 0 "^ *$pid +[^ ]+ +llmserve " env -u GPUVM_MOUNT "$gpuvm" ps
+	fi
 	"$build/bin/gpuvmfs" -f --rundir="$GPUVM_RUNDIR" "$tmp/mnt" 2>"$tmp/fs.log" &
 	fs_pid=$!
 	for _ in $(seq 100); do
@@ -202,6 +217,19 @@ else
 		sleep 0.05
 	done
 	if mountpoint -q "$tmp/mnt"; then
+		# with two mounted, the CLI takes the one serving its run directory
+		# and says which
+		real_run=$(cd "$GPUVM_RUNDIR" && pwd -P)
+		expect 0 "^# through $tmp/mnt \(gpuvmfs serving $real_run\)" env -u GPUVM_MOUNT "$gpuvm" ps
+		expect 0 "^ *$pid +[^ ]+ +llmserve " env -u GPUVM_MOUNT "$gpuvm" ps
+		expect 0 "^comm: llmserve" env -u GPUVM_MOUNT "$gpuvm" status "$pid"
+		expect 0 "^# from the segments in $GPUVM_RUNDIR \(--direct\)" "$gpuvm" ps --direct
+		expect 0 "^gpuvm top .*, through $tmp/mnt \(gpuvmfs serving $real_run\)" \
+			env -u GPUVM_MOUNT "$gpuvm" top --once --no-color
+		# named, the other one is used as asked: it shows no process of ours
+		expect 0 "^# through $tmp/mnt-other \(gpuvmfs serving $(cd "$tmp/other-run" && pwd -P)\)" \
+			"$gpuvm" ps --mount "$tmp/mnt-other"
+		expect 1 "no such process" "$gpuvm" status --mount "$tmp/mnt-other" "$pid"
 		check --mount "$tmp/mnt"
 		# the same text both ways
 		a=$("$gpuvm" maps --mount "$tmp/mnt" "$pid")
@@ -213,6 +241,9 @@ else
 		kill "$fs_pid"
 		wait "$fs_pid" 2>/dev/null
 		fs_pid=
+		kill "$other_pid" 2>/dev/null
+		wait "$other_pid" 2>/dev/null
+		other_pid=
 	else
 		echo "SKIP part: gpuvmfs did not mount: $(cat "$tmp/fs.log")"
 		kill "$fs_pid" 2>/dev/null

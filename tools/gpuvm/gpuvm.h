@@ -70,6 +70,10 @@ struct cli_source {
 	bool per_user;		/* none named and root: every user's own directory */
 	char own[4096];		/* our own default run directory */
 	char mount[4096];	/* a gpuvmfs mount, or "" to read segments */
+	char served[4096];	/* what that mount serves: a run directory,
+				 * "per-user", or "" when it does not say */
+	bool direct;		/* --direct */
+	int others_mounted;	/* none chosen: mounts serving other directories */
 };
 
 /* Options every state-reading subcommand takes (see cli_source_opts). */
@@ -91,7 +95,7 @@ struct gpuvmfs_proc;
 struct gpuvm_segment;
 int cli_segment_open(const struct cli_source *src, pid_t pid, struct gpuvm_segment *seg,
 		     struct gpuvmfs_proc *proc, char *dir);
-int cli_find_gpuvmfs(char *buf, size_t len);
+void cli_source_describe(const struct cli_source *src, char *buf, size_t len);
 
 /* A malloc'ed, NUL-terminated text of a file of a process. */
 enum cli_file { CLI_STATUS, CLI_MAPS, CLI_PAGETABLE };

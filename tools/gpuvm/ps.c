@@ -30,13 +30,10 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
 
 static void say_source(const struct cli_source *src)
 {
-	if (src->mount[0])
-		printf("# through %s\n", src->mount);
-	else if (src->per_user)
-		printf("# from the segments in every user's %s (no gpuvmfs mounted)\n",
-		       GPUVM_RUNDIR_DEFAULT);
-	else
-		printf("# from the segments in %s (no gpuvmfs mounted)\n", src->rundir);
+	char how[8400];
+
+	cli_source_describe(src, how, sizeof(how));
+	printf("# %s\n", how);
 }
 
 int cmd_ps(int argc, char **argv)

@@ -10,9 +10,12 @@
  * checks and the same control-segment writer, so the two paths cannot
  * drift apart.
  *
- * Which mount: --mount DIR, else $GPUVM_MOUNT, else /gpuvm, else the first
- * gpuvmfs mount of this user in /proc/self/mountinfo; --direct or none
- * found: the segments in the run directory.
+ * Which mount: --mount DIR, else $GPUVM_MOUNT, else a gpuvmfs mount that
+ * serves our run directory (/gpuvm first): each mount says which one it
+ * serves in its source field of /proc/self/mountinfo ("gpuvmfs:DIR", or
+ * "gpuvmfs:per-user" for root's mount of every user's own directory), so
+ * choosing reads nothing through FUSE.  --direct, or none found: the
+ * segments in the run directory.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -32,9 +35,10 @@
 #include "gpuvm.h"
 #include "gpuvmfs.h"
 
-/* gpuvmfs mounts with fsname=gpuvmfs,subtype=gpuvm (fusefs/main.c). */
+/* gpuvmfs mounts with fsname=gpuvmfs[:SERVED],subtype=gpuvm (fusefs/main.c). */
 #define GPUVMFS_FSTYPE	"fuse.gpuvm"
 #define GPUVMFS_SOURCE	"gpuvmfs"
+#define GPUVMFS_PER_USER "per-user"
 
 /* Most bytes a status, maps or pagetable file may hold for us. */
 #define READ_MAX	(256u << 20)
@@ -74,10 +78,11 @@ static void unescape(char *s)
 }
 
 /*
- * Walk the gpuvmfs mounts: @fn gets each mount point; a non-zero return
- * stops the walk and is returned.
+ * Walk the gpuvmfs mounts: @fn gets each mount point and what it serves
+ * (a run directory, GPUVMFS_PER_USER, or "" when it does not say); a
+ * non-zero return stops the walk and is returned.
  */
-static int each_gpuvmfs(int (*fn)(const char *mnt, void *arg), void *arg)
+static int each_gpuvmfs(int (*fn)(const char *mnt, const char *served, void *arg), void *arg)
 {
 	char *line = NULL, *fields[12], *sep, *p;
 	size_t cap = 0;
@@ -101,19 +106,48 @@ static int each_gpuvmfs(int (*fn)(const char *mnt, void *arg), void *arg)
 		fields[6] = strtok(NULL, " \n");
 		if (!fields[5] || !fields[6])
 			continue;
-		if (strcmp(fields[5], GPUVMFS_FSTYPE) && strcmp(fields[6], GPUVMFS_SOURCE))
+		if (strcmp(fields[5], GPUVMFS_FSTYPE))
+			continue;
+		if (strncmp(fields[6], GPUVMFS_SOURCE, strlen(GPUVMFS_SOURCE)))
+			continue;
+		p = fields[6] + strlen(GPUVMFS_SOURCE);
+		if (*p && *p != ':')
 			continue;
 		unescape(fields[4]);
-		ret = fn(fields[4], arg);
+		unescape(p);
+		ret = fn(fields[4], *p ? p + 1 : p, arg);
 	}
 	free(line);
 	fclose(f);
 	return ret;
 }
 
-static int match_mount(const char *mnt, void *arg)
+struct mount_match {
+	const char *dir;	/* a mount point, canonical */
+	char *served;		/* receives what it serves, or NULL */
+	size_t len;
+};
+
+static int match_mount(const char *mnt, const char *served, void *arg)
 {
-	return !strcmp(mnt, arg);
+	struct mount_match *m = arg;
+
+	if (strcmp(mnt, m->dir))
+		return 0;
+	if (m->served)
+		snprintf(m->served, m->len, "%s", served);
+	return 1;
+}
+
+/* Whether a gpuvmfs is mounted at @dir; @served (may be NULL) gets what it serves. */
+static bool gpuvmfs_at(const char *dir, char *served, size_t len)
+{
+	char real[PATH_MAX];
+	struct mount_match m = { real, served, len };
+
+	if (!realpath(dir, real))
+		return false;
+	return each_gpuvmfs(match_mount, &m) > 0;
 }
 
 /**
@@ -122,52 +156,106 @@ static int match_mount(const char *mnt, void *arg)
  */
 bool cli_is_gpuvmfs(const char *dir)
 {
-	char real[PATH_MAX];
-
-	if (!realpath(dir, real))
-		return false;
-	return each_gpuvmfs(match_mount, real) > 0;
+	return gpuvmfs_at(dir, NULL, 0);
 }
 
-struct first_mount {
+/* Two paths name the same directory (both must exist), or the same text. */
+static bool same_dir(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+
+	if (!strcmp(a, b))
+		return true;
+	return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
+}
+
+/* Whether a mount serving @served shows the processes of @src. */
+static bool serves(const struct cli_source *src, const char *served)
+{
+	if (!strcmp(served, GPUVMFS_PER_USER))
+		return src->per_user || same_dir(src->rundir, src->own);
+	return *served && !src->per_user && same_dir(src->rundir, served);
+}
+
+struct find_mount {
+	const struct cli_source *src;
 	char *buf;
 	size_t len;
+	int others;		/* gpuvmfs mounts that serve someone else */
 };
 
-static int take_first(const char *mnt, void *arg)
+static int take_serving(const char *mnt, const char *served, void *arg)
 {
-	struct first_mount *fm = arg;
+	struct find_mount *fm = arg;
 	struct stat st;
 
-	/* only a mount we can read, and of our own user unless root */
-	if (stat(mnt, &st) < 0 || (geteuid() && st.st_uid != geteuid()))
+	/* only a mount we can read, of our own user or root */
+	if (stat(mnt, &st) < 0 || (st.st_uid != geteuid() && st.st_uid != 0))
 		return 0;
+	if (!serves(fm->src, served)) {
+		fm->others++;
+		return 0;
+	}
 	if (strlen(mnt) >= fm->len)
 		return 0;
 	strcpy(fm->buf, mnt);
 	return 1;
 }
 
-/**
- * cli_find_gpuvmfs - the gpuvmfs to use when none was named
- * @buf: receives its mount point
- * @len: size of @buf
- * Return: 0, or -ENOENT when none is mounted.
+/*
+ * The gpuvmfs to use when none was named: $GPUVM_MOUNT, else /gpuvm or the
+ * first mount when they serve @src's run directory.  Return: 0, or -ENOENT
+ * (src->others_mounted says how many serve other directories).
  */
-int cli_find_gpuvmfs(char *buf, size_t len)
+static int find_gpuvmfs(struct cli_source *src)
 {
-	struct first_mount fm = { buf, len };
+	struct find_mount fm = { src, src->mount, sizeof(src->mount), 0 };
 	const char *env = getenv("GPUVM_MOUNT");
+	char served[PATH_MAX];
 
-	if (env && *env && cli_is_gpuvmfs(env) && strlen(env) < len) {
-		strcpy(buf, env);
+	if (env && *env && gpuvmfs_at(env, src->served, sizeof(src->served)) &&
+	    strlen(env) < sizeof(src->mount)) {
+		strcpy(src->mount, env);
 		return 0;
 	}
-	if (cli_is_gpuvmfs("/gpuvm")) {
-		snprintf(buf, len, "/gpuvm");
+	if (gpuvmfs_at("/gpuvm", served, sizeof(served)) && serves(src, served)) {
+		strcpy(src->mount, "/gpuvm");
+		snprintf(src->served, sizeof(src->served), "%s", served);
 		return 0;
 	}
-	return each_gpuvmfs(take_first, &fm) > 0 ? 0 : -ENOENT;
+	if (each_gpuvmfs(take_serving, &fm) > 0) {
+		gpuvmfs_at(src->mount, src->served, sizeof(src->served));
+		return 0;
+	}
+	src->mount[0] = '\0';
+	src->others_mounted = fm.others;
+	return -ENOENT;
+}
+
+/**
+ * cli_source_describe - where @src reads from, for a header line
+ * @src: from cli_source_init()
+ * @buf: receives e.g. "through /gpuvm (gpuvmfs serving /dev/shm/gpuvm-0)"
+ * @len: size of @buf
+ */
+void cli_source_describe(const struct cli_source *src, char *buf, size_t len)
+{
+	const char *dir = src->per_user ? "every user's " GPUVM_RUNDIR_DEFAULT : src->rundir;
+
+	if (src->mount[0] && !strcmp(src->served, GPUVMFS_PER_USER))
+		snprintf(buf, len, "through %s (gpuvmfs serving every user's "
+			 GPUVM_RUNDIR_DEFAULT ")", src->mount);
+	else if (src->mount[0] && src->served[0])
+		snprintf(buf, len, "through %s (gpuvmfs serving %s)", src->mount, src->served);
+	else if (src->mount[0])
+		snprintf(buf, len, "through %s", src->mount);
+	else if (src->direct)
+		snprintf(buf, len, "from the segments in %s (--direct)", dir);
+	else if (src->others_mounted)
+		snprintf(buf, len, "from the segments in %s (%d gpuvmfs mounted, none serving it)",
+			 dir, src->others_mounted);
+	else
+		snprintf(buf, len, "from the segments in %s (no gpuvmfs mounted)", dir);
 }
 
 /**
@@ -190,10 +278,12 @@ int cli_source_init(const char *cmd, const struct cli_source_opts *o, struct cli
 		cli_err(cmd, "--mount and --direct exclude each other");
 		return EXIT_USAGE;
 	}
-	if (o->direct)
+	if (o->direct) {
+		src->direct = true;
 		return 0;
+	}
 	if (o->mount) {
-		if (!cli_is_gpuvmfs(o->mount)) {
+		if (!gpuvmfs_at(o->mount, src->served, sizeof(src->served))) {
 			cli_err(cmd, "no gpuvmfs is mounted at %s", o->mount);
 			return EXIT_USAGE;
 		}
@@ -204,8 +294,7 @@ int cli_source_init(const char *cmd, const struct cli_source_opts *o, struct cli
 		strcpy(src->mount, o->mount);
 		return 0;
 	}
-	if (cli_find_gpuvmfs(src->mount, sizeof(src->mount)))
-		src->mount[0] = '\0';
+	find_gpuvmfs(src);
 	return 0;
 }
 

@@ -201,7 +201,7 @@ static bool wanted(const struct top_opts *o, pid_t pid)
 
 static int frame(const struct top_opts *o, bool live)
 {
-	char when[32], comm[GPUVM_SEG_COMM + 1], devs[64], *st, *p, *end;
+	char when[32], comm[GPUVM_SEG_COMM + 1], devs[64], how[8400], *st, *p, *end;
 	time_t t = time(NULL);
 	pid_t *pids;
 	size_t nr, i, shown = 0;
@@ -215,10 +215,8 @@ static int frame(const struct top_opts *o, bool live)
 	if (live)
 		fputs("\033[H\033[2J", stdout);
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
-	printf("gpuvm top - %s, %zu process%s, %s %s\n", when, nr, nr == 1 ? "" : "es",
-	       o->src.mount[0] ? "through" : "segments in",
-	       o->src.mount[0] ? o->src.mount :
-	       o->src.per_user ? GPUVM_RUNDIR_DEFAULT : o->src.rundir);
+	cli_source_describe(&o->src, how, sizeof(how));
+	printf("gpuvm top - %s, %zu process%s, %s\n", when, nr, nr == 1 ? "" : "es", how);
 	printf("%7s %-15s %3s %9s %9s %9s %9s %7s %7s %8s\n", "PID", "COMM", "DEV", "MAPPED",
 	       "REQUESTED", "CACHED", "LIMIT", "EXTFRAG", "INTFRAG", "CALLS/s");
 	for (i = 0; i < nr; i++) {
