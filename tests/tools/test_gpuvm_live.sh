@@ -164,9 +164,13 @@ check() {
 	expect 1 "Permission denied" "$gpuvm" set "$@" "$pid" pool_reserve=0
 	expect 0 "^limit: 0$" "$gpuvm" status "$@" "$pid"
 	set_all_or_nothing "$@"
-	expect 0 "" "$gpuvm" reclaim "$@" "$pid"
+	expect 0 "^$pid: released [0-9.]+[BKMG] \([0-9]+ chunks?\) to the driver; 0B stays cached$" \
+		"$gpuvm" reclaim "$@" "$pid"
 	expect 0 "^cached: 0$" "$gpuvm" status "$@" "$pid"
-	expect 0 "" "$gpuvm" reclaim "$@" "$pid" 4M
+	expect 0 "^$pid: released 0B \(0 chunks\) to the driver; 0B stays cached$" \
+		"$gpuvm" reclaim "$@" "$pid" 4M
+	expect 1 "no such process using gpuvm, or no device 3 in it" \
+		"$gpuvm" reclaim --device 3 "$@" "$pid"
 	expect 2 "expected all or a size" "$gpuvm" reclaim "$@" "$pid" lots
 	expect 2 "expected all or a size" "$gpuvm" reclaim "$@" "$pid" 12abc
 
@@ -259,6 +263,12 @@ for _ in $(seq 600); do
 	sleep 0.05
 done
 frag_agrees --direct
+# reclaim says what went back (every cached chunk) and what stays
+cached=$("$gpuvm" status --direct "$pid" | sed -n 's/^cached: //p')
+chunks=$((cached / 2097152))
+want=$(numfmt --to=iec "$cached")
+expect 0 "^$pid: released ${want}B? \($chunks chunks\) to the driver; 0B stays cached$" \
+	"$gpuvm" reclaim --direct "$pid"
 echo go >"$tmp/fifo"
 wait "$job"
 rc=$?

@@ -461,10 +461,58 @@ out_free:
 	return ret;
 }
 
+/* What a status says of the process's physical memory, for reclaim's report. */
+struct held {
+	uint64_t reclaimed, chunks, cached, physical;
+};
+
+static int read_held(const struct cli_source *src, pid_t pid, int dev, struct held *h)
+{
+	char *text;
+	int err;
+
+	err = cli_read(src, pid, dev, CLI_STATUS, &text);
+	if (err)
+		return err;
+	h->reclaimed = cli_status_u64(text, "reclaimed");
+	h->chunks = cli_status_u64(text, "chunks");
+	h->cached = cli_status_u64(text, "cached");
+	h->physical = cli_status_u64(text, "physical");
+	free(text);
+	return 0;
+}
+
+/*
+ * One line: what went back to the driver, and what stays cached and why.
+ * "reclaimed" only grows (a trim may add to it meanwhile); chunks may be
+ * created meanwhile too, so a negative difference reads as none.
+ */
+static void report_reclaim(pid_t pid, const char *amount, const struct held *b,
+			   const struct held *a)
+{
+	uint64_t bytes = a->reclaimed - b->reclaimed;
+	uint64_t chunks = b->chunks > a->chunks ? b->chunks - a->chunks : 0;
+	char rel[16], left[16];
+	const char *why;
+
+	cli_human(rel, sizeof(rel), bytes);
+	cli_human(left, sizeof(left), a->cached);
+	if (!a->cached)
+		why = "";
+	else if (strcmp(amount, "all"))
+		why = ": more than was asked for";
+	else
+		why = ": the driver refused to release it (see the process's warnings)";
+	printf("%d: released %s (%" PRIu64 " chunk%s) to the driver; %s stays cached%s\n",
+	       (int)pid, rel, chunks, chunks == 1 ? "" : "s", left, why);
+}
+
 int cmd_reclaim(int argc, char **argv)
 {
 	struct cli_source src;
 	const char *amount = "all";
+	struct held before, after;
+	uint64_t want;
 	int dev, ret, err;
 	pid_t pid;
 
@@ -477,12 +525,22 @@ int cmd_reclaim(int argc, char **argv)
 		cli_err("reclaim", "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	err = cli_reclaim(&src, pid, dev, amount);
+	/* a bad amount is a usage error before the process is asked anything */
+	err = gpuvmfs_parse_reclaim(amount, &want);
+	if (!err)
+		err = read_held(&src, pid, dev, &before);
+	if (!err)
+		err = cli_reclaim(&src, pid, dev, amount);
 	if (err == -EINVAL || err == -ERANGE) {
 		cli_err("reclaim", "'%s': %s (expected all or a size)", amount, strerror(-err));
 		return EXIT_USAGE;
 	}
-	if (err == -ESRCH) {
+	if ((err == -ESRCH || err == -ENOENT) && dev >= 0) {
+		cli_err("reclaim", "%d: no such process using gpuvm, or no device %d in it",
+			(int)pid, dev);
+		return 1;
+	}
+	if (err == -ESRCH || err == -ENOENT) {
 		cli_err("reclaim", "%d: no such process using gpuvm", (int)pid);
 		return 1;
 	}
@@ -490,5 +548,11 @@ int cmd_reclaim(int argc, char **argv)
 		cli_err("reclaim", "%d: %s", (int)pid, strerror(-err));
 		return 1;
 	}
+	/* the request was applied when cli_reclaim returned */
+	if (read_held(&src, pid, dev, &after)) {
+		printf("%d: reclaim applied; the process is gone\n", (int)pid);
+		return 0;
+	}
+	report_reclaim(pid, amount, &before, &after);
 	return 0;
 }
