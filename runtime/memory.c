@@ -14,6 +14,7 @@
  * do not fit them.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "shim.h"
 
@@ -80,8 +81,8 @@ static bool gpuvm_unusable(int err, int dev)
 	if (err != -ENODEV && err != -EOPNOTSUPP && err != -ENOSYS)
 		return false;
 	shim_log_once(SHIM_LOG_WARN,
-		      "gpuvm cannot manage device %d (%d); its memory comes from the driver",
-		      dev, err);
+		      "gpuvm cannot manage device %d (%s); its memory comes from the driver",
+		      dev, strerror(-err));
 	return true;
 }
 

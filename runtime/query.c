@@ -9,6 +9,8 @@
  * what gpuvm knows better: free and total memory (the limit, the cache),
  * the range of an allocation, peer access, and legacy IPC (refused).
  */
+#include <string.h>
+
 #include "shim.h"
 
 /** cuMemGetInfo_v2 - the driver's, with gpuvm's cache free and its limit total */
@@ -151,8 +153,9 @@ SHIM_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags)
 	}
 	err = gpuvm_peer_access(peer_dev, dev);
 	if (err) {
-		shim_warn("peer access of device %d to gpuvm memory of device %d: %d", dev,
-			  peer_dev, err);
+		/* libgpuvm has said what the driver said, if it was the driver */
+		shim_warn("peer access of device %d to gpuvm memory of device %d: %s", dev,
+			  peer_dev, strerror(-err));
 		return shim_cuda_error(err);
 	}
 	shim_info("device %d reaches gpuvm memory of device %d", dev, peer_dev);

@@ -75,8 +75,8 @@ int __chunk_release(struct vmm_device *d, struct vmm_chunk *c)
 
 	ret = drv_mem_release(d->ordinal, c->handle);
 	if (ret) {
-		vmm_warn("device %d: cuMemRelease of chunk %u failed (%d); kept in the pool",
-			 d->ordinal, c->id, ret);
+		vmm_warn("device %d: cuMemRelease of chunk %u failed: %s; kept in the pool",
+			 d->ordinal, c->id, drv_strerror(ret));
 		__chunks_return(d, &c, 1);
 		return ret;
 	}
@@ -210,11 +210,13 @@ out_unmap:
 		return ret;
 	for (off = 0, j = 0; j < i; j++) {
 		uint64_t bytes = chunk_bytes(d, c[j]);
+		int err = drv_mem_unmap(d->ordinal, va + off, bytes);
 
-		if (drv_mem_unmap(d->ordinal, va + off, bytes) &&
-		    drv_mem_unmap(d->ordinal, va + off, bytes))
-			vmm_warn("device %d: cannot undo the mapping at 0x%llx", d->ordinal,
-				 (unsigned long long)(va + off));
+		if (err)
+			err = drv_mem_unmap(d->ordinal, va + off, bytes);
+		if (err)
+			vmm_warn("device %d: cannot undo the mapping at 0x%llx: cuMemUnmap failed: %s",
+				 d->ordinal, (unsigned long long)(va + off), drv_strerror(err));
 		off += bytes;
 	}
 	return ret;

@@ -339,12 +339,14 @@ static int device_setup(struct vmm_device *d)
 	__stats_publish_knobs(d);
 	if (d->knob[VMM_KNOB_POOL_RESERVE]) {
 		pthread_mutex_lock(&d->lock);
+		drv_error_clear();	/* the limit or calloc may stop it instead */
 		ret = __pool_reserve(d, d->knob[VMM_KNOB_POOL_RESERVE]);
 		__stats_cached_update(d);
 		pthread_mutex_unlock(&d->lock);
 		if (ret)
-			vmm_warn("device %d: pool_reserve: only %llu bytes created (%d)",
-				 d->ordinal, (unsigned long long)d->st->physical, ret);
+			vmm_warn("device %d: pool_reserve: only %llu bytes created: %s",
+				 d->ordinal, (unsigned long long)d->st->physical,
+				 drv_strerror(ret));
 	}
 	if (vmm_trace_on)
 		vmm_trace_set_geometry(d->total, d->gran);
@@ -404,6 +406,7 @@ static void device_teardown(struct vmm_device *d)
 	struct vmm_range *r;
 	uint64_t g;
 	uint32_t i;
+	int ret;
 
 	/* work queued on live or deferred memory finishes before it goes */
 	if (d->st->live_allocs || d->nr_deferred)
@@ -430,9 +433,12 @@ static void device_teardown(struct vmm_device *d)
 	if (d->st->chunks)
 		vmm_warn("device %d: %llu chunk(s) could not be released", d->ordinal,
 			 (unsigned long long)d->st->chunks);
-	if (drv_address_free(d->ordinal, d->arena.base, d->arena.size) &&
-	    drv_address_free(d->ordinal, d->arena.base, d->arena.size))
-		vmm_warn("device %d: the arena could not be freed", d->ordinal);
+	ret = drv_address_free(d->ordinal, d->arena.base, d->arena.size);
+	if (ret)
+		ret = drv_address_free(d->ordinal, d->arena.base, d->arena.size);
+	if (ret)
+		vmm_warn("device %d: the arena could not be freed: cuMemAddressFree failed: %s",
+			 d->ordinal, drv_strerror(ret));
 	arena_destroy(&d->arena);
 }
 
@@ -610,8 +616,11 @@ static int vmm_peer_access(int dev, int peer)
 	if (!(d->peers & (1u << peer))) {
 		d->peers |= 1u << peer;
 		ret = __dev_set_access_all(d, GPUVM_PTE_ACCESS_PEER);
-		if (ret)
+		if (ret) {
+			vmm_warn("device %d: cuMemSetAccess for peer device %d failed: %s",
+				 dev, peer, drv_strerror(ret));
 			d->peers &= ~(1u << peer);
+		}
 	}
 	vmm_unlock(d);
 	return ret;

@@ -9,6 +9,10 @@
  *
  * Each call is counted by enum gpuvm_driver_call in the device's counters
  * (relaxed atomics: the counts are statistics, not synchronization).
+ *
+ * The CUresult itself stops here, but a failed call's is kept per thread
+ * so that the warning about it can say what the driver said
+ * (drv_strerror()), in the driver's own words (cuGetErrorName).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -53,15 +57,20 @@ static struct {
 	CUresult (*event_query)(CUevent);
 	CUresult (*event_synchronize)(CUevent);
 	CUresult (*event_destroy)(CUevent);
+	/* optional: without them a failure is named by its number */
+	CUresult (*get_error_name)(CUresult, const char **);
+	CUresult (*get_error_string)(CUresult, const char **);
 } drv;
 
 struct drv_sym {
 	const char *name;	/* base name for cuGetProcAddress */
 	const char *versioned;	/* name for dlsym() */
 	void **slot;
+	bool optional;		/* a driver without it is still one */
 };
 
-#define SYM(base, ver, field) { base, ver, (void **)&drv.field }
+#define SYM(base, ver, field) { base, ver, (void **)&drv.field, false }
+#define OPTIONAL_SYM(base, field) { base, base, (void **)&drv.field, true }
 
 static const struct drv_sym drv_syms[] = {
 	SYM("cuInit", "cuInit", init),
@@ -87,7 +96,16 @@ static const struct drv_sym drv_syms[] = {
 	SYM("cuEventQuery", "cuEventQuery", event_query),
 	SYM("cuEventSynchronize", "cuEventSynchronize", event_synchronize),
 	SYM("cuEventDestroy", "cuEventDestroy_v2", event_destroy),
+	OPTIONAL_SYM("cuGetErrorName", get_error_name),
+	OPTIONAL_SYM("cuGetErrorString", get_error_string),
 };
+
+/*
+ * This thread's last failed driver call, written only when a call fails
+ * (a successful one pays nothing), and the text drv_strerror() makes of it.
+ */
+static __thread CUresult drv_last_result;
+static __thread char drv_result_buf[192];
 
 static CUcontext drv_primary[GPUVM_MAX_DEVICES];
 static CUdevice drv_cudev[GPUVM_MAX_DEVICES];
@@ -166,9 +184,59 @@ static int drv_errno(CUresult r)
 	}
 }
 
+/* "CUDA_ERROR_INVALID_VALUE (invalid argument)", or "CUresult 1" */
+static const char *drv_result_text(CUresult r)
+{
+	const char *name = NULL, *text = NULL;
+
+	if (drv.get_error_name && drv.get_error_name(r, &name) != CUDA_SUCCESS)
+		name = NULL;
+	if (name && drv.get_error_string && drv.get_error_string(r, &text) != CUDA_SUCCESS)
+		text = NULL;
+	if (!name)
+		snprintf(drv_result_buf, sizeof(drv_result_buf), "CUresult %d", (int)r);
+	else if (!text)
+		snprintf(drv_result_buf, sizeof(drv_result_buf), "%s", name);
+	else
+		snprintf(drv_result_buf, sizeof(drv_result_buf), "%s (%s)", name, text);
+	return drv_result_buf;
+}
+
+/**
+ * drv_strerror - what to print for a call that just failed with @err
+ * @err: the negative errno it returned
+ *
+ * When @err is what this thread's last failed driver call turned into, the
+ * driver's name and description of that call's CUresult, as in
+ * "CUDA_ERROR_INVALID_VALUE (invalid argument)" ("CUresult 1" from a driver
+ * without cuGetErrorName); otherwise strerror(-@err).  A caller whose
+ * error may not come from the driver calls drv_error_clear() first, so that
+ * an older failure of the same errno is not taken for the cause.
+ *
+ * Return: a string valid until this thread's next drv_strerror() or
+ * failed driver call.
+ */
+const char *drv_strerror(int err)
+{
+	CUresult r = drv_last_result;
+
+	if (r == CUDA_SUCCESS || drv_errno(r) != err)
+		return strerror(-err);
+	return drv_result_text(r);
+}
+
+/**
+ * drv_error_clear - forget this thread's last failed driver call
+ */
+void drv_error_clear(void)
+{
+	drv_last_result = CUDA_SUCCESS;
+}
+
 static int drv_fail(const char *what, CUresult r)
 {
-	vmm_debug("%s failed: CUresult %d", what, (int)r);
+	drv_last_result = r;
+	vmm_debug("%s failed: %s", what, drv_result_text(r));
 	return drv_errno(r);
 }
 
@@ -243,7 +311,7 @@ int drv_open(void)
 	*(void **)&gpa = dlsym(drv.lib, "cuGetProcAddress_v2");
 	for (i = 0; i < sizeof(drv_syms) / sizeof(drv_syms[0]); i++) {
 		*drv_syms[i].slot = resolve(&drv_syms[i], gpa);
-		if (*drv_syms[i].slot)
+		if (*drv_syms[i].slot || drv_syms[i].optional)
 			continue;
 		/* the first three missing are enough to tell what it is */
 		if (missing++ < 3 && len < sizeof(lacks))
@@ -258,10 +326,15 @@ int drv_open(void)
 	}
 	r = drv.init(0);
 	if (r != CUDA_SUCCESS) {
-		vmm_warn("cuInit failed (CUresult %d): no usable GPU", (int)r);
+		vmm_warn("no usable GPU: cuInit failed: %s", drv_result_text(r));
 		goto out_close;
 	}
-	if (drv.device_get_count(&n) != CUDA_SUCCESS || n < 1) {
+	r = drv.device_get_count(&n);
+	if (r != CUDA_SUCCESS) {
+		vmm_warn("no usable GPU: cuDeviceGetCount failed: %s", drv_result_text(r));
+		goto out_close;
+	}
+	if (n < 1) {
 		vmm_warn("the CUDA driver reports no device");
 		goto out_close;
 	}

@@ -5,7 +5,8 @@
  * vmm/driver.c opens libcuda at run time (GPUVM_LIBCUDA or libcuda.so.1),
  * calls it only through function pointers, turns every CUresult into 0 or
  * -errno and counts every call by enum gpuvm_driver_call, per device.
- * Everything above it (arena, pool, allocator) sees plain integers.
+ * Everything above it (arena, pool, allocator) sees plain integers; a
+ * warning about a failed call asks drv_strerror() for the driver's words.
  */
 #ifndef GPUVM_VMM_DRIVER_H
 #define GPUVM_VMM_DRIVER_H
@@ -29,6 +30,15 @@ int drv_device_count(void);
 int drv_device_get(int dev, char *name, size_t name_len, uint64_t *total,
 		   uint64_t *granularity);
 void drv_device_put(int dev);
+
+/*
+ * For a message about a call that failed with @err: the driver's name and
+ * description of this thread's last failed call when @err came from it,
+ * "CUDA_ERROR_INVALID_VALUE (invalid argument)", else strerror(-@err).
+ */
+const char *drv_strerror(int err);
+/* before a call whose error may not be the driver's (see drv_strerror()) */
+void drv_error_clear(void);
 
 /* where the per-device call counters live (the published stats block) */
 void drv_set_counters(int dev, uint64_t *counts);

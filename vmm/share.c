@@ -170,8 +170,8 @@ static int unmap_shared(struct vmm_device *d, struct vmm_range *r, uint64_t va)
 	int ret = drv_mem_unmap(d->ordinal, va, r->chunk_size);
 
 	if (ret) {
-		vmm_warn("device %d: cuMemUnmap of a shared chunk failed (%d); kept",
-			 d->ordinal, ret);
+		vmm_warn("device %d: cuMemUnmap of a shared chunk failed: %s; kept",
+			 d->ordinal, drv_strerror(ret));
 		return ret;
 	}
 	vmm_trace(GPUVM_EV_UNMAP, d->ordinal, 0, va, 0, r->chunk_size);

@@ -24,7 +24,7 @@ run_stress() {
 	if ! [[ $rc =~ ^($expect)$ ]]; then
 		echo "FAIL: $name: exit $rc (want $expect)"
 		failures=$((failures + 1))
-	elif grep -q 'CORRUPT\|ERROR\|LEAK\|AddressSanitizer\|ThreadSanitizer\|runtime error' "$out"; then
+	elif grep -q 'CORRUPT\|\<ERROR\>\|LEAK\|AddressSanitizer\|ThreadSanitizer\|runtime error' "$out"; then
 		echo "FAIL: $name: see above"
 		failures=$((failures + 1))
 	elif grep -q '^stress: .* ops in' "$out" &&

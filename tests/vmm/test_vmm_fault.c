@@ -4,12 +4,14 @@
  * (cudasim's fault injection, "name:N"): each API call returns 0 or a clean
  * -errno, the page table stays consistent, memory that was handed out keeps
  * its data, and at exit CUDASIM_LEAKCHECK=1 finds nothing outstanding.
+ * The warning about a failed call names the driver's error.
  */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../vmm/internal.h"
 #include "testlib.h"
@@ -180,6 +182,85 @@ START_TEST(fail_teardown)
 }
 END_TEST
 
+/* stderr goes to a temporary file until stderr_end() returns what it got */
+static int stderr_begin(FILE **tmp)
+{
+	int saved;
+
+	fflush(stderr);
+	*tmp = tmpfile();
+	ck_assert_ptr_nonnull(*tmp);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fileno(*tmp), STDERR_FILENO), 0);
+	return saved;
+}
+
+static void stderr_end(int saved, FILE *tmp, char *buf, size_t len)
+{
+	size_t n;
+
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, len - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	fputs(buf, stderr);	/* still in the log */
+}
+
+/*
+ * A refused cuMemRelease is reported with the driver's name and words for
+ * the CUresult (cudasim's cuGetErrorName and cuGetErrorString), not as
+ * the errno it became; a code the driver cannot name, by its number.  The
+ * chunk stays in the pool and goes back later.
+ */
+static const struct {
+	const char *spec;
+	const char *says;
+} release_fails[] = {
+	/* CUDA_ERROR_INVALID_VALUE, which gpuvm returns as -EINVAL */
+	{ "cuMemRelease:1=1", "failed: CUDA_ERROR_INVALID_VALUE (invalid argument); kept" },
+	{ "cuMemRelease:1", "failed: CUDA_ERROR_UNKNOWN (unknown error); kept" },
+	{ "cuMemRelease:1=4242", "failed: CUresult 4242; kept" },
+};
+
+START_TEST(warn_names_driver_error)
+{
+	struct gpuvm_stats st;
+	char out[4096];
+	gpuvm_ptr_t p;
+	FILE *tmp;
+	int saved;
+
+	if (!tl_open() || !tl_is_cudasim()) {
+		fprintf(stderr, "SKIP: needs cudasim's fault injection\n");
+		return;
+	}
+	ck_assert_int_eq(tl_use_device(0), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 2 * MiB, 0, &p), 0);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	ck_assert_int_eq(tl_set_fail(release_fails[_i].spec), 0);
+	saved = stderr_begin(&tmp);
+	gpuvm_reclaim(0, 0);
+	stderr_end(saved, tmp, out, sizeof(out));
+	ck_assert_int_eq(tl_set_fail(""), 0);
+
+	ck_assert_msg(strstr(out, "cuMemRelease of chunk"), "no warning: '%s'", out);
+	ck_assert_msg(strstr(out, release_fails[_i].says), "%s: not '%s': '%s'",
+		      release_fails[_i].spec, release_fails[_i].says, out);
+	ck_assert_msg(!strstr(out, "(-"), "an errno number: '%s'", out);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.chunks_free, 1);
+
+	ck_assert_int_ge(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.chunks, 0);
+	tl_close();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("vmm_fault");
@@ -192,6 +273,8 @@ int main(void)
 	tcase_add_loop_test(tc, fail_each, 0, NR_CALLS * NR_NTH);
 	tcase_add_loop_test(tc, fail_teardown, 0,
 			    (int)(sizeof(teardown_calls) / sizeof(teardown_calls[0])));
+	tcase_add_loop_test(tc, warn_names_driver_error, 0,
+			    (int)(sizeof(release_fails) / sizeof(release_fails[0])));
 	suite_add_tcase(su, tc);
 	return check_run(su);
 }
