@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,9 @@ static struct {
 	CUresult (*stream_create)(CUstream *, unsigned int);
 	CUresult (*stream_destroy)(CUstream);
 	CUresult (*stream_sync)(CUstream);
+	/* optional: the names kl_strerror() gives a failure */
+	CUresult (*get_error_name)(CUresult, const char **);
+	CUresult (*get_error_string)(CUresult, const char **);
 
 	/* cudasim's extension calls, NULL on a real driver */
 	int (*sim_register)(const char *, cudasim_kernel_fn);
@@ -76,21 +80,69 @@ static struct {
 	.slot_freed = PTHREAD_COND_INITIALIZER,
 };
 
+/*
+ * This thread's last failed driver call and the errno it was returned as,
+ * written only on failure; kl_strerror() names it.
+ */
+static __thread struct {
+	CUresult result;
+	int err;
+	char text[192];
+} kl_last;
+
+/* Remember the failed @r, returned as @err, for kl_strerror(). */
+static int kl_fail(CUresult r, int err)
+{
+	kl_last.result = r;
+	kl_last.err = err;
+	return err;
+}
+
 static int kl_errno(CUresult r)
 {
 	switch (r) {
 	case CUDA_SUCCESS:
 		return 0;
 	case CUDA_ERROR_OUT_OF_MEMORY:
-		return -ENOMEM;
+		return kl_fail(r, -ENOMEM);
 	case CUDA_ERROR_ILLEGAL_ADDRESS:
-		return -EFAULT;
+		return kl_fail(r, -EFAULT);
 	case CUDA_ERROR_NO_DEVICE:
 	case CUDA_ERROR_NOT_INITIALIZED:
-		return -ENODEV;
+		return kl_fail(r, -ENODEV);
 	default:
-		return -EIO;
+		return kl_fail(r, -EIO);
 	}
+}
+
+/**
+ * kl_strerror - what to print for a kl_*() call that just failed
+ * @err: the negative errno it returned
+ *
+ * Return: the driver's name and description of this thread's last failed
+ * driver call when that is what @err came from, "CUDA_ERROR_ILLEGAL_ADDRESS
+ * (an illegal memory access was encountered)" ("CUresult 700" from a driver
+ * without cuGetErrorName), else strerror(-@err).  Valid until this thread's
+ * next kl_strerror().
+ */
+const char *kl_strerror(int err)
+{
+	const char *name = NULL, *text = NULL;
+	CUresult r = kl_last.result;
+
+	if (r == CUDA_SUCCESS || kl_last.err != err)
+		return strerror(-err);
+	if (kl.get_error_name && kl.get_error_name(r, &name) != CUDA_SUCCESS)
+		name = NULL;
+	if (name && kl.get_error_string && kl.get_error_string(r, &text) != CUDA_SUCCESS)
+		text = NULL;
+	if (!name)
+		snprintf(kl_last.text, sizeof(kl_last.text), "CUresult %d", (int)r);
+	else if (!text)
+		snprintf(kl_last.text, sizeof(kl_last.text), "%s", name);
+	else
+		snprintf(kl_last.text, sizeof(kl_last.text), "%s (%s)", name, text);
+	return kl_last.text;
 }
 
 /* ---- cudasim: the C references, with the checks a GPU's MMU makes ---- */
@@ -167,6 +219,8 @@ static int __kl_open(void)
 	KL_SYM(stream_create, "cuStreamCreate");
 	KL_SYM(stream_destroy, "cuStreamDestroy_v2");
 	KL_SYM(stream_sync, "cuStreamSynchronize");
+	KL_EXT(get_error_name, "cuGetErrorName");
+	KL_EXT(get_error_string, "cuGetErrorString");
 	KL_EXT(sim_register, "cudasim_register_kernel");
 	KL_EXT(sim_check, "cudasim_check_access");
 	KL_EXT(sim_fault, "cudasim_kernel_fault");
@@ -306,6 +360,7 @@ static int kl_enter(int dev, struct kl_device **out)
 {
 	CUcontext cur = NULL;
 	struct kl_device *d;
+	CUresult r;
 	int ret;
 
 	if (!kl.open)
@@ -314,8 +369,9 @@ static int kl_enter(int dev, struct kl_device **out)
 		return -EINVAL;
 	d = &kl.dev[dev];
 	if (kl.ctx_get_current(&cur) != CUDA_SUCCESS || cur != d->ctx) {
-		if (kl.ctx_set_current(d->ctx) != CUDA_SUCCESS)
-			return -EIO;
+		r = kl.ctx_set_current(d->ctx);
+		if (r != CUDA_SUCCESS)
+			return kl_fail(r, -EIO);
 	}
 	pthread_mutex_lock(&kl.lock);
 	ret = __kl_load(d);

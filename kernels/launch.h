@@ -12,7 +12,7 @@
  * Every function returns 0 or a negative errno: -ENODEV (no driver or
  * device), -ENOEXEC (a real driver but no kernels built in: no nvcc),
  * -EFAULT (the kernel touched memory it may not), -EIO (another driver
- * failure), -ENOMEM.
+ * failure), -ENOMEM.  kl_strerror() says what the driver said.
  */
 #ifndef GPUVM_KERNELS_LAUNCH_H
 #define GPUVM_KERNELS_LAUNCH_H
@@ -25,6 +25,12 @@
 int kl_open(void);
 /* Free what kl_open() and the launches took; the driver stays loaded. */
 void kl_close(void);
+/*
+ * For a message about a kl_*() call that failed with @err: the driver's
+ * name and description of this thread's last failed call when @err came
+ * from it, else strerror(-@err).
+ */
+const char *kl_strerror(int err);
 /* Devices the driver reports (after kl_open()). */
 int kl_device_count(void);
 /* Whether the driver is cudasim (its extension calls exist). */

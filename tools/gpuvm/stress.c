@@ -209,7 +209,7 @@ static void st_fill(struct st_worker *w, struct st_alloc *a)
 	a->known = !ret;
 	if (ret && !st_tolerated(ret))
 		st_error(w, "fill of 0x%" PRIx64 " (%" PRIu64 " bytes): %s", a->p, a->size,
-			 strerror(-ret));
+			 kl_strerror(ret));
 	else if (ret)
 		ST_ADD(w->c.failed, 1);
 }
@@ -229,7 +229,7 @@ static void st_verify(struct st_worker *w, struct st_alloc *a, uint64_t bytes, c
 	}
 	if (ret) {
 		st_error(w, "verify %s 0x%" PRIx64 " (%" PRIu64 " bytes, dev %d): %s", when,
-			 a->p, bytes, a->dev, strerror(-ret));
+			 a->p, bytes, a->dev, kl_strerror(ret));
 		return;
 	}
 	ST_ADD(w->c.verifies, 1);
@@ -351,7 +351,7 @@ static void *st_worker_main(void *arg)
 			w->stream[dev] = NULL;
 		} else if (ret) {
 			st_error(w, "cannot create a stream on device %d: %s", dev,
-				 strerror(-ret));
+				 kl_strerror(ret));
 			goto out_streams;
 		}
 	}
