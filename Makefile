@@ -10,6 +10,7 @@
 #   make run             the main job
 #   make bench           the benchmarks
 #   make gpucheck        on a machine with an NVIDIA GPU: the real-driver checks
+#   make install         PREFIX=/usr/local DESTDIR= libdir=...; make uninstall
 #   make SANITIZE=address,undefined | SANITIZE=thread
 #   make clean | distclean
 #
@@ -32,12 +33,12 @@ include $(srctree)/gpuvm.config
 # ---------------------------------------------------------------------------
 # Toolchain and flags
 
-CC ?= cc
-ifeq ($(origin CC),default)
+# gcc unless CC is given; "undefined" too: a make started from one of ours
+# inherits -R (no built-in variables) through MAKEFLAGS.
+ifneq ($(filter default undefined,$(origin CC)),)
 CC := gcc
 endif
-AR ?= ar
-ifeq ($(origin AR),default)
+ifneq ($(filter default undefined,$(origin AR)),)
 AR := ar
 endif
 PKG_CONFIG ?= pkg-config
@@ -98,7 +99,12 @@ GPUVM_CFLAGS := -std=gnu11 $(OPTFLAGS) $(WARNFLAGS) -fPIC -pthread \
 	-I$(srctree)/include $(CUDA_INCLUDE) $(SAN_FLAGS) $(EXTRA_CFLAGS)
 GPUVM_LDFLAGS := -pthread $(SAN_FLAGS) $(EXTRA_LDFLAGS)
 
-LIBGPUVM_SO := $(objtree)/lib/libgpuvm.so
+# libgpuvm.so.$(GPUVM_ABI) (the soname; lib/libgpuvm.so links to it): the
+# ABI number grows only when vmm/libgpuvm.map loses or changes a symbol.
+GPUVM_ABI := 1
+GPUVM_VERSION := 1.0
+LIBGPUVM_SONAME := libgpuvm.so.$(GPUVM_ABI)
+LIBGPUVM_SO := $(objtree)/lib/$(LIBGPUVM_SONAME)
 LIBGPUVM_A := $(objtree)/lib/libgpuvm.a
 LIBGPUVM_PRELOAD := $(objtree)/lib/libgpuvm_preload.so
 LIBCUDASIM := $(objtree)/lib/cudasim/libcuda.so.1
@@ -118,9 +124,10 @@ quiet_cmd_ar_lib = AR      $(short)
 
 quiet_cmd_link_libgpuvm = LD      $(short)
       cmd_link_libgpuvm = $(CC) -shared -o $@ $(all-lib-objs) \
-		   -Wl,-soname,libgpuvm.so -Wl,-z,nodelete \
+		   -Wl,-soname,$(LIBGPUVM_SONAME) -Wl,-z,nodelete \
 		   -Wl,--version-script=$(srctree)/vmm/libgpuvm.map \
-		   $(GPUVM_LDFLAGS) $(LIBGPUVM_DEPLIBS)
+		   $(GPUVM_LDFLAGS) $(LIBGPUVM_DEPLIBS) && \
+		   ln -sfn $(LIBGPUVM_SONAME) $(dir $@)libgpuvm.so
 
 quiet_cmd_link_preload = LD      $(short)
       cmd_link_preload = $(CC) -shared -o $@ $(all-preload-objs) \
@@ -137,7 +144,7 @@ quiet_cmd_link_shlib = LD      $(short)
 
 quiet_cmd_link_prog = LD      $(short)
       cmd_link_prog = $(CC) -o $@ $(objs) $(link-files) $(prod-ldflags) \
-		   $(GPUVM_LDFLAGS) -Wl,-rpath,$(objtree)/lib \
+		   $(GPUVM_LDFLAGS) \
 		   -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,'$$ORIGIN/../../lib' \
 		   $(prod-ldlibs) \
 		   $(if $(filter $(LIBGPUVM_A),$(link-files)),$(LIBGPUVM_DEPLIBS))
@@ -203,6 +210,55 @@ PHONY += gpucheck
 gpucheck:
 	$(Q)$(srctree)/scripts/gpucheck.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=] [libdir=...]: the programs,
+# the libraries (the shim and cudasim beside libgpuvm, where gpuvm run
+# finds them), the public headers and gpuvm.pc (generated for PREFIX).
+# uninstall removes exactly what install put there.
+PREFIX ?= /usr/local
+bindir ?= $(PREFIX)/bin
+libdir ?= $(PREFIX)/lib
+includedir ?= $(PREFIX)/include
+pkgconfigdir ?= $(libdir)/pkgconfig
+INSTALL ?= install
+
+install-bins := gpuvm gpuvmfs gpuvm-replay gpuvm-replay-real gpuvm-measure-costs
+install-headers := $(notdir $(wildcard $(srctree)/include/gpuvm/*.h))
+
+quiet_cmd_gen_pc = GEN     $(short)
+      cmd_gen_pc = sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(libdir)|' \
+		   -e 's|@includedir@|$(includedir)|' -e 's|@version@|$(GPUVM_VERSION)|' \
+		   -e 's|@libs_private@|$(LIBGPUVM_DEPLIBS)|' $< > $@
+
+$(objtree)/gpuvm.pc: $(srctree)/scripts/gpuvm.pc.in FORCE
+	$(call if_changed,gen_pc)
+
+PHONY += install uninstall
+install: all $(objtree)/gpuvm.pc
+	@echo "  INSTALL $(DESTDIR)$(PREFIX)"
+	$(Q)$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir)/gpuvm/cudasim \
+		$(DESTDIR)$(includedir)/gpuvm $(DESTDIR)$(pkgconfigdir)
+	$(Q)for f in $(install-bins); do \
+		[ ! -e $(objtree)/bin/$$f ] || \
+		$(INSTALL) -m 0755 $(objtree)/bin/$$f $(DESTDIR)$(bindir) || exit 1; \
+	done
+	$(Q)$(INSTALL) -m 0755 $(LIBGPUVM_SO) $(LIBGPUVM_PRELOAD) $(DESTDIR)$(libdir)
+	$(Q)ln -sfn $(LIBGPUVM_SONAME) $(DESTDIR)$(libdir)/libgpuvm.so
+	$(Q)$(INSTALL) -m 0644 $(LIBGPUVM_A) $(DESTDIR)$(libdir)
+	$(Q)$(INSTALL) -m 0755 $(LIBCUDASIM) $(DESTDIR)$(libdir)/gpuvm/cudasim
+	$(Q)$(INSTALL) -m 0644 $(addprefix $(srctree)/include/gpuvm/,$(install-headers)) \
+		$(DESTDIR)$(includedir)/gpuvm
+	$(Q)$(INSTALL) -m 0644 $(objtree)/gpuvm.pc $(DESTDIR)$(pkgconfigdir)
+
+uninstall:
+	@echo "  UNINST  $(DESTDIR)$(PREFIX)"
+	$(Q)rm -f $(addprefix $(DESTDIR)$(bindir)/,$(install-bins)) \
+		$(addprefix $(DESTDIR)$(libdir)/,$(LIBGPUVM_SONAME) libgpuvm.so libgpuvm.a \
+		libgpuvm_preload.so gpuvm/cudasim/libcuda.so.1) \
+		$(addprefix $(DESTDIR)$(includedir)/gpuvm/,$(install-headers)) \
+		$(DESTDIR)$(pkgconfigdir)/gpuvm.pc
+	$(Q)rmdir $(DESTDIR)$(libdir)/gpuvm/cudasim $(DESTDIR)$(libdir)/gpuvm \
+		$(DESTDIR)$(includedir)/gpuvm 2>/dev/null || true
+
 PHONY += clean distclean
 clean:
 	$(Q)rm -rf $(objtree)
@@ -215,5 +271,5 @@ FORCE:
 
 # The command line each target was built with, and header dependencies.
 -include $(foreach t,$(all-objs) $(all-products) $(LIBGPUVM_SO) $(LIBGPUVM_A) \
-	$(LIBGPUVM_PRELOAD),$(dir $(t)).$(notdir $(t)).cmd)
+	$(LIBGPUVM_PRELOAD) $(objtree)/gpuvm.pc,$(dir $(t)).$(notdir $(t)).cmd)
 -include $(foreach t,$(all-objs),$(dir $(t)).$(notdir $(t)).d)

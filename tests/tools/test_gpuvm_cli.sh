@@ -84,7 +84,7 @@ expect 2 "Invalid argument" "$gpuvm" run --set limit=1X -- true
 # the driver line
 expect 0 "^driver: cudasim \(.*libcuda.so.1\), 1 device" "$gpuvm" driver
 expect 1 "^driver: none" env GPUVM_LIBCUDA=/nonexistent/libcuda.so.1 "$gpuvm" driver
-expect 1 "^driver: none \(.*libgpuvm.so is not a CUDA driver\)" \
+expect 1 "^driver: none \(.*libgpuvm.so(.1)? is not a CUDA driver\)" \
 	env GPUVM_LIBCUDA="$GPUVM_BUILD/lib/libgpuvm.so" "$gpuvm" driver
 expect 1 "^driver: none \(.*libgpuvm_preload.so is gpuvm's preload shim, not a CUDA driver\)" \
 	env GPUVM_LIBCUDA="$GPUVM_BUILD/lib/libgpuvm_preload.so" "$gpuvm" driver

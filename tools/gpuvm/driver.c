@@ -8,7 +8,8 @@
  *
  * The choice (--driver): "real" is whatever libcuda.so.1 the dynamic linker
  * finds, when it is not cudasim; "cudasim" the one built beside this command
- * (bin/../lib/cudasim); anything else a path.  With none named: the
+ * (lib/cudasim beside libgpuvm, or lib/gpuvm/cudasim where installed);
+ * anything else a path.  With none named: the
  * driver $GPUVM_LIBCUDA names, else the real one when it initializes a
  * device, else cudasim.  A driver other than the linker's own is handed to
  * the program by GPUVM_LIBCUDA (the shim and libgpuvm open it) and by
@@ -192,17 +193,29 @@ static bool line_is_cudasim(const char *line)
 	return !strncmp(line, "driver: cudasim ", 16);
 }
 
-/* The cudasim built beside this command, or false when there is none. */
+/*
+ * The cudasim beside this command, or false when there is none: built
+ * (build/lib/cudasim) or installed (libdir/gpuvm/cudasim).
+ */
 static bool cudasim_beside(char *path, size_t len)
 {
-	int n = snprintf(path, len, "%s/../lib/cudasim/" DRIVER_SONAME, cli_self_dir());
+	const char *const where[] = { "%s/cudasim/", "%s/gpuvm/cudasim/", "%s/../lib/cudasim/" };
 	char real[PATH_MAX];
+	size_t i;
+	int n;
 
-	if (n < 0 || (size_t)n >= len || access(path, R_OK))
-		return false;
-	if (realpath(path, real) && strlen(real) < len)
-		strcpy(path, real);
-	return true;
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		n = snprintf(path, len, where[i], i < 2 ? cli_lib_dir() : cli_self_dir());
+		if (n < 0 || (size_t)n + strlen(DRIVER_SONAME) >= len)
+			continue;
+		strcat(path, DRIVER_SONAME);
+		if (access(path, R_OK))
+			continue;
+		if (realpath(path, real) && strlen(real) < len)
+			strcpy(path, real);
+		return true;
+	}
+	return false;
 }
 
 static int pick_path(struct cli_driver *drv, const char *path)
@@ -242,8 +255,8 @@ static int pick_cudasim(struct cli_driver *drv)
 
 	if (!cudasim_beside(path, sizeof(path))) {
 		snprintf(drv->line, sizeof(drv->line),
-			 "driver: none (no cudasim at %s/../lib/cudasim: build it with make)",
-			 cli_self_dir());
+			 "driver: none (no cudasim in %s/cudasim or %s/gpuvm/cudasim: build it with make)",
+			 cli_lib_dir(), cli_lib_dir());
 		return -ENOENT;
 	}
 	return pick_path(drv, path);

@@ -35,6 +35,7 @@ int cli_parse_uint(const char *cmd, const char *what, const char *text, uint64_t
 		   uint64_t *val);
 void cli_human(char *buf, size_t len, uint64_t bytes);
 const char *cli_self_dir(void);
+const char *cli_lib_dir(void);
 
 int cmd_run(int argc, char **argv);
 int cmd_ps(int argc, char **argv);

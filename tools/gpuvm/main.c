@@ -5,6 +5,7 @@
  *
  * See Documentation/gpuvm-cli.rst for the manual.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -238,6 +239,29 @@ void cli_human(char *buf, size_t len, uint64_t bytes)
 		snprintf(buf, len, "%.1f%c", v, units[u]);
 	else
 		snprintf(buf, len, "%.0f%c", v, units[u]);
+}
+
+/*
+ * The directory libgpuvm was loaded from: the shim and cudasim are
+ * installed beside it (libdir, libdir/gpuvm/cudasim) wherever libdir is.
+ */
+const char *cli_lib_dir(void)
+{
+	static char dir[PATH_MAX];
+	Dl_info info;
+	char *slash;
+
+	if (dir[0])
+		return dir;
+	if (!dladdr((void *)gpuvm_init, &info) || !info.dli_fname ||
+	    !realpath(info.dli_fname, dir)) {
+		snprintf(dir, sizeof(dir), "%s/../lib", cli_self_dir());
+		return dir;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	return dir;
 }
 
 /* The directory of this executable (for the shim and gpuvmfs beside it). */

@@ -2,8 +2,8 @@
 /*
  * run.c - `gpuvm run`: run an unmodified program under the preload shim.
  *
- * The program gets LD_PRELOAD with lib/libgpuvm_preload.so from beside
- * this command (bin/../lib), the driver cli_driver_pick() chose (--driver;
+ * The program gets LD_PRELOAD with libgpuvm_preload.so from beside the
+ * libgpuvm this command runs with (else bin/../lib), the driver cli_driver_pick() chose (--driver;
  * by default the real one, else the cudasim beside), GPUVM_RUNDIR, and a
  * GPUVM_<KNOB> variable per
  * --set, each validated with the knob schema first so a typo is an error
@@ -103,7 +103,10 @@ static int set_preload(const char *driver)
 	char shim[PATH_MAX], rt[PATH_MAX] = "", *val;
 	int n;
 
-	n = snprintf(shim, sizeof(shim), "%s/../lib/" PRELOAD_NAME, cli_self_dir());
+	/* beside libgpuvm (installed or built), else bin/../lib */
+	n = snprintf(shim, sizeof(shim), "%s/" PRELOAD_NAME, cli_lib_dir());
+	if (n < 0 || (size_t)n >= sizeof(shim) || access(shim, R_OK))
+		n = snprintf(shim, sizeof(shim), "%s/../lib/" PRELOAD_NAME, cli_self_dir());
 	if (n < 0 || (size_t)n >= sizeof(shim) || access(shim, R_OK)) {
 		cli_err("run", "the preload shim %s is missing (build it with make)", shim);
 		return 1;

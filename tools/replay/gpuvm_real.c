@@ -180,7 +180,7 @@ out_free:
 int replay_run_gpuvm(const char *trace_path, int device, uint64_t capacity,
 		     const struct replay_policy *pol, struct replay_result *res)
 {
-	char dir[PATH_MAX], helper[PATH_MAX + 32], cudasim[PATH_MAX + 32];
+	char dir[PATH_MAX], helper[PATH_MAX + 32], cudasim[PATH_MAX + 64];
 	char cap[32], dev[16], devices[16];
 	char *argv[8 + 2 * 32], **envp;
 	int pipefd[2], status, argc = 0, i, err;
@@ -206,7 +206,10 @@ int replay_run_gpuvm(const char *trace_path, int device, uint64_t capacity,
 	}
 	cudasim[0] = '\0';
 	if (!getenv("GPUVM_LIBCUDA") && !self_dir(dir, sizeof(dir))) {
+		/* built (lib/cudasim) or installed (lib/gpuvm/cudasim) */
 		snprintf(cudasim, sizeof(cudasim), "%s../lib/cudasim/libcuda.so.1", dir);
+		if (access(cudasim, R_OK))
+			snprintf(cudasim, sizeof(cudasim), "%s../lib/gpuvm/cudasim/libcuda.so.1", dir);
 		if (access(cudasim, R_OK))
 			cudasim[0] = '\0';
 	}
