@@ -11,6 +11,7 @@
 #   make bench           the benchmarks
 #   make gpucheck        on a machine with an NVIDIA GPU: the real-driver checks
 #   make install         PREFIX=/usr/local DESTDIR= libdir=...; make uninstall
+#   make deb             the Debian package, left in build/deb
 #   make SANITIZE=address,undefined | SANITIZE=thread
 #   make clean | distclean
 #
@@ -219,6 +220,8 @@ bindir ?= $(PREFIX)/bin
 libdir ?= $(PREFIX)/lib
 includedir ?= $(PREFIX)/include
 pkgconfigdir ?= $(libdir)/pkgconfig
+datadir ?= $(PREFIX)/share
+bashcompdir ?= $(datadir)/bash-completion/completions
 INSTALL ?= install
 
 install-bins := gpuvm gpuvmfs gpuvm-replay gpuvm-replay-real gpuvm-measure-costs
@@ -231,6 +234,25 @@ quiet_cmd_gen_pc = GEN     $(short)
 
 $(objtree)/gpuvm.pc: $(srctree)/scripts/gpuvm.pc.in FORCE
 	$(call if_changed,gen_pc)
+
+# make deb: the Debian package (debian/), built by dpkg-buildpackage from a
+# copy of the tree under $(objtree)/deb, so the source tree and its parent
+# stay clean; the .deb is left in $(objtree)/deb.
+deb-src := $(objtree)/deb/gpuvm-$(GPUVM_VERSION)
+
+PHONY += deb
+deb:
+	$(Q)rm -rf $(objtree)/deb && mkdir -p $(deb-src)
+	$(Q)cd $(srctree) && if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+		tar --null -T - -cf -; \
+	else \
+		tar -cf - --exclude=./.git --exclude='./build*' .; \
+	fi | tar -C $(deb-src) -xf -
+	@echo "  DEB     $(objtree)/deb"
+	$(Q)cd $(deb-src) && dpkg-buildpackage -b -us -uc $(if $(V:0=),,>../build.log 2>&1) || \
+		{ tail -n 40 ../build.log; exit 1; }
+	$(Q)ls $(objtree)/deb/*.deb
 
 PHONY += install uninstall
 install: all $(objtree)/gpuvm.pc
@@ -248,6 +270,8 @@ install: all $(objtree)/gpuvm.pc
 	$(Q)$(INSTALL) -m 0644 $(addprefix $(srctree)/include/gpuvm/,$(install-headers)) \
 		$(DESTDIR)$(includedir)/gpuvm
 	$(Q)$(INSTALL) -m 0644 $(objtree)/gpuvm.pc $(DESTDIR)$(pkgconfigdir)
+	$(Q)$(INSTALL) -D -m 0644 $(srctree)/scripts/gpuvm.bash-completion \
+		$(DESTDIR)$(bashcompdir)/gpuvm
 
 uninstall:
 	@echo "  UNINST  $(DESTDIR)$(PREFIX)"
@@ -255,7 +279,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(libdir)/,$(LIBGPUVM_SONAME) libgpuvm.so libgpuvm.a \
 		libgpuvm_preload.so gpuvm/cudasim/libcuda.so.1) \
 		$(addprefix $(DESTDIR)$(includedir)/gpuvm/,$(install-headers)) \
-		$(DESTDIR)$(pkgconfigdir)/gpuvm.pc
+		$(DESTDIR)$(pkgconfigdir)/gpuvm.pc $(DESTDIR)$(bashcompdir)/gpuvm
 	$(Q)rmdir $(DESTDIR)$(libdir)/gpuvm/cudasim $(DESTDIR)$(libdir)/gpuvm \
 		$(DESTDIR)$(includedir)/gpuvm 2>/dev/null || true
 

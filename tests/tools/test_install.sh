@@ -23,7 +23,7 @@ inst() { make -C "$src" O="$build" DESTDIR="$dest" PREFIX="$prefix" "$@" >"$tmp/
 inst install || { fail "make install: $(tail -n 20 "$tmp/make.log")"; exit 1; }
 for f in bin/gpuvm lib/libgpuvm.so.1 lib/libgpuvm.a lib/libgpuvm_preload.so \
 	 lib/gpuvm/cudasim/libcuda.so.1 include/gpuvm/gpuvm.h include/gpuvm/segment.h \
-	 lib/pkgconfig/gpuvm.pc; do
+	 lib/pkgconfig/gpuvm.pc share/bash-completion/completions/gpuvm; do
 	[ -f "$root/$f" ] || fail "make install did not install $f"
 done
 [ "$(readlink "$root/lib/libgpuvm.so")" = libgpuvm.so.1 ] || fail "lib/libgpuvm.so is not a link to libgpuvm.so.1"
@@ -38,6 +38,17 @@ grep -q "^gpuvm: driver: cudasim ($root/lib/gpuvm/cudasim/libcuda.so.1), 1 devic
 grep -q '^ok$' <<<"$out" || fail "installed gpuvm run of cu_query: $out"
 out=$(env -u GPUVM_LIBCUDA LD_LIBRARY_PATH= LD_PRELOAD= "$root/bin/gpuvm" run -q -- sh -c 'echo "$LD_PRELOAD"')
 [[ $out == *"$root/lib/libgpuvm_preload.so"* ]] || fail "installed gpuvm run preloads: $out"
+
+# bash completion: subcommands, and knobs after --set
+comp=$root/share/bash-completion/completions/gpuvm
+[ -f "$comp" ] || fail "no bash completion installed"
+out=$(PATH=$root/bin:$PATH bash -c '
+	source "$1"
+	COMP_WORDS=(gpuvm st); COMP_CWORD=1; _gpuvm; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(gpuvm run --set lim); COMP_CWORD=3; _gpuvm; echo "${COMPREPLY[*]}"
+' - "$comp" 2>&1)
+[ "$out" = "status stress
+limit=" ] || fail "bash completion: $out"
 
 # gpuvm.pc: a program built against what was installed
 export PKG_CONFIG_PATH=$root/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# deb-check.sh - the Debian package as a user gets it (CI; needs root and
+# apt): build it (make deb), lintian without errors, apt-get install it,
+# run the installed gpuvm on the installed cudasim from another folder,
+# then apt-get purge it and check that nothing it installed is left.
+#
+#   scripts/deb-check.sh [BUILD]      BUILD: a build folder whose tests
+#                                     are built (default build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(realpath "${1:-build}")
+fail() { echo "deb-check: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "needs root (apt-get install)"
+export DEBIAN_FRONTEND=noninteractive
+need=""
+for p in debhelper lintian; do
+	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+if [ -n "$need" ]; then
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+dpkg -s gpuvm >/dev/null 2>&1 && fail "a gpuvm package is installed already"
+
+make O="$build" deb
+deb=$(ls "$build"/deb/gpuvm_*.deb)
+echo "+ lintian $deb"
+lintian --fail-on error "$deb"
+
+echo "+ apt-get install $deb"
+apt-get install -y -qq "$deb" >/dev/null
+files=$(dpkg -L gpuvm)
+cu_query=$build/tests/runtime/cu_query
+[ -x "$cu_query" ] || fail "$cu_query is not built (make check first)"
+out=$(cd / && env -u GPUVM_LIBCUDA -u LD_LIBRARY_PATH gpuvm run -- "$cu_query" 2>&1) ||
+	fail "installed gpuvm run failed: $out"
+echo "$out" | sed 's/^/  /'
+grep -q "^gpuvm: driver: cudasim (/usr/lib/.*/gpuvm/cudasim/libcuda.so.1), 1 device" <<<"$out" ||
+	fail "the installed gpuvm run did not use the installed cudasim"
+grep -q '^ok$' <<<"$out" || fail "cu_query under the installed gpuvm run"
+[ "$(command -v gpuvm)" = /usr/bin/gpuvm ] || fail "gpuvm is $(command -v gpuvm), not /usr/bin/gpuvm"
+pkg-config --exists gpuvm || fail "pkg-config finds no gpuvm"
+[ -f /lib/systemd/system/gpuvmfs.service ] || fail "no gpuvmfs.service"
+
+echo "+ apt-get purge gpuvm"
+apt-get purge -y -qq gpuvm >/dev/null
+left=""
+while read -r f; do
+	[ -e "$f" ] && [ ! -d "$f" ] && left="$left $f"
+done <<<"$files"
+[ -z "$left" ] || fail "left after purge:$left"
+for d in /gpuvm /usr/lib/x86_64-linux-gnu/gpuvm /usr/include/gpuvm; do
+	[ ! -e "$d" ] || fail "left after purge: $d"
+done
+echo "deb-check: ok ($(basename "$deb"))"
