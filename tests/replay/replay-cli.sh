@@ -70,6 +70,16 @@ fi
 [ -e "$tmp/x" ] && fail "output written for a bad workload"
 "$bin" frobnicate 2>/dev/null && fail "unknown command accepted"
 
+# Each command names itself as typed (it used to say "usage: replay TRACE").
+"$bin" replay --help | grep -q '^usage: gpuvm-replay replay TRACE ' ||
+	fail "replay --help: $("$bin" replay --help | head -n 1)"
+"$bin" replay 2>&1 | grep -q '^usage: gpuvm-replay replay TRACE ' || fail "replay: no usage"
+"$bin" trace 2>&1 | grep -q '^usage: gpuvm-replay trace dump FILE' || fail "trace: no usage"
+"$bin" workload 2>&1 | grep -q '^usage: gpuvm-replay workload NAME' ||
+	fail "workload: no usage"
+"$bin" replay "$tmp/classic.trace" --capacity 0 2>&1 |
+	grep -q '^gpuvm-replay replay: bad capacity "0"$' || fail "replay: message not named"
+
 # Hostile sizes and lying headers: one line naming the record or line, exit 1.
 # (Sizes near 2^64 used to wrap the rounding and crash the first-fit model.)
 put_u64() {	# FILE OFFSET VALUE: write a little-endian u64 in place

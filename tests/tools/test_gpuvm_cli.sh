@@ -33,12 +33,17 @@ cmds=$("$gpuvm" help | awk '/^  [a-z]+ / { print $1 }')
 for c in $cmds; do
 	case $c in
 	stress) continue ;;	# its own tool, stubbed until it lands
-	replay) pat="usage" ;;
-	*) pat="^usage: gpuvm $c" ;;
 	esac
-	expect 0 "$pat" "$gpuvm" "$c" --help
-	expect 0 "$pat" "$gpuvm" help "$c"
+	expect 0 "^usage: gpuvm $c" "$gpuvm" "$c" --help
+	expect 0 "^usage: gpuvm $c" "$gpuvm" help "$c"
 done
+# the trace tools name themselves as typed, in their usage and their messages
+expect 0 "^usage: gpuvm replay TRACE " "$gpuvm" replay --help
+expect 2 "^usage: gpuvm replay TRACE " "$gpuvm" replay
+expect 2 "^usage: gpuvm trace dump FILE" "$gpuvm" trace bogus
+expect 2 "^gpuvm replay: bad capacity" "$gpuvm" replay /dev/null --capacity 0
+out=$("$gpuvm" replay --help; "$gpuvm" replay 2>&1; "$gpuvm" trace bogus 2>&1)
+grep -qE '^usage: (replay|trace) ' <<<"$out" && fail "a usage without gpuvm: $out"
 
 # arguments
 for c in status maps pagetable; do

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * cli.c - the commands: "trace dump|convert", "replay", "workload".  Each
- * entry takes argv[0] as its own name, so the gpuvm CLI can hand over its
- * remaining arguments unchanged.
+ * entry takes argv[0] as its own name, the command as the user typed it
+ * ("gpuvm replay", "gpuvm-replay replay"), and prints it in its usage and
+ * its messages; the rest of the arguments are handed over unchanged.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -59,17 +60,19 @@ int replay_parse_size(const char *s, uint64_t *val)
 	return 0;
 }
 
-static void trace_usage(FILE *f)
+static void trace_usage(FILE *f, const char *cmd)
 {
-	fprintf(f, "usage: trace dump FILE\n"
-		   "       trace convert IN OUT [--capacity SIZE]\n"
+	fprintf(f, "usage: %s dump FILE\n"
+		   "       %s convert IN OUT [--capacity SIZE]\n"
 		   "FILE/IN: a gpuvm trace or an RMM log CSV (- or a pipe: standard input);\n"
-		   "OUT: a gpuvm trace\n");
+		   "OUT: a gpuvm trace\n", cmd, cmd);
 }
 
 /**
  * replay_cmd_trace - "trace dump FILE" prints a trace as text; "trace
  * convert IN OUT" writes any readable trace in the binary format
+ * @argc: argument count
+ * @argv: the arguments; argv[0] is the command as typed ("gpuvm trace")
  * Return: exit status (0, 1 on error, 2 on bad usage).
  */
 int replay_cmd_trace(int argc, char **argv)
@@ -91,7 +94,7 @@ int replay_cmd_trace(int argc, char **argv)
 		if (argc == 6 && (strcmp(argv[4], "--capacity") ||
 				  replay_parse_size(argv[5], &capacity) ||
 				  capacity > REPLAY_MAX_BYTES)) {
-			trace_usage(stderr);
+			trace_usage(stderr, argv[0]);
 			return 2;
 		}
 		err = replay_trace_load(argv[2], &t);
@@ -104,18 +107,20 @@ int replay_cmd_trace(int argc, char **argv)
 		return err ? 1 : 0;
 	}
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		trace_usage(stdout);
+		trace_usage(stdout, argv[0]);
 		return 0;
 	}
-	trace_usage(stderr);
+	trace_usage(stderr, argv[0]);
 	return 2;
 }
 
-static void replay_usage(FILE *f)
+static void replay_usage(FILE *f, const char *cmd)
 {
+	/* the second line lines up under TRACE */
 	fprintf(f,
-		"usage: replay TRACE [--capacity SIZE] [--device N] [--policy KNOB=VALUE]...\n"
-		"              [--costs FILE] [--no-gpuvm]\n"
+		"usage: %s TRACE [--capacity SIZE] [--device N] [--policy KNOB=VALUE]...\n"
+		"       %*s [--costs FILE] [--no-gpuvm]\n", cmd, (int)strlen(cmd), "");
+	fprintf(f,
 		"Replays TRACE (a gpuvm trace or an RMM log CSV; a pipe will do, - is\n"
 		"standard input) through gpuvm (the real manager on cudasim, in a child\n"
 		"process), contiguous first-fit (cudaMalloc), PyTorch's caching allocator\n"
@@ -192,6 +197,8 @@ out_close:
 /**
  * replay_cmd_replay - replay a trace through gpuvm and the models and print
  * the comparison table
+ * @argc: argument count
+ * @argv: the arguments; argv[0] is the command as typed ("gpuvm replay")
  * Return: exit status (0, 1 on error, 2 on bad usage).
  */
 int replay_cmd_replay(int argc, char **argv)
@@ -214,7 +221,7 @@ int replay_cmd_replay(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			replay_usage(stdout);
+			replay_usage(stdout, argv[0]);
 			return 0;
 		} else if (!strcmp(a, "--no-gpuvm")) {
 			gpuvm = false;
@@ -231,7 +238,7 @@ int replay_cmd_replay(int argc, char **argv)
 		if (!strcmp(a, "--capacity")) {
 			if (replay_parse_size(v, &capacity) || !capacity ||
 			    capacity > REPLAY_MAX_BYTES) {
-				fprintf(stderr, "replay: bad capacity \"%s\"\n", v);
+				fprintf(stderr, "%s: bad capacity \"%s\"\n", argv[0], v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--device")) {
@@ -239,7 +246,7 @@ int replay_cmd_replay(int argc, char **argv)
 			long d = strtol(v, &end, 10);
 
 			if (*end || end == v || d < 0 || d > 1023) {
-				fprintf(stderr, "replay: bad device \"%s\"\n", v);
+				fprintf(stderr, "%s: bad device \"%s\"\n", argv[0], v);
 				return 2;
 			}
 			device = d;
@@ -249,19 +256,21 @@ int replay_cmd_replay(int argc, char **argv)
 			const char *eq = strchr(v, '=');
 
 			if (!eq || eq == v || !eq[1]) {
-				fprintf(stderr, "replay: --policy wants KNOB=VALUE, not \"%s\"\n", v);
+				fprintf(stderr, "%s: --policy wants KNOB=VALUE, not \"%s\"\n",
+					argv[0], v);
 				return 2;
 			}
 			if (!strncmp(v, "torch.", 6)) {
 				if (strncmp(v, "torch.max_split_size=", 21) ||
 				    replay_parse_size(eq + 1, &pol.torch_max_split_size) ||
 				    pol.torch_max_split_size < 20 * MiB) {
-					fprintf(stderr, "replay: the PyTorch models know only "
-						"torch.max_split_size=SIZE (at least 20M)\n");
+					fprintf(stderr, "%s: the PyTorch models know only "
+						"torch.max_split_size=SIZE (at least 20M)\n",
+						argv[0]);
 					return 2;
 				}
 			} else if (pol.nr_gpuvm_knobs == 32) {
-				fprintf(stderr, "replay: too many --policy knobs\n");
+				fprintf(stderr, "%s: too many --policy knobs\n", argv[0]);
 				return 2;
 			} else {
 				pol.gpuvm_knobs[pol.nr_gpuvm_knobs++] = v;
@@ -281,14 +290,14 @@ int replay_cmd_replay(int argc, char **argv)
 	if (!capacity)
 		capacity = t.hdr.capacity;
 	if (!capacity) {
-		fprintf(stderr, "replay: %s names no device capacity; give --capacity SIZE\n",
-			path);
+		fprintf(stderr, "%s: %s names no device capacity; give --capacity SIZE\n",
+			argv[0], path);
 		replay_trace_release(&t);
 		return 2;
 	}
 	err = replay_ops_build(&t, device, &ops);
 	if (err) {
-		fprintf(stderr, "replay: %s\n", strerror(-err));
+		fprintf(stderr, "%s: %s\n", argv[0], strerror(-err));
 		replay_trace_release(&t);
 		return 1;
 	}
@@ -311,7 +320,7 @@ int replay_cmd_replay(int argc, char **argv)
 		if (fd >= 0)
 			close(fd);
 		if (err == -EINVAL) {
-			fprintf(stderr, "replay: %s\n", res[nr].note);
+			fprintf(stderr, "%s: %s\n", argv[0], res[nr].note);
 			replay_ops_release(&ops);
 			replay_trace_release(&t);
 			return 2;
@@ -336,13 +345,15 @@ int replay_cmd_replay(int argc, char **argv)
 	return 0;
 
 out_usage:
-	replay_usage(stderr);
+	replay_usage(stderr, argv[0]);
 	return 2;
 }
 
 /**
  * replay_cmd_workload - "workload NAME --out FILE [--seed N]" writes a
  * bundled workload as a trace; "workload list" names them
+ * @argc: argument count
+ * @argv: the arguments; argv[0] is the command as typed
  * Return: exit status.
  */
 int replay_cmd_workload(int argc, char **argv)
@@ -367,14 +378,14 @@ int replay_cmd_workload(int argc, char **argv)
 			errno = 0;
 			seed = strtoull(argv[++i], &end, 0);
 			if (errno || *end || end == argv[i] || argv[i][0] == '-') {
-				fprintf(stderr, "workload: bad seed \"%s\"\n", argv[i]);
+				fprintf(stderr, "%s: bad seed \"%s\"\n", argv[0], argv[i]);
 				return 2;
 			}
 		} else if (argv[i][0] != '-' && !w) {
 			w = replay_workload_find(argv[i]);
 			if (!w) {
-				fprintf(stderr, "workload: unknown workload \"%s\" "
-					"(\"workload list\" names them)\n", argv[i]);
+				fprintf(stderr, "%s: unknown workload \"%s\" "
+					"(\"%s list\" names them)\n", argv[0], argv[i], argv[0]);
 				return 2;
 			}
 		} else {
@@ -383,7 +394,8 @@ int replay_cmd_workload(int argc, char **argv)
 		}
 	}
 	if (!w || !out) {
-		fprintf(stderr, "usage: workload NAME --out FILE [--seed N] | workload list\n");
+		fprintf(stderr, "usage: %s NAME --out FILE [--seed N] | %s list\n", argv[0],
+			argv[0]);
 		return 2;
 	}
 	err = replay_workload_generate(w, seed, &t);

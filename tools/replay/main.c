@@ -19,18 +19,31 @@ static void usage(FILE *f)
 		   "See Documentation/trace.rst.\n");
 }
 
+/* Each command prints its name as typed: "gpuvm-replay replay". */
+static const struct {
+	const char *name;
+	char *typed;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "trace", (char[]){ "gpuvm-replay trace" }, replay_cmd_trace },
+	{ "replay", (char[]){ "gpuvm-replay replay" }, replay_cmd_replay },
+	{ "workload", (char[]){ "gpuvm-replay workload" }, replay_cmd_workload },
+};
+
 int main(int argc, char **argv)
 {
+	size_t i;
+
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "trace"))
-		return replay_cmd_trace(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "replay"))
-		return replay_cmd_replay(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "workload"))
-		return replay_cmd_workload(argc - 1, argv + 1);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(argv[1], cmds[i].name)) {
+			argv[1] = cmds[i].typed;
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
