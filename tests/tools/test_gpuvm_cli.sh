@@ -78,6 +78,8 @@ expect 1 "no such process" "$gpuvm" reclaim --direct 1
 expect 2 "at least one frame" "$gpuvm" top -n 0
 expect 2 "not a number" "$gpuvm" top -d x
 expect 2 "at least" "$gpuvm" top --width 3
+expect 2 "--width: at least 40 columns" "$gpuvm" top --once --width 39
+expect 2 "not a number in \[0, 512\]" "$gpuvm" top --once --width 513
 expect 2 "svg FILE is required" "$gpuvm" map 1
 expect 1 "no such process" "$gpuvm" map --direct 1 --svg /dev/null
 expect 2 "" "$gpuvm" driver extra

@@ -82,6 +82,18 @@ for n in range(last + 1, last + 400):
 		fail "map --svg did not replace the link at FILE"
 }
 
+# top_fits COLS SOURCE...: no line of a frame --width COLS is wider, and
+# its table row and bar are there
+top_fits() {
+	local w=$1 out long
+	shift
+	out=$("$gpuvm" top --once --no-color --width "$w" "$@" "$pid")
+	long=$(awk -v w="$w" 'length > w' <<<"$out")
+	[ -z "$long" ] || fail "top --width $w: lines past $w columns: $long"
+	grep -qE "^ *$pid llmserve +0 " <<<"$out" || fail "top --width $w: no row: $out"
+	grep -qE '^      \[[#+o. ]+\] [0-9]' <<<"$out" || fail "top --width $w: no bar: $out"
+}
+
 # knob_is SOURCE... NAME VALUE: through a mount, the knob file says VALUE
 # (nothing reads one knob from the segments; there the next set tells)
 knob_is() {
@@ -186,7 +198,14 @@ check() {
 	grep -q '<rect ' "$tmp/map.svg" || fail "map.svg draws nothing"
 	svg_planted "$@"
 	expect 0 "^ *$pid llmserve +0 " "$gpuvm" top --once --no-color "$@"
-	expect 0 "^      \[[#+o.]+\] " "$gpuvm" top --once --no-color --width 40 "$@" "$pid"
+	for w in 40 47 60 80 92 150; do
+		top_fits "$w" "$@"
+	done
+	out=$("$gpuvm" top --once --no-color --width 40 "$@" "$pid")
+	grep -qE "^ +PID COMM +DEV +MAPPED$" <<<"$out" || fail "top --width 40: columns: $out"
+	out=$("$gpuvm" top --once --no-color "$@" "$pid")
+	grep -qE "^ +PID COMM +DEV +MAPPED +REQUESTED +CACHED +LIMIT +EXTFRAG +INTFRAG +CALLS/s$" \
+		<<<"$out" || fail "top, not a terminal: not the whole table: $out"
 	out=$("$gpuvm" top -n 2 -d 1 --no-color "$@" "$pid")
 	[ "$(grep -c '^gpuvm top' <<<"$out")" = 2 ] || fail "top -n 2: $out"
 	grep -qE "^ *$pid llmserve +0 .* [0-9]+$" <<<"$out" || fail "top -n 2: no calls/s: $out"

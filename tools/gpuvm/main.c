@@ -97,6 +97,12 @@ static const struct gpuvm_cmd cmds[] = {
 	  "  --once         print one frame and exit (no screen control)\n"
 	  "  -n N           print N frames, then exit\n"
 	  "  -d SECONDS     refresh interval (default 1)\n"
+	  "  --no-color     no colours (nor with $NO_COLOR or when not a terminal)\n"
+	  "  --width COLS   fit every line of a frame in COLS columns, at least 40\n"
+	  "                 (default: the terminal's width; not a terminal, the\n"
+	  "                 whole table's, 92).  Narrower than the table, columns\n"
+	  "                 go: INTFRAG, LIMIT, CALLS/s, EXTFRAG, REQUESTED, CACHED;\n"
+	  "                 a bar takes what its line leaves; other lines wrap.\n"
 	  "\n" SOURCE_USAGE },
 	{ "map", cmd_map, "draw a process's address space as an SVG picture",
 	  "usage: gpuvm map [--device N] [--mount DIR | --direct] [--rundir DIR] PID --svg FILE\n"

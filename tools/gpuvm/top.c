@@ -12,6 +12,10 @@
  *
  * so a person sees the holes.  --once and -n N print frames without
  * screen control (for scripts and tests); q or Ctrl-C ends the live view.
+ *
+ * Every line of a frame fits its width (--width, else the terminal's):
+ * a narrower frame drops table columns in a fixed order, each bar takes
+ * what its line leaves, and the other lines wrap.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,15 +35,46 @@
 #include "gpuvm.h"
 
 #define MAX_TRACKED	256
-#define BAR_MIN		16
-#define BAR_MAX		512
+#define FRAME_MIN	40	/* columns: PID, COMM, DEV, MAPPED and a bar */
+#define FRAME_MAX	512
+#define BAR_INDENT	6
+#define WRAP_INDENT	2	/* a wrapped line goes on under its first */
+
+enum top_col {
+	COL_PID, COL_COMM, COL_DEV, COL_MAPPED, COL_REQUESTED, COL_CACHED, COL_LIMIT,
+	COL_EXTFRAG, COL_INTFRAG, COL_CALLS, NR_COLS
+};
+
+/*
+ * The table, left to right.  A frame narrower than the whole table drops
+ * columns, highest @drop first; those with none always stay.
+ */
+static const struct {
+	const char *name;
+	int width;		/* columns */
+	bool left;		/* aligned left, not right */
+	int drop;
+} cols[NR_COLS] = {
+	[COL_PID] = { "PID", 7 },
+	[COL_COMM] = { "COMM", 15, .left = true },
+	[COL_DEV] = { "DEV", 3 },
+	[COL_MAPPED] = { "MAPPED", 9 },
+	[COL_REQUESTED] = { "REQUESTED", 9, .drop = 2 },
+	[COL_CACHED] = { "CACHED", 9, .drop = 1 },
+	[COL_LIMIT] = { "LIMIT", 9, .drop = 5 },
+	[COL_EXTFRAG] = { "EXTFRAG", 7, .drop = 3 },
+	[COL_INTFRAG] = { "INTFRAG", 7, .drop = 6 },
+	[COL_CALLS] = { "CALLS/s", 8, .drop = 4 },
+};
 
 struct top_opts {
 	struct cli_source src;
 	bool color;
 	long frames;		/* 0: until quit */
 	long interval_ms;
-	int width;		/* bar columns */
+	int width_opt;		/* --width, in columns; 0: the terminal's */
+	int width;		/* this frame's, in columns */
+	unsigned int shown;	/* this frame's columns, bit (1 << enum top_col) */
 	pid_t *only;		/* PIDs to show, or NULL for all */
 	size_t nr_only;
 };
@@ -98,29 +133,120 @@ static const char *const cell_color[CELL_NR] = {
 	[CELL_CACHED] = "\033[33m", [CELL_OTHER] = "\033[31m",
 };
 
+/* Columns of a table of @shown columns. */
+static int table_width(unsigned int shown)
+{
+	int c, w = -1;
+
+	for (c = 0; c < NR_COLS; c++)
+		if (shown & (1u << c))
+			w += 1 + cols[c].width;
+	return w;
+}
+
+/* The columns a frame @width wide shows: all that fit, in drop order. */
+static unsigned int columns_for(int width)
+{
+	unsigned int shown = (1u << NR_COLS) - 1;
+	int c, victim;
+
+	while (table_width(shown) > width) {
+		victim = -1;
+		for (c = 0; c < NR_COLS; c++)
+			if ((shown & (1u << c)) && cols[c].drop &&
+			    (victim < 0 || cols[c].drop > cols[victim].drop))
+				victim = c;
+		if (victim < 0)
+			break;
+		shown &= ~(1u << victim);
+	}
+	return shown;
+}
+
+/* One table line: each value cut to its column, so the line fits. */
+static void print_row(const struct top_opts *o, const char *const val[NR_COLS])
+{
+	const char *sep = "";
+	int c;
+
+	for (c = 0; c < NR_COLS; c++) {
+		if (!(o->shown & (1u << c)))
+			continue;
+		printf(cols[c].left ? "%s%-*.*s" : "%s%*.*s", sep, cols[c].width, cols[c].width,
+		       val[c]);
+		sep = " ";
+	}
+	putchar('\n');
+}
+
 /*
- * The bar: the arena from its base to the end of the last granule in
- * use, @width columns, each showing the state most of its granules are in.
+ * @text in lines of at most @width columns, broken at spaces (a word
+ * longer than a line is cut); lines after the first are indented.
  */
-static void draw_bar(const struct cli_arena *a, int width, bool color)
+static void put_wrapped(const char *text, int width)
+{
+	const char *s = text;
+	bool empty = true;	/* nothing on this line but the indent */
+	int col = 0, sp, len, n;
+
+	while (*s) {
+		sp = (int)strspn(s, " ");
+		len = (int)strcspn(s + sp, " ");
+		s += sp;
+		if (!len)
+			break;		/* trailing spaces */
+		if (!empty && col + sp + len > width) {
+			/* the spaces go at the break */
+			printf("\n%*s", WRAP_INDENT, "");
+			col = WRAP_INDENT;
+		} else if (!empty) {
+			printf("%*s", sp, "");
+			col += sp;
+		}
+		for (; len; len -= n, s += n) {
+			if (col == width) {
+				printf("\n%*s", WRAP_INDENT, "");
+				col = WRAP_INDENT;
+			}
+			n = len < width - col ? len : width - col;
+			printf("%.*s", n, s);
+			col += n;
+		}
+		empty = false;
+	}
+	putchar('\n');
+}
+
+/*
+ * The bar line of a device: the arena from its base to the end of the
+ * last granule in use, one character per stretch, each showing the state
+ * most of its granules are in; as wide as the frame leaves it.
+ */
+static void draw_bar(const struct cli_arena *a, int frame_width, bool color)
 {
 	uint64_t span, per, col_end;
 	unsigned int count[CELL_NR];
 	size_t i = 0;
-	int col, c, best, last = -1;
-	char human_span[16], human_arena[16];
+	int width, col, c, best, last = -1;
+	char human_span[16], human_arena[16], text[64];
 
+	/* "      [" BAR "] " TEXT */
 	if (!a->nr) {
-		printf("      [%*s] nothing mapped\n", width, "");
+		width = frame_width - BAR_INDENT - 3 - (int)strlen("nothing mapped");
+		printf("%*s[%*s] nothing mapped\n", BAR_INDENT, "", width, "");
 		return;
 	}
 	span = a->pte[a->nr - 1].va + a->granule - a->base;
 	if (a->pte[0].va < a->base)	/* a table not from the status's arena */
 		span = a->pte[a->nr - 1].va + a->granule - a->pte[0].va;
+	cli_human(human_span, sizeof(human_span), span);
+	cli_human(human_arena, sizeof(human_arena), a->size);
+	snprintf(text, sizeof(text), "%s of %s", human_span, human_arena);
+	width = frame_width - BAR_INDENT - 3 - (int)strlen(text);
 	per = (span + width - 1) / width;
 	if (per < a->granule)
 		per = a->granule;
-	printf("      [");
+	printf("%*s[", BAR_INDENT, "");
 	for (col = 0; col < width; col++) {
 		uint64_t col_start = a->base + (uint64_t)col * per;
 		unsigned int listed = 0;
@@ -150,15 +276,18 @@ static void draw_bar(const struct cli_arena *a, int width, bool color)
 	}
 	if (color)
 		fputs("\033[0m", stdout);
-	printf("%*s]", width - col, "");
-	cli_human(human_span, sizeof(human_span), span);
-	cli_human(human_arena, sizeof(human_arena), a->size);
-	printf(" %s of %s\n", human_span, human_arena);
+	printf("%*s] %s\n", width - col, "", text);
 }
 
 static void show_device(const struct top_opts *o, pid_t pid, const char *comm, int dev)
 {
-	char mapped[16], req[16], cached[16], limit[16], rate[16];
+	char id[16], ord[16], mapped[16], req[16], cached[16], limit[16], ext[16], in[16];
+	char rate[16];
+	const char *val[NR_COLS] = {
+		[COL_PID] = id, [COL_COMM] = comm, [COL_DEV] = ord, [COL_MAPPED] = mapped,
+		[COL_REQUESTED] = req, [COL_CACHED] = cached, [COL_LIMIT] = limit,
+		[COL_EXTFRAG] = ext, [COL_INTFRAG] = in, [COL_CALLS] = rate,
+	};
 	struct cli_arena a;
 	char *st;
 	double r;
@@ -177,9 +306,11 @@ static void show_device(const struct top_opts *o, pid_t pid, const char *comm, i
 		strcpy(rate, "-");
 	else
 		snprintf(rate, sizeof(rate), "%.0f", r);
-	printf("%7d %-15s %3d %9s %9s %9s %9s %6.1f%% %6.1f%% %8s\n", (int)pid, comm, dev,
-	       mapped, req, cached, limit, 100.0 * cli_status_double(st, "frag_external"),
-	       100.0 * cli_status_double(st, "frag_internal"), rate);
+	snprintf(id, sizeof(id), "%d", (int)pid);
+	snprintf(ord, sizeof(ord), "%d", dev);
+	snprintf(ext, sizeof(ext), "%.1f%%", 100.0 * cli_status_double(st, "frag_external"));
+	snprintf(in, sizeof(in), "%.1f%%", 100.0 * cli_status_double(st, "frag_internal"));
+	print_row(o, val);
 	free(st);
 	if (!cli_arena_load(&o->src, pid, dev, &a)) {
 		draw_bar(&a, o->width, o->color);
@@ -199,13 +330,32 @@ static bool wanted(const struct top_opts *o, pid_t pid)
 	return false;
 }
 
-static int frame(const struct top_opts *o, bool live)
+/* The terminal's width; not a terminal, the whole table's. */
+static int frame_width(void)
 {
-	char when[32], comm[GPUVM_SEG_COMM + 1], devs[64], how[8400], *st, *p, *end;
+	struct winsize ws;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		return ws.ws_col;
+	return table_width((1u << NR_COLS) - 1);
+}
+
+static int frame(struct top_opts *o, bool live)
+{
+	char when[32], comm[GPUVM_SEG_COMM + 1], devs[64], how[8400], line[8800], *st, *p, *end;
+	const char *names[NR_COLS];
 	time_t t = time(NULL);
 	pid_t *pids;
 	size_t nr, i, shown = 0;
-	int err;
+	int c, err;
+
+	/* followed each frame, so a resized terminal gets frames that fit */
+	o->width = o->width_opt ? o->width_opt : frame_width();
+	if (o->width < FRAME_MIN)
+		o->width = FRAME_MIN;
+	if (o->width > FRAME_MAX)
+		o->width = FRAME_MAX;
+	o->shown = columns_for(o->width);
 
 	err = cli_list_pids(&o->src, &pids, &nr);
 	if (err) {
@@ -216,9 +366,12 @@ static int frame(const struct top_opts *o, bool live)
 		fputs("\033[H\033[2J", stdout);
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
 	cli_source_describe(&o->src, how, sizeof(how));
-	printf("gpuvm top - %s, %zu process%s, %s\n", when, nr, nr == 1 ? "" : "es", how);
-	printf("%7s %-15s %3s %9s %9s %9s %9s %7s %7s %8s\n", "PID", "COMM", "DEV", "MAPPED",
-	       "REQUESTED", "CACHED", "LIMIT", "EXTFRAG", "INTFRAG", "CALLS/s");
+	snprintf(line, sizeof(line), "gpuvm top - %s, %zu process%s, %s", when, nr,
+		 nr == 1 ? "" : "es", how);
+	put_wrapped(line, o->width);
+	for (c = 0; c < NR_COLS; c++)
+		names[c] = cols[c].name;
+	print_row(o, names);
 	for (i = 0; i < nr; i++) {
 		if (!wanted(o, pids[i]))
 			continue;
@@ -241,8 +394,9 @@ static int frame(const struct top_opts *o, bool live)
 	}
 	if (!shown)
 		printf("(no process is using gpuvm)\n");
-	printf("bar: '#' mapped  '+' cached  'o' reserved  '.' free%s\n",
-	       live ? "   (q quits)" : "");
+	snprintf(line, sizeof(line), "bar: '#' mapped  '+' cached  'o' reserved  '.' free%s",
+		 live ? "   (q quits)" : "");
+	put_wrapped(line, o->width);
 	fflush(stdout);
 	free(pids);
 	return 0;
@@ -266,15 +420,6 @@ static bool wait_key(long ms, bool tty)
 	return quit;
 }
 
-static int term_width(void)
-{
-	struct winsize ws;
-
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
-		return ws.ws_col - 30;
-	return 64;
-}
-
 int cmd_top(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -292,7 +437,7 @@ int cmd_top(int argc, char **argv)
 	struct sigaction sa;
 	uint64_t v;
 	long n;
-	int c, err, ret = 0, width = 0;
+	int c, err, ret = 0;
 	size_t i;
 
 	optind = 1;
@@ -325,13 +470,13 @@ int cmd_top(int argc, char **argv)
 			no_color = true;
 			break;
 		case 'w':
-			if (cli_parse_uint("top", "--width", optarg, BAR_MAX, &v))
+			if (cli_parse_uint("top", "--width", optarg, FRAME_MAX, &v))
 				return EXIT_USAGE;
-			if (v < BAR_MIN) {
-				cli_err("top", "--width: at least %d", BAR_MIN);
+			if (v < FRAME_MIN) {
+				cli_err("top", "--width: at least %d columns", FRAME_MIN);
 				return EXIT_USAGE;
 			}
-			width = (int)v;
+			o.width_opt = (int)v;
 			break;
 		case 'h':
 			cli_usage("top", false);
@@ -360,11 +505,6 @@ int cmd_top(int argc, char **argv)
 	}
 	live = o.frames == 0 && isatty(STDOUT_FILENO);
 	o.color = !no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-	o.width = width ? width : term_width();
-	if (o.width < BAR_MIN)
-		o.width = BAR_MIN;
-	if (o.width > BAR_MAX)
-		o.width = BAR_MAX;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
