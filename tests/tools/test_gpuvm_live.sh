@@ -82,6 +82,9 @@ for n in range(last + 1, last + 400):
 		fail "map --svg did not replace the link at FILE"
 }
 
+# a size as cli_human prints it: 512M, 1.5G
+human='[0-9]+(\.[0-9])?[BKMGTPE]'
+
 # top_fits COLS SOURCE...: no line of a frame --width COLS is wider, and
 # its table row and bar are there
 top_fits() {
@@ -91,7 +94,29 @@ top_fits() {
 	long=$(awk -v w="$w" 'length > w' <<<"$out")
 	[ -z "$long" ] || fail "top --width $w: lines past $w columns: $long"
 	grep -qE "^ *$pid llmserve +0 " <<<"$out" || fail "top --width $w: no row: $out"
-	grep -qE '^      \[[#+o. ]+\] [0-9]' <<<"$out" || fail "top --width $w: no bar: $out"
+	grep -qE '^      \[[#+o. ]+\]( |$)' <<<"$out" || fail "top --width $w: no bar: $out"
+	# the bar's text says what its sizes are, beside the bar or under it
+	grep -qE "(\] |^      )$human used span of $human arena$" <<<"$out" ||
+		fail "top --width $w: no used span of arena: $out"
+	grep -q "^used span: arena base to last" <<<"$out" || fail "top --width $w: legend: $out"
+}
+
+# top_sizes SOURCE...: the bar's two sizes are the used span (the arena's
+# base to the end of its last granule in use) and the arena's size, in
+# MiB (checked when both are whole MiB, as cli_human then prints them)
+top_sizes() {
+	local st base size gran last span want
+	st=$("$gpuvm" status --device 0 "$@" "$pid")
+	base=$(sed -n 's/^arena_base: //p' <<<"$st")
+	size=$(sed -n 's/^arena_size: //p' <<<"$st")
+	gran=$(sed -n 's/^granularity: //p' <<<"$st")
+	last=$("$gpuvm" pagetable --device 0 "$@" "$pid" | tail -n 1 | cut -d' ' -f1)
+	span=$((0x$last + gran - base))
+	(( span % 1048576 == 0 && size % 1048576 == 0 && span >> 20 >= 10 &&
+	   size >> 20 >= 10 && span >> 20 < 1024 && size >> 20 < 1024 )) || return 0
+	want="$((span >> 20))M used span of $((size >> 20))M arena"
+	"$gpuvm" top --once --no-color "$@" "$pid" | grep -q "\] $want$" ||
+		fail "top: not '$want': $("$gpuvm" top --once --no-color "$@" "$pid")"
 }
 
 # knob_is SOURCE... NAME VALUE: through a mount, the knob file says VALUE
@@ -198,6 +223,7 @@ check() {
 	grep -q '<rect ' "$tmp/map.svg" || fail "map.svg draws nothing"
 	svg_planted "$@"
 	expect 0 "^ *$pid llmserve +0 " "$gpuvm" top --once --no-color "$@"
+	top_sizes "$@"
 	for w in 40 47 60 80 92 150; do
 		top_fits "$w" "$@"
 	done

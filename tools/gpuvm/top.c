@@ -10,7 +10,10 @@
  *
  *   '#' mapped   '+' cached   'o' reserved   '.' free
  *
- * so a person sees the holes.  --once and -n N print frames without
+ * so a person sees the holes.  The bar's text names its two sizes: the
+ * used span (the arena's base to the end of its last granule in use, what
+ * the bar draws) and the arena (the whole virtual range reserved for the
+ * device): "102M used span of 512M arena".  --once and -n N print frames without
  * screen control (for scripts and tests); q or Ctrl-C ends the live view.
  *
  * Every line of a frame fits its width (--width, else the terminal's):
@@ -37,6 +40,7 @@
 #define MAX_TRACKED	256
 #define FRAME_MIN	40	/* columns: PID, COMM, DEV, MAPPED and a bar */
 #define FRAME_MAX	512
+#define BAR_MIN		16	/* columns; else the bar's text goes under it */
 #define BAR_INDENT	6
 #define WRAP_INDENT	2	/* a wrapped line goes on under its first */
 
@@ -220,7 +224,8 @@ static void put_wrapped(const char *text, int width)
 /*
  * The bar line of a device: the arena from its base to the end of the
  * last granule in use, one character per stretch, each showing the state
- * most of its granules are in; as wide as the frame leaves it.
+ * most of its granules are in; as wide as the frame leaves it, its text
+ * on a line of its own when that would leave less than BAR_MIN.
  */
 static void draw_bar(const struct cli_arena *a, int frame_width, bool color)
 {
@@ -229,6 +234,7 @@ static void draw_bar(const struct cli_arena *a, int frame_width, bool color)
 	size_t i = 0;
 	int width, col, c, best, last = -1;
 	char human_span[16], human_arena[16], text[64];
+	bool below;
 
 	/* "      [" BAR "] " TEXT */
 	if (!a->nr) {
@@ -241,8 +247,11 @@ static void draw_bar(const struct cli_arena *a, int frame_width, bool color)
 		span = a->pte[a->nr - 1].va + a->granule - a->pte[0].va;
 	cli_human(human_span, sizeof(human_span), span);
 	cli_human(human_arena, sizeof(human_arena), a->size);
-	snprintf(text, sizeof(text), "%s of %s", human_span, human_arena);
+	snprintf(text, sizeof(text), "%s used span of %s arena", human_span, human_arena);
 	width = frame_width - BAR_INDENT - 3 - (int)strlen(text);
+	below = width < BAR_MIN;
+	if (below)
+		width = frame_width - BAR_INDENT - 2;
 	per = (span + width - 1) / width;
 	if (per < a->granule)
 		per = a->granule;
@@ -276,7 +285,11 @@ static void draw_bar(const struct cli_arena *a, int frame_width, bool color)
 	}
 	if (color)
 		fputs("\033[0m", stdout);
-	printf("%*s] %s\n", width - col, "", text);
+	printf("%*s]", width - col, "");
+	if (below)
+		printf("\n%*s%s\n", BAR_INDENT, "", text);
+	else
+		printf(" %s\n", text);
 }
 
 static void show_device(const struct top_opts *o, pid_t pid, const char *comm, int dev)
@@ -397,6 +410,8 @@ static int frame(struct top_opts *o, bool live)
 	snprintf(line, sizeof(line), "bar: '#' mapped  '+' cached  'o' reserved  '.' free%s",
 		 live ? "   (q quits)" : "");
 	put_wrapped(line, o->width);
+	put_wrapped("used span: arena base to last granule in use (the bar); "
+		    "arena: its VA range", o->width);
 	fflush(stdout);
 	free(pids);
 	return 0;
