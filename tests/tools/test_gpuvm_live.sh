@@ -119,6 +119,72 @@ top_sizes() {
 		fail "top: not '$want': $("$gpuvm" top --once --no-color "$@" "$pid")"
 }
 
+# svg_looks FILE: the legend of gpuvm map's picture says what its numbers
+# are, and its allocations are told apart: each a colour of the palette,
+# or a pattern of one, no two of the first 36 alike, no two next to each
+# other in address of one colour (hues by id put 624, 448 and 80 within
+# 16 degrees); every mapped cell has its allocation's look.
+svg_looks() {
+	python3 - "$1" <<'PY' || fail "map --svg: the legend and its looks (above)"
+import re, sys
+import xml.etree.ElementTree as ET
+
+S = "{http://www.w3.org/2000/svg}"
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+           "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
+root = ET.parse(sys.argv[1]).getroot()
+els = list(root.iter())
+pattern_colour = {p.get("id"): p.find(S + "rect").get("fill") for p in root.iter(S + "pattern")}
+texts = [t.text or "" for t in root.iter(S + "text")]
+bad = []
+
+def colour(fill):
+    m = re.fullmatch(r"url\(#(\w+)\)", fill)
+    return pattern_colour.get(m.group(1)) if m else fill
+
+heading = r"allocations by address: id, first address, bytes usable, bytes requested .*KiB"
+if not any(re.search(heading, t) for t in texts):
+    bad.append("no heading says what the allocations' numbers are")
+over = r"from 0x[0-9a-f]+: \S+ of VA shown, \S+ per cell, \d+ granules of \S+ in use"
+if not any(re.match(over, t) for t in texts):
+    bad.append("the line over the cells does not say what its numbers are")
+legend = []
+for i, el in enumerate(els):
+    if el.tag != S + "text" or not (el.text or "").startswith("alloc "):
+        continue
+    m = re.match(r"alloc (\d+)", el.text)
+    if not re.fullmatch(r"alloc \d+ at 0x[0-9a-f]{12}: [0-9.]+[BKMGTPE] usable, "
+                        r"[0-9.]+[BKMGTPE] requested(, sub-allocated)?", el.text):
+        bad.append("legend line not labelled: %r" % el.text)
+    fill = els[i - 1].get("fill")
+    if colour(fill) not in PALETTE:
+        bad.append("alloc %s: %s is neither a palette colour nor a pattern of one"
+                   % (m.group(1), fill))
+    legend.append((m.group(1), fill))
+if not legend:
+    bad.append("no allocation in the legend")
+fills = [f for _, f in legend[:36]]
+if len(set(fills)) != len(fills):
+    bad.append("two allocations look the same: %s" % fills)
+for (a, f), (b, g) in zip(legend, legend[1:]):
+    if colour(f) == colour(g):
+        bad.append("neighbours %s and %s share %s" % (a, b, colour(f)))
+if len(legend) > len(PALETTE) and not any(f.startswith("url(") for _, f in legend):
+    bad.append("%d allocations and no pattern" % len(legend))
+looks = dict(legend)
+for el in root.iter(S + "rect"):
+    t = el.find(S + "title")
+    m = re.search(r" mapped alloc (\d+)$", t.text or "") if t is not None else None
+    if m and m.group(1) in looks and el.get("fill") != looks[m.group(1)]:
+        bad.append("a cell of alloc %s is %s, its legend %s"
+                   % (m.group(1), el.get("fill"), looks[m.group(1)]))
+        break
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+}
+
 # knob_is SOURCE... NAME VALUE: through a mount, the knob file says VALUE
 # (nothing reads one knob from the segments; there the next set tells)
 knob_is() {
@@ -221,6 +287,7 @@ check() {
 			fail "map.svg does not look like SVG"
 	fi
 	grep -q '<rect ' "$tmp/map.svg" || fail "map.svg draws nothing"
+	svg_looks "$tmp/map.svg"
 	svg_planted "$@"
 	expect 0 "^ *$pid llmserve +0 " "$gpuvm" top --once --no-color "$@"
 	top_sizes "$@"

@@ -111,9 +111,12 @@ static const struct gpuvm_cmd cmds[] = {
 	{ "map", cmd_map, "draw a process's address space as an SVG picture",
 	  "usage: gpuvm map [--device N] [--mount DIR | --direct] [--rundir DIR] PID --svg FILE\n"
 	  "\n"
-	  "Write the arena's used span as SVG: one row per stretch of granules,\n"
-	  "allocations in their own colours, cached ranges hatched grey, holes\n"
-	  "white, chunk boundaries as ticks.  FILE - writes to stdout.\n"
+	  "Write the arena's used span as SVG: rows of cells, one per granule or\n"
+	  "stretch of granules; allocations in the colours of a qualitative palette\n"
+	  "taken in address order, hatched or dotted each time it comes round, so\n"
+	  "neighbours never look alike; cached ranges hatched grey, holes white,\n"
+	  "chunk starts as ticks; a legend of the allocations (id, first address,\n"
+	  "bytes usable, bytes requested).  FILE - writes to stdout.\n"
 	  "\n" SOURCE_USAGE },
 	{ "driver", cmd_driver, "say which CUDA driver runs here",
 	  "usage: gpuvm driver [--driver real|cudasim|PATH]\n"

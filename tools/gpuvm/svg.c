@@ -6,12 +6,18 @@
  * The arena's used span (base to the last granule in use) is drawn as rows
  * of cells, one cell per granule (or per stretch of granules when the span
  * is large), left to right, top to bottom:
- *   - mapped: the owning allocation's colour (one hue per allocation id);
+ *   - mapped: the owning allocation's look, a colour and a fill;
  *   - cached: grey, hatched (physical memory kept for reuse);
- *   - reserved: the owner's colour, pale (a growable tail not mapped);
+ *   - reserved: the owner's look, pale (a growable tail not mapped);
  *   - free: white (a hole in the virtual range);
  * a dark tick at each cell where a new physical chunk starts, and a legend
  * of the allocations from maps.  Plain SVG 1.1, no scripts.
+ *
+ * Looks: the allocations, in address order, take the colours of a
+ * qualitative palette in turn, and each time the palette comes round again
+ * the next fill (solid, hatched one way, the other way, dotted), so two
+ * allocations next to each other never look the same, nor do any two of
+ * the first NR_LOOKS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +38,22 @@
 #define MAX_CELLS	8192	/* larger spans: several granules per cell */
 #define LEGEND_MAX	64	/* allocations listed */
 #define MARGIN		16
+#define PATTERN		6	/* px per period of a hatch or a dot */
+
+/*
+ * Tableau 10 less its grey, which the cached hatch already is: nine
+ * colours of one weight, far apart; the fills then part what the colours
+ * alone would not, for any eye.
+ */
+static const char *const palette[] = {
+	"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+	"#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+};
+
+#define NR_COLOURS	(sizeof(palette) / sizeof(palette[0]))
+#define NR_FILLS	4	/* solid, hatched /, hatched \, dotted */
+#define NR_LOOKS	(NR_COLOURS * NR_FILLS)
+#define LOOK_UNLISTED	UINT32_MAX	/* an owner maps does not list */
 
 struct cell {
 	uint8_t state;		/* enum cli_cell */
@@ -39,29 +61,146 @@ struct cell {
 	bool chunk_start;
 };
 
-/* A stable, well-spread hue per allocation id. */
-static unsigned int hue(uint64_t id)
+/* One line of maps: "start-end flags device id requested max_size chunks". */
+struct svg_alloc {
+	uint64_t start, end;	/* VA, end exclusive: the bytes usable */
+	uint64_t id;
+	uint64_t requested;	/* bytes */
+	bool small;		/* sub-allocated from a slab */
+	uint32_t look;		/* its address rank: colour and fill */
+};
+
+static int cmp_start(const void *a, const void *b)
 {
-	return (unsigned int)((id * 137) % 360);
+	const struct svg_alloc *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
 }
 
-static void cell_fill(FILE *f, const struct cell *c)
+static int cmp_id(const void *a, const void *b)
 {
+	const struct svg_alloc *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * The allocations of @maps, each with its look, in two orders: *@by_addr
+ * for the legend, *@by_id to find a cell's owner.  Lines that do not
+ * parse are skipped.  Return: 0 or -ENOMEM.
+ */
+static int parse_allocs(const char *maps, struct svg_alloc **by_addr,
+			struct svg_alloc **by_id, size_t *nr)
+{
+	struct svg_alloc *v = NULL, *nv;
+	const char *line, *nl;
+	size_t n = 0, cap = 0, i;
+
+	for (line = maps; line && *line; line = nl ? nl + 1 : NULL) {
+		unsigned long long s, e, id, req;
+		char flags[8];
+		int d;
+
+		nl = strchr(line, '\n');
+		if (sscanf(line, "%llx-%llx %7s %d %llu %llu", &s, &e, flags, &d, &id, &req) != 6)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				goto out_free;
+			v = nv;
+		}
+		v[n++] = (struct svg_alloc){ .start = s, .end = e, .id = id, .requested = req,
+					     .small = flags[0] == 's' };
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_start);
+	for (i = 0; i < n; i++)
+		v[i].look = (uint32_t)(i % NR_LOOKS);
+	*by_id = malloc((n ? n : 1) * sizeof(*v));
+	if (!*by_id)
+		goto out_free;
+	if (n) {
+		memcpy(*by_id, v, n * sizeof(*v));
+		qsort(*by_id, n, sizeof(*v), cmp_id);
+	}
+	*by_addr = v;
+	*nr = n;
+	return 0;
+
+out_free:
+	free(v);
+	return -ENOMEM;
+}
+
+static uint32_t look_of(const struct svg_alloc *by_id, size_t nr, uint64_t owner)
+{
+	struct svg_alloc key = { .id = owner };
+	const struct svg_alloc *a = nr ? bsearch(&key, by_id, nr, sizeof(key), cmp_id) : NULL;
+
+	return a ? a->look : LOOK_UNLISTED;
+}
+
+/* A look as an SVG paint: a palette colour, or a pattern of one. */
+static void look_paint(FILE *f, uint32_t look, uint64_t owner)
+{
+	if (look == LOOK_UNLISTED) {	/* its colour by id, solid */
+		fputs(palette[owner % NR_COLOURS], f);
+		return;
+	}
+	if (look < NR_COLOURS)
+		fputs(palette[look], f);
+	else
+		fprintf(f, "url(#look%u)", look);
+}
+
+/* The patterns of the looks past the solid ones that @nr allocations use. */
+static void write_patterns(FILE *f, size_t nr)
+{
+	static const char stripe[] =
+		"<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#ffffff\" stroke-width=\"2\"/>";
+	static const char *const mark[NR_FILLS] = {
+		[1] = stripe, [2] = stripe,
+		[3] = "<circle cx=\"3\" cy=\"3\" r=\"1.3\" fill=\"#ffffff\"/>",
+	};
+	static const char *const turn[NR_FILLS] = {
+		[1] = " patternTransform=\"rotate(45)\"", [2] = " patternTransform=\"rotate(-45)\"",
+		[3] = "",
+	};
+	uint32_t look;
+
+	for (look = NR_COLOURS; look < NR_LOOKS && look < nr; look++) {
+		unsigned int fill = look / NR_COLOURS;
+
+		fprintf(f, "<pattern id=\"look%u\" width=\"%d\" height=\"%d\" "
+			   "patternUnits=\"userSpaceOnUse\"%s><rect width=\"%d\" height=\"%d\" "
+			   "fill=\"%s\"/>%s</pattern>\n", look, PATTERN, PATTERN, turn[fill],
+			PATTERN, PATTERN, palette[look % NR_COLOURS], mark[fill]);
+	}
+}
+
+/* fill="..." (and a pale one's opacity) of a cell. */
+static void cell_fill(FILE *f, const struct cell *c, const struct svg_alloc *by_id, size_t nr)
+{
+	fputs(" fill=\"", f);
 	switch (c->state) {
 	case CELL_MAPPED:
-		fprintf(f, "hsl(%u,65%%,55%%)", hue(c->owner));
+		look_paint(f, look_of(by_id, nr, c->owner), c->owner);
+		fputc('"', f);
 		break;
 	case CELL_RESERVED:
-		fprintf(f, "hsl(%u,60%%,88%%)", hue(c->owner));
+		look_paint(f, look_of(by_id, nr, c->owner), c->owner);
+		fputs("\" fill-opacity=\"0.35\"", f);
 		break;
 	case CELL_CACHED:
-		fputs("url(#cached)", f);
+		fputs("url(#cached)\"", f);
 		break;
 	case CELL_OTHER:
-		fputs("#d62728", f);
+		fputs("#000000\"", f);
 		break;
 	default:
-		fputs("#ffffff", f);
+		fputs("#ffffff\"", f);
 	}
 }
 
@@ -109,15 +248,59 @@ static void fill_cells(const struct cli_arena *a, uint64_t start, uint64_t per,
 	}
 }
 
+/* The states, then the allocations in address order, from @y down. */
+static void write_legend(FILE *f, int y, pid_t pid, const struct svg_alloc *allocs,
+			 size_t nr)
+{
+	static const struct { const char *fill, *opacity, *name; } keys[] = {
+		{ "#4e79a7", "1", "mapped (colour and fill: its allocation)" },
+		{ "url(#cached)", "1", "cached" },
+		{ "#4e79a7", "0.35", "reserved (pale)" },
+		{ "#ffffff", "1", "free" },
+	};
+	char size[16], req[16];
+	int x = MARGIN;
+	size_t j;
+
+	for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++) {
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\" "
+			   "fill-opacity=\"%s\" stroke=\"#999999\"/><text x=\"%d\" y=\"%d\">%s"
+			   "</text>\n", x, y - 9, keys[j].fill, keys[j].opacity, x + 14, y,
+			keys[j].name);
+		x += 34 + 7 * (int)strlen(keys[j].name);
+	}
+	y += 20;
+	fprintf(f, "<text x=\"%d\" y=\"%d\">allocations by address: id, first address, bytes "
+		   "usable, bytes requested (K, M, G: KiB, MiB, GiB)</text>\n", MARGIN, y);
+	y += 16;
+	fprintf(f, "<g id=\"allocations\">\n");
+	for (j = 0; j < nr && j < LEGEND_MAX; j++, y += 16) {
+		const struct svg_alloc *a = &allocs[j];
+
+		cli_human(size, sizeof(size), a->end - a->start);
+		cli_human(req, sizeof(req), a->requested);
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"", MARGIN,
+			y - 9);
+		look_paint(f, a->look, a->id);
+		fprintf(f, "\"/><text x=\"%d\" y=\"%d\">alloc %" PRIu64 " at 0x%012" PRIx64 ": %s "
+			   "usable, %s requested%s</text>\n", MARGIN + 14, y, a->id, a->start, size,
+			req, a->small ? ", sub-allocated" : "");
+	}
+	fprintf(f, "</g>\n");
+	if (nr > LEGEND_MAX)
+		fprintf(f, "<text x=\"%d\" y=\"%d\">... %zu more in gpuvm maps %d</text>\n",
+			MARGIN, y, nr - LEGEND_MAX, (int)pid);
+}
+
 static int write_svg(FILE *f, pid_t pid, int dev, const char *comm, const struct cli_arena *a,
 		     const char *maps)
 {
+	struct svg_alloc *allocs, *by_id;
 	uint64_t start, span, per;
-	size_t nr, rows, k, legend = 0;
+	size_t nr, rows, k, nr_allocs, legend;
 	struct cell *cells;
-	const char *line;
-	char h1[16], h2[16], title[160];
-	int width, height;
+	char h1[16], h2[16], h3[16], title[160];
+	int width, height, err;
 
 	start = a->nr ? a->pte[0].va : a->base;
 	if (a->base && a->base <= start)
@@ -129,19 +312,21 @@ static int write_svg(FILE *f, pid_t pid, int dev, const char *comm, const struct
 	nr = (span + per - 1) / per;
 	if (!nr)
 		nr = 1;
+	err = parse_allocs(maps, &allocs, &by_id, &nr_allocs);
+	if (err)
+		return err;
 	cells = calloc(nr, sizeof(*cells));
-	if (!cells)
-		return -ENOMEM;
+	if (!cells) {
+		err = -ENOMEM;
+		goto out_free_allocs;
+	}
 	fill_cells(a, start, per, cells, nr);
 	rows = (nr + COLS - 1) / COLS;
-	for (line = maps; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-		legend++;
-	if (legend > LEGEND_MAX)
-		legend = LEGEND_MAX + 1;
+	legend = nr_allocs > LEGEND_MAX ? LEGEND_MAX + 1 : nr_allocs;
 	width = 2 * MARGIN + COLS * CELL;
-	if (width < 640)
-		width = 640;
-	height = (int)(MARGIN + 40 + rows * CELL + 40 + (legend + 1) * 16 + MARGIN);
+	if (width < 800)	/* room for the longest line of text */
+		width = 800;
+	height = (int)(MARGIN + 40 + rows * CELL + 40 + (legend + 2) * 16 + MARGIN);
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
@@ -151,32 +336,34 @@ static int write_svg(FILE *f, pid_t pid, int dev, const char *comm, const struct
 		   "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
 		   "<rect width=\"4\" height=\"4\" fill=\"#cccccc\"/>"
 		   "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"4\" stroke=\"#888888\" "
-		   "stroke-width=\"1.5\"/></pattern></defs>\n");
+		   "stroke-width=\"1.5\"/></pattern>\n");
+	write_patterns(f, nr_allocs);
+	fprintf(f, "</defs>\n");
 	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n");
 	cli_human(h1, sizeof(h1), span);
 	cli_human(h2, sizeof(h2), per);
+	cli_human(h3, sizeof(h3), a->granule);
 	snprintf(title, sizeof(title), "gpuvm map: pid %d (%s), device %d", (int)pid, comm, dev);
 	fprintf(f, "<title>");
 	xml_text(f, title);
 	fprintf(f, "</title>\n<text x=\"%d\" y=\"%d\" font-size=\"14\">", MARGIN, MARGIN + 4);
 	xml_text(f, title);
-	fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\">0x%012" PRIx64 ": %s shown, %s per cell, "
-		   "%zu granules in use; ticks: chunk starts</text>\n",
-		MARGIN, MARGIN + 22, start, h1, h2, a->nr);
-	fprintf(f, "<g stroke=\"#e0e0e0\" stroke-width=\"0.5\">\n");
+	fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\">from 0x%012" PRIx64 ": %s of VA shown, "
+		   "%s per cell, %zu granules of %s in use; ticks: a physical chunk starts"
+		   "</text>\n", MARGIN, MARGIN + 22, start, h1, h2, a->nr, h3);
+	fprintf(f, "<g id=\"cells\" stroke=\"#e0e0e0\" stroke-width=\"0.5\">\n");
 	for (k = 0; k < nr; k++) {
 		int x = MARGIN + (int)(k % COLS) * CELL, y = MARGIN + 34 + (int)(k / COLS) * CELL;
 
-		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"", x, y,
-			CELL, CELL);
-		cell_fill(f, &cells[k]);
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"", x, y, CELL, CELL);
+		cell_fill(f, &cells[k], by_id, nr_allocs);
 		if (cells[k].owner)
-			fprintf(f, "\"><title>0x%012" PRIx64 " %s alloc %" PRIu64 "</title></rect>\n",
+			fprintf(f, "><title>0x%012" PRIx64 " %s alloc %" PRIu64 "</title></rect>\n",
 				start + k * per, cells[k].state == CELL_CACHED ? "cached" :
 				cells[k].state == CELL_RESERVED ? "reserved" : "mapped",
 				cells[k].owner);
 		else
-			fprintf(f, "\"/>\n");
+			fprintf(f, "/>\n");
 	}
 	fprintf(f, "</g>\n<g stroke=\"#222222\" stroke-width=\"2\">\n");
 	for (k = 0; k < nr; k++) {
@@ -187,53 +374,14 @@ static int write_svg(FILE *f, pid_t pid, int dev, const char *comm, const struct
 				x, y + CELL);
 	}
 	fprintf(f, "</g>\n");
-
-	/* legend: the states, then the allocations from maps */
-	{
-		int y = MARGIN + 34 + (int)rows * CELL + 20, x = MARGIN;
-		static const struct { const char *fill, *name; } keys[] = {
-			{ "hsl(200,65%,55%)", "mapped (colour: allocation)" },
-			{ "url(#cached)", "cached" },
-			{ "hsl(200,60%,88%)", "reserved" },
-			{ "#ffffff", "free" },
-		};
-		size_t j;
-
-		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++) {
-			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\" "
-				   "stroke=\"#999999\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
-				x, y - 9, keys[j].fill, x + 14, y, keys[j].name);
-			x += 60 + 7 * (int)strlen(keys[j].name);
-		}
-		y += 20;
-		j = 0;
-		for (line = maps; line && *line && j < LEGEND_MAX; j++) {
-			unsigned long long s, e, id, req;
-			char flags[8];
-			int d;
-			const char *nl = strchr(line, '\n');
-
-			if (sscanf(line, "%llx-%llx %7s %d %llu %llu", &s, &e, flags, &d, &id,
-				   &req) == 6) {
-				cli_human(h1, sizeof(h1), e - s);
-				cli_human(h2, sizeof(h2), req);
-				fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" "
-					   "fill=\"hsl(%u,65%%,55%%)\"/>"
-					   "<text x=\"%d\" y=\"%d\">alloc %llu: 0x%012llx, %s "
-					   "(asked %s)%s</text>\n",
-					MARGIN, y - 9, hue(id), MARGIN + 14, y, id, s, h1, h2,
-					flags[0] == 's' ? ", sub-allocated" : "");
-				y += 16;
-			}
-			line = nl ? nl + 1 : NULL;
-		}
-		if (line && *line)
-			fprintf(f, "<text x=\"%d\" y=\"%d\">... more in gpuvm maps %d</text>\n",
-				MARGIN, y, (int)pid);
-	}
+	write_legend(f, MARGIN + 34 + (int)rows * CELL + 20, pid, allocs, nr_allocs);
 	fprintf(f, "</svg>\n");
+	err = ferror(f) ? -EIO : 0;
 	free(cells);
-	return ferror(f) ? -EIO : 0;
+out_free_allocs:
+	free(by_id);
+	free(allocs);
+	return err;
 }
 
 /*
