@@ -184,7 +184,7 @@ if pid=$(wait_pause mid-run); then
 		"$gpuvm" maps --direct "$pid" | head -n 8
 	fi
 	echo "-- mid-run: gpuvm top --once"
-	"$gpuvm" top --once --no-color --width 64 "${view[@]}" "$pid" | sed -n '2,$p'
+	"$gpuvm" top --once --no-color --width 92 "${view[@]}" "$pid" | sed -n '/^ *PID /,$p'
 	resume
 	if pid=$(wait_pause "at the end"); then
 		"$gpuvm" status "${view[@]}" "$pid" >"$tmp/end.status"

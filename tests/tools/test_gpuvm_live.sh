@@ -313,25 +313,26 @@ echo "== through gpuvmfs"
 if [ ! -x "$build/bin/gpuvmfs" ] || [ ! -c /dev/fuse ]; then
 	echo "SKIP part: FUSE or gpuvmfs unavailable"
 else
+	# mount_fs RUNDIR DIR LOG: a gpuvmfs in the background ($! its pid),
+	# waited for until it is mounted (or gave up)
+	mount_fs() {
+		"$build/bin/gpuvmfs" -f --rundir="$1" "$2" 2>"$3" &
+		for _ in $(seq 100); do
+			mountpoint -q "$2" && break
+			sleep 0.05
+		done
+	}
 	# another run directory's gpuvmfs, mounted first: never chosen for ours
 	mkdir -m 0700 "$tmp/other-run" "$tmp/mnt-other"
-	"$build/bin/gpuvmfs" -f --rundir="$tmp/other-run" "$tmp/mnt-other" 2>"$tmp/fs-other.log" &
+	mount_fs "$tmp/other-run" "$tmp/mnt-other" "$tmp/fs-other.log"
 	other_pid=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$tmp/mnt-other" && break
-		sleep 0.05
-	done
 	if mountpoint -q "$tmp/mnt-other"; then
 		expect 0 "^# from the segments in $GPUVM_RUNDIR \([0-9]+ gpuvmfs mounted, none serving it\)" \
 			env -u GPUVM_MOUNT "$gpuvm" ps
 		expect 0 "^ *$pid +[^ ]+ +llmserve " env -u GPUVM_MOUNT "$gpuvm" ps
 	fi
-	"$build/bin/gpuvmfs" -f --rundir="$GPUVM_RUNDIR" "$tmp/mnt" 2>"$tmp/fs.log" &
+	mount_fs "$GPUVM_RUNDIR" "$tmp/mnt" "$tmp/fs.log"
 	fs_pid=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$tmp/mnt" && break
-		sleep 0.05
-	done
 	if mountpoint -q "$tmp/mnt"; then
 		# with two mounted, the CLI takes the one serving its run directory
 		# and says which
@@ -341,7 +342,7 @@ else
 		expect 0 "^comm: llmserve" env -u GPUVM_MOUNT "$gpuvm" status "$pid"
 		expect 0 "^# from the segments in $GPUVM_RUNDIR \(--direct\)" "$gpuvm" ps --direct
 		expect 0 "^gpuvm top .*, through $tmp/mnt \(gpuvmfs serving $real_run\)" \
-			env -u GPUVM_MOUNT "$gpuvm" top --once --no-color
+			env -u GPUVM_MOUNT "$gpuvm" top --once --no-color --width 250
 		# named, the other one is used as asked: it shows no process of ours
 		expect 0 "^# through $tmp/mnt-other \(gpuvmfs serving $(cd "$tmp/other-run" && pwd -P)\)" \
 			"$gpuvm" ps --mount "$tmp/mnt-other"

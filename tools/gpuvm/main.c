@@ -254,6 +254,15 @@ void cli_human(char *buf, size_t len, uint64_t bytes)
 		snprintf(buf, len, "%.0f%c", v, units[u]);
 }
 
+/* @path without its last component ("/" stays). */
+static void strip_last(char *path)
+{
+	char *slash = strrchr(path, '/');
+
+	if (slash && slash != path)
+		*slash = '\0';
+}
+
 /*
  * The directory libgpuvm was loaded from: the shim and cudasim are
  * installed beside it (libdir, libdir/gpuvm/cudasim) wherever libdir is.
@@ -262,7 +271,6 @@ const char *cli_lib_dir(void)
 {
 	static char dir[PATH_MAX];
 	Dl_info info;
-	char *slash;
 
 	if (dir[0])
 		return dir;
@@ -271,9 +279,7 @@ const char *cli_lib_dir(void)
 		snprintf(dir, sizeof(dir), "%s/../lib", cli_self_dir());
 		return dir;
 	}
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
+	strip_last(dir);
 	return dir;
 }
 
@@ -282,7 +288,6 @@ const char *cli_self_dir(void)
 {
 	static char dir[PATH_MAX];
 	ssize_t n;
-	char *slash;
 
 	if (dir[0])
 		return dir;
@@ -292,9 +297,7 @@ const char *cli_self_dir(void)
 		return dir;
 	}
 	dir[n] = '\0';
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
+	strip_last(dir);
 	return dir;
 }
 
