@@ -7,6 +7,7 @@
 #   make O=dir           build into dir (the source tree stays clean)
 #   make CC=clang        any compiler; CONFIG_FOO=y|n overrides gpuvm.config
 #   make check           build, then run every test (tests/run-tests.sh)
+#   make man             the man pages gpuvm.1, gpuvm.7, gpuvmfs.8 into build/man/
 #   make run             the main job
 #   make bench           the benchmarks
 #   make gpucheck        on a machine with an NVIDIA GPU: the real-driver checks
@@ -45,9 +46,10 @@ endif
 PKG_CONFIG ?= pkg-config
 
 # Build dependencies, before pkg-config is asked about them: installed when
-# root, else the exact apt-get line and a stop (scripts/deps.sh).
+# root, else the exact apt-get line and a stop (scripts/deps.sh; the goals
+# add their own, such as rst2man for man and check).
 ifeq ($(filter clean distclean gpucheck,$(MAKECMDGOALS)),)
-ifneq ($(shell $(srctree)/scripts/deps.sh >&2; echo $$?),0)
+ifneq ($(shell $(srctree)/scripts/deps.sh $(MAKECMDGOALS) >&2; echo $$?),0)
 $(error missing build dependencies (see above))
 endif
 endif
@@ -113,6 +115,15 @@ LIBCUDASIM := $(objtree)/lib/cudasim/libcuda.so.1
 # Libraries every user of libgpuvm needs (the library itself opens libcuda).
 LIBGPUVM_DEPLIBS := -ldl -lrt -lm $(URING_LIBS)
 
+# The man pages, rendered from Documentation/ by docutils' rst2man (Debian's
+# python3-docutils calls it rst2man, pip and pyenv rst2man.py).  Not part of
+# all; make man and make check build them.
+ifeq ($(origin RST2MAN),undefined)
+RST2MAN := $(shell command -v rst2man 2>/dev/null || command -v rst2man.py 2>/dev/null)
+endif
+MAN_DIR := $(objtree)/man
+MAN_PAGES := $(MAN_DIR)/gpuvm.1 $(MAN_DIR)/gpuvm.7 $(MAN_DIR)/gpuvmfs.8
+
 # ---------------------------------------------------------------------------
 # Commands (each product goes through if_changed; see Kbuild.include)
 
@@ -142,6 +153,24 @@ quiet_cmd_link_ar = AR      $(short)
 quiet_cmd_link_shlib = LD      $(short)
       cmd_link_shlib = $(CC) -shared -o $@ $(objs) $(link-files) \
 		   $(prod-ldflags) $(GPUVM_LDFLAGS) $(prod-ldlibs)
+
+# A warning stops rst2man.  It records the files a page includes (none: no
+# file); they become .<page>.d, with an empty rule for each (as -MP writes)
+# so a removed include breaks nothing.  Simple commands only: if_changed's
+# set -e stops at the first that fails.
+rst2man-missing = $(error rst2man not found: install python3-docutils \
+	(scripts/deps.sh does as root) or name it with RST2MAN=)
+
+quiet_cmd_rst2man = RST2MAN $(short)
+      cmd_rst2man = $(if $(RST2MAN),,$(rst2man-missing))rm -f $(depfile).tmp; \
+		   $(RST2MAN) --halt=warning --input-encoding=utf-8 \
+		   --record-dependencies=$(depfile).tmp $< $@.tmp; \
+		   touch $(depfile).tmp; \
+		   sed -e 's|^[^/]|$(srctree)/&|' -e 's|^|$@: |' \
+		   $(depfile).tmp > $(depfile); \
+		   sed -e 's|^[^/]|$(srctree)/&|' -e 's|$$|:|' \
+		   $(depfile).tmp >> $(depfile); \
+		   rm -f $(depfile).tmp; mv -f $@.tmp $@
 
 quiet_cmd_link_prog = LD      $(short)
       cmd_link_prog = $(CC) -o $@ $(objs) $(link-files) $(prod-ldflags) \
@@ -185,19 +214,30 @@ $(objtree)/kernels/module_fatbin.c: $(srctree)/kernels/module.cu \
 		$(wildcard $(srctree)/kernels/*.cu) $(srctree)/kernels/kernels.h FORCE
 	$(call if_changed,fatbin_c)
 
+# gpuvm(1) is the command's documentation itself; gpuvm(7) and gpuvmfs(8)
+# gather parts of other documents (Documentation/man/).
+$(MAN_DIR)/gpuvm.1: $(srctree)/Documentation/gpuvm-cli.rst FORCE
+	$(call if_changed,rst2man)
+
+$(filter-out %.1,$(MAN_PAGES)): $(MAN_DIR)/%: $(srctree)/Documentation/man/%.rst FORCE
+	$(call if_changed,rst2man)
+
 # ---------------------------------------------------------------------------
 # Verbs
 
 TEST_ENV := GPUVM_BUILD=$(objtree) GPUVM_SRC=$(srctree) \
 	LD_LIBRARY_PATH=$(objtree)/lib/cudasim$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH)) \
-	SANITIZE=$(SANITIZE) \
+	SANITIZE=$(SANITIZE) RST2MAN=$(RST2MAN) \
 	$(if $(filter address,$(subst $(comma), ,$(SANITIZE))),ASAN_OPTIONS=suppressions=$(srctree)/scripts/sanitizers/asan.supp$(if $(ASAN_OPTIONS),:$(ASAN_OPTIONS))) \
 	$(if $(filter thread,$(subst $(comma), ,$(SANITIZE))),TSAN_OPTIONS=suppressions=$(srctree)/scripts/sanitizers/tsan.supp$(if $(TSAN_OPTIONS),:$(TSAN_OPTIONS)))
 
 PHONY += check
-check: all
+check: all $(if $(RST2MAN),man)
 	$(Q)$(TEST_ENV) $(srctree)/tests/run-tests.sh \
 		$(sort $(all-tests)) $(addprefix $(srctree)/,$(all-testscripts))
+
+PHONY += man
+man: $(MAN_PAGES)
 
 PHONY += run
 run: all
@@ -295,5 +335,5 @@ FORCE:
 
 # The command line each target was built with, and header dependencies.
 -include $(foreach t,$(all-objs) $(all-products) $(LIBGPUVM_SO) $(LIBGPUVM_A) \
-	$(LIBGPUVM_PRELOAD) $(objtree)/gpuvm.pc,$(dir $(t)).$(notdir $(t)).cmd)
--include $(foreach t,$(all-objs),$(dir $(t)).$(notdir $(t)).d)
+	$(LIBGPUVM_PRELOAD) $(objtree)/gpuvm.pc $(MAN_PAGES),$(dir $(t)).$(notdir $(t)).cmd)
+-include $(foreach t,$(all-objs) $(MAN_PAGES),$(dir $(t)).$(notdir $(t)).d)

@@ -1,10 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# deps.sh - make sure the Debian build dependencies are present.
+# deps.sh [GOAL...] - make sure the Debian build dependencies are present.
 # As root, installs what is missing; otherwise prints the exact command.
+# The make goals given add what they alone need (man, check: the man pages).
 
 pkgs="libfuse3-dev fuse3 liburing-dev check pkg-config xz-utils"
+case " $* " in
+*" man "* | *" check "*) man_pages=1; pkgs="$pkgs python3-docutils man-db" ;;
+*) man_pages= ;;
+esac
 missing=""
 
 have_pc() { pkg-config --exists "$1" 2>/dev/null; }
@@ -15,6 +20,12 @@ command -v fusermount3 >/dev/null 2>&1 || missing="$missing fuse3"
 have_pc liburing || missing="$missing liburing-dev"
 have_pc check || missing="$missing check"
 command -v xz >/dev/null 2>&1 || missing="$missing xz-utils"	# the bundled traces
+if [ -n "$man_pages" ]; then
+	# rst2man on Debian, rst2man.py from pip; man for tests/doc/test_man.sh
+	command -v rst2man >/dev/null 2>&1 || command -v rst2man.py >/dev/null 2>&1 ||
+		missing="$missing python3-docutils"
+	command -v man >/dev/null 2>&1 || missing="$missing man-db"
+fi
 
 [ -z "$missing" ] && exit 0
 
