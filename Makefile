@@ -47,7 +47,7 @@ PKG_CONFIG ?= pkg-config
 
 # Build dependencies, before pkg-config is asked about them: installed when
 # root, else the exact apt-get line and a stop (scripts/deps.sh; the goals
-# add their own, such as rst2man for man and check).
+# add their own, such as rst2man for man and install, pytest for check).
 ifeq ($(filter clean distclean gpucheck,$(MAKECMDGOALS)),)
 ifneq ($(shell $(srctree)/scripts/deps.sh $(MAKECMDGOALS) >&2; echo $$?),0)
 $(error missing build dependencies (see above))

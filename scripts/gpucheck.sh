@@ -96,6 +96,14 @@ if python3 -c 'import torch' 2>/dev/null; then
 		python3 "$src/tests/gpu/torch_train.py" shim "$bundle/lib/libgpuvm.so"
 	step torch-pluggable 90 python3 "$src/tests/gpu/torch_train.py" pluggable \
 		"$bundle/lib/libgpuvm.so"
+	# the same through the Python package (python/): gpuvm.torch.enable()
+	step torch-package 120 python3 "$src/tests/gpu/python_package.py" torch \
+		"$bundle/lib/libgpuvm.so"
+fi
+# CuPy through the Python package: gpuvm.cupy.enable()
+if python3 -c 'import cupy' 2>/dev/null; then
+	step cupy-package 120 python3 "$src/tests/gpu/python_package.py" cupy \
+		"$bundle/lib/libgpuvm.so"
 fi
 # the main job on the real driver (256 MiB of the device, the rest set aside)
 step mainjob 120 env GPUVM_BUILD="$bundle" GPUVM_SRC="$src" bash "$src/scripts/run-main-job.sh"
