@@ -134,11 +134,13 @@ quiet_cmd_cc_o_c = CC      $(short)
 quiet_cmd_ar_lib = AR      $(short)
       cmd_ar_lib = rm -f $@ && $(AR) rcs $@ $(all-lib-objs)
 
+# Commands joined with ; not &&: under if_changed's set -e, a failure in
+# the first half of an && list would not stop the recipe.
 quiet_cmd_link_libgpuvm = LD      $(short)
       cmd_link_libgpuvm = $(CC) -shared -o $@ $(all-lib-objs) \
 		   -Wl,-soname,$(LIBGPUVM_SONAME) -Wl,-z,nodelete \
 		   -Wl,--version-script=$(srctree)/vmm/libgpuvm.map \
-		   $(GPUVM_LDFLAGS) $(LIBGPUVM_DEPLIBS) && \
+		   $(GPUVM_LDFLAGS) $(LIBGPUVM_DEPLIBS); \
 		   ln -sfn $(LIBGPUVM_SONAME) $(dir $@)libgpuvm.so
 
 quiet_cmd_link_preload = LD      $(short)
@@ -206,7 +208,7 @@ $(objtree)/%.o: $(objtree)/%.c FORCE
 # without nvcc the array is empty and only the C references exist.
 quiet_cmd_fatbin_c = $(if $(NVCC),NVCC   ,GEN    ) $(short)
       cmd_fatbin_c = $(if $(NVCC),$(NVCC) -fatbin $(NVCC_ARCHS) \
-		   -I$(srctree)/kernels -o $@.fatbin $< &&) \
+		   -I$(srctree)/kernels -o $@.fatbin $<;) \
 		   $(srctree)/scripts/bin2c.sh gpuvm_kernels_fatbin \
 		   $(if $(NVCC),$@.fatbin) > $@
 
@@ -262,6 +264,7 @@ includedir ?= $(PREFIX)/include
 pkgconfigdir ?= $(libdir)/pkgconfig
 datadir ?= $(PREFIX)/share
 bashcompdir ?= $(datadir)/bash-completion/completions
+mandir ?= $(datadir)/man
 INSTALL ?= install
 
 install-bins := gpuvm gpuvmfs gpuvm-replay gpuvm-replay-real gpuvm-measure-costs
@@ -295,7 +298,7 @@ deb:
 	$(Q)ls $(objtree)/deb/*.deb
 
 PHONY += install uninstall
-install: all $(objtree)/gpuvm.pc
+install: all man $(objtree)/gpuvm.pc
 	@echo "  INSTALL $(DESTDIR)$(PREFIX)"
 	$(Q)$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir)/gpuvm/cudasim \
 		$(DESTDIR)$(includedir)/gpuvm $(DESTDIR)$(pkgconfigdir)
@@ -312,6 +315,9 @@ install: all $(objtree)/gpuvm.pc
 	$(Q)$(INSTALL) -m 0644 $(objtree)/gpuvm.pc $(DESTDIR)$(pkgconfigdir)
 	$(Q)$(INSTALL) -D -m 0644 $(srctree)/scripts/gpuvm.bash-completion \
 		$(DESTDIR)$(bashcompdir)/gpuvm
+	$(Q)for p in $(MAN_PAGES); do \
+		$(INSTALL) -D -m 0644 $$p $(DESTDIR)$(mandir)/man$${p##*.}/$${p##*/} || exit 1; \
+	done
 
 uninstall:
 	@echo "  UNINST  $(DESTDIR)$(PREFIX)"
@@ -319,7 +325,8 @@ uninstall:
 		$(addprefix $(DESTDIR)$(libdir)/,$(LIBGPUVM_SONAME) libgpuvm.so libgpuvm.a \
 		libgpuvm_preload.so gpuvm/cudasim/libcuda.so.1) \
 		$(addprefix $(DESTDIR)$(includedir)/gpuvm/,$(install-headers)) \
-		$(DESTDIR)$(pkgconfigdir)/gpuvm.pc $(DESTDIR)$(bashcompdir)/gpuvm
+		$(DESTDIR)$(pkgconfigdir)/gpuvm.pc $(DESTDIR)$(bashcompdir)/gpuvm \
+		$(foreach p,$(MAN_PAGES),$(DESTDIR)$(mandir)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
 	$(Q)rmdir $(DESTDIR)$(libdir)/gpuvm/cudasim $(DESTDIR)$(libdir)/gpuvm \
 		$(DESTDIR)$(includedir)/gpuvm 2>/dev/null || true
 

@@ -4,6 +4,7 @@
 # deb-check.sh - the Debian package as a user gets it (CI; needs root and
 # apt): build it (make deb), lintian without errors, apt-get install it,
 # run the installed gpuvm on the installed cudasim from another folder,
+# read its man pages,
 # then apt-get purge it and check that nothing it installed is left.
 #
 #   scripts/deb-check.sh [BUILD]      BUILD: a build folder whose tests
@@ -16,7 +17,7 @@ fail() { echo "deb-check: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "needs root (apt-get install)"
 export DEBIAN_FRONTEND=noninteractive
 need=""
-for p in debhelper lintian; do
+for p in debhelper lintian python3-docutils; do
 	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
@@ -44,6 +45,10 @@ grep -q '^ok$' <<<"$out" || fail "cu_query under the installed gpuvm run"
 [ "$(command -v gpuvm)" = /usr/bin/gpuvm ] || fail "gpuvm is $(command -v gpuvm), not /usr/bin/gpuvm"
 pkg-config --exists gpuvm || fail "pkg-config finds no gpuvm"
 [ -f /lib/systemd/system/gpuvmfs.service ] || fail "no gpuvmfs.service"
+for page in "1 gpuvm" "7 gpuvm" "8 gpuvmfs"; do
+	man -w $page >/dev/null 2>&1 || fail "man $page: no page installed"
+	MANWIDTH=80 man $page 2>/dev/null | grep -q '^NAME' || fail "man $page shows no NAME"
+done
 
 echo "+ apt-get purge gpuvm"
 apt-get purge -y -qq gpuvm >/dev/null

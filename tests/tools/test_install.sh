@@ -23,7 +23,8 @@ inst() { make -C "$src" O="$build" DESTDIR="$dest" PREFIX="$prefix" "$@" >"$tmp/
 inst install || { fail "make install: $(tail -n 20 "$tmp/make.log")"; exit 1; }
 for f in bin/gpuvm lib/libgpuvm.so.1 lib/libgpuvm.a lib/libgpuvm_preload.so \
 	 lib/gpuvm/cudasim/libcuda.so.1 include/gpuvm/gpuvm.h include/gpuvm/segment.h \
-	 lib/pkgconfig/gpuvm.pc share/bash-completion/completions/gpuvm; do
+	 lib/pkgconfig/gpuvm.pc share/bash-completion/completions/gpuvm \
+	 share/man/man1/gpuvm.1 share/man/man7/gpuvm.7 share/man/man8/gpuvmfs.8; do
 	[ -f "$root/$f" ] || fail "make install did not install $f"
 done
 [ "$(readlink "$root/lib/libgpuvm.so")" = libgpuvm.so.1 ] || fail "lib/libgpuvm.so is not a link to libgpuvm.so.1"
