@@ -26,18 +26,24 @@
 /* Bytes of copies and texts held now, against GPUVM_READ_MEM_MAX. */
 static size_t read_charged;
 
+/* Charge @bytes only when @room bytes stay below GPUVM_READ_MEM_MAX after. */
+static bool charge_leaving(size_t bytes, size_t room)
+{
+	size_t now = __atomic_add_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
+
+	if (now <= GPUVM_READ_MEM_MAX - room && now >= bytes)
+		return true;
+	__atomic_sub_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
+	return false;
+}
+
 /**
  * gpuvm_read_charge - account @bytes a reader is about to hold
  * Return: false (nothing charged) when that would pass GPUVM_READ_MEM_MAX.
  */
 bool gpuvm_read_charge(size_t bytes)
 {
-	size_t now = __atomic_add_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
-
-	if (now <= GPUVM_READ_MEM_MAX && now >= bytes)
-		return true;
-	__atomic_sub_fetch(&read_charged, bytes, __ATOMIC_RELAXED);
-	return false;
+	return charge_leaving(bytes, 0);
 }
 
 void gpuvm_read_uncharge(size_t bytes)
@@ -381,7 +387,12 @@ static int copy_table(const struct gpuvm_segment *seg, uint64_t off, uint32_t co
 
 	if (bytes > GPUVM_READ_TABLE_MAX || raw_bytes > GPUVM_READ_TABLE_MAX)
 		return -EFBIG;
-	if (!gpuvm_read_charge(bytes))
+	/*
+	 * A copy is taken only with room left for a whole text of it: else
+	 * readers that each hold a copy can all starve growing their texts,
+	 * and none gets an answer.
+	 */
+	if (!charge_leaving(bytes, GPUVM_READ_TEXT_MAX))
 		return -EAGAIN;
 	dst = calloc(count ? count : 1, want);
 	if (!dst) {
