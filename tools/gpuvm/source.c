@@ -270,8 +270,9 @@ int cli_source_init(const char *cmd, const struct cli_source_opts *o, struct cli
 	const char *env = getenv("GPUVM_RUNDIR");
 
 	memset(src, 0, sizeof(*src));
-	src->rundir = o->rundir ? o->rundir : env && *env ? env :
-		      gpuvm_rundir_default(src->own, sizeof(src->own), geteuid());
+	/* ours even when another is named: a per-user mount serves it */
+	gpuvm_rundir_default(src->own, sizeof(src->own), geteuid());
+	src->rundir = o->rundir ? o->rundir : env && *env ? env : src->own;
 	/* like a root gpuvmfs: with no directory named, every user's own */
 	src->per_user = !o->rundir && !(env && *env) && geteuid() == 0;
 	if (o->direct && o->mount) {
