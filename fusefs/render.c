@@ -169,49 +169,90 @@ static char *put_str(char *p, const char *s)
 
 /* ---- status ---- */
 
-enum stat_kind { STAT_BYTES, STAT_GAUGE, STAT_COUNTER };
+/* What a counter of the status is in /gpuvm/metrics (Prometheus's naming). */
+enum stat_kind {
+	STAT_BYTES,		/* a gauge, gpuvm_<name>_bytes */
+	STAT_GAUGE,		/* a gauge, gpuvm_<name> */
+	STAT_COUNTER,		/* a counter, gpuvm_<name>_total */
+	STAT_BYTES_COUNTER,	/* a counter of bytes, gpuvm_<name>_bytes_total */
+};
+
+static const struct stat_kind_info {
+	const char *suffix;
+	const char *type;
+} stat_kinds[] = {
+	[STAT_BYTES] = { "_bytes", "gauge" },
+	[STAT_GAUGE] = { "", "gauge" },
+	[STAT_COUNTER] = { "_total", "counter" },
+	[STAT_BYTES_COUNTER] = { "_bytes_total", "counter" },
+};
 
 /* The scalar counters of struct gpuvm_seg_stats, in declaration order. */
 static const struct stat_field {
-	const char *name;
+	const char *name;	/* its status key */
 	size_t off;
 	enum stat_kind kind;
+	const char *help;	/* its metric's # HELP */
 } stat_fields[] = {
-#define F(name, kind) { #name, offsetof(struct gpuvm_seg_stats, name), kind }
-	F(requested, STAT_BYTES),
-	F(allocated, STAT_BYTES),
-	F(mapped, STAT_BYTES),
-	F(cached, STAT_BYTES),
-	F(physical, STAT_BYTES),
-	F(reserved_va, STAT_BYTES),
-	F(limit, STAT_BYTES),
-	F(device_total, STAT_BYTES),
-	F(peak_requested, STAT_BYTES),
-	F(peak_allocated, STAT_BYTES),
-	F(peak_mapped, STAT_BYTES),
-	F(largest_free_run, STAT_BYTES),
-	F(live_allocs, STAT_GAUGE),
-	F(alloc_calls, STAT_COUNTER),
-	F(free_calls, STAT_COUNTER),
-	F(cache_hits, STAT_COUNTER),
-	F(stitches, STAT_COUNTER),
-	F(ooms, STAT_COUNTER),
-	F(chunks, STAT_GAUGE),
-	F(chunks_free, STAT_GAUGE),
-	F(reclaimed, STAT_COUNTER),
-	F(trace_dropped, STAT_COUNTER),
-	F(alloc_table_dropped, STAT_GAUGE),
+#define F(name, kind, help) { #name, offsetof(struct gpuvm_seg_stats, name), kind, help }
+	F(requested, STAT_BYTES, "Bytes the live allocations asked for."),
+	F(allocated, STAT_BYTES, "Bytes of the live allocations, rounded up."),
+	F(mapped, STAT_BYTES, "Physical bytes mapped into the arena."),
+	F(cached, STAT_BYTES, "Physical bytes held but not in use."),
+	F(physical, STAT_BYTES, "Physical bytes created: in use and cached."),
+	F(reserved_va, STAT_BYTES, "Virtual bytes of the arena."),
+	F(limit, STAT_BYTES, "The memory limit in bytes, 0 for none."),
+	F(device_total, STAT_BYTES, "The device's memory in bytes, as the driver reports it."),
+	F(peak_requested, STAT_BYTES, "The most bytes the live allocations asked for at once."),
+	F(peak_allocated, STAT_BYTES, "The most bytes of live allocations at once."),
+	F(peak_mapped, STAT_BYTES, "The most physical bytes mapped at once."),
+	F(largest_free_run, STAT_BYTES, "The largest run of cached bytes one allocation can map."),
+	F(live_allocs, STAT_GAUGE, "Live allocations."),
+	F(alloc_calls, STAT_COUNTER, "Allocation calls."),
+	F(free_calls, STAT_COUNTER, "Free calls."),
+	F(cache_hits, STAT_COUNTER, "Allocations served from a mapped free range."),
+	F(stitches, STAT_COUNTER, "Virtual ranges built from pooled chunks."),
+	F(ooms, STAT_COUNTER, "Allocations refused for lack of memory."),
+	F(chunks, STAT_GAUGE, "Physical chunks held."),
+	F(chunks_free, STAT_GAUGE, "Physical chunks held that no allocation maps."),
+	F(reclaimed, STAT_BYTES_COUNTER, "Bytes handed back to the driver."),
+	F(trace_dropped, STAT_COUNTER, "Trace events dropped because the ring was full."),
+	F(alloc_table_dropped, STAT_COUNTER,
+	  "Allocations left out of the published allocation table: it was full."),
 #undef F
 };
 
 #define NR_STATS	(sizeof(stat_fields) / sizeof(stat_fields[0]))
 
-static uint64_t stat_at(const struct gpuvm_seg_stats *st, unsigned int i)
+/* The fragmentation figures: 1 - part / whole, of two scalar counters. */
+static const struct frag_field {
+	const char *name;	/* its status key; its metric is gpuvm_<name>_ratio */
+	size_t part, whole;
+	const char *help;
+} frag_fields[] = {
+#define F(name, part, whole, help)					\
+	{ #name, offsetof(struct gpuvm_seg_stats, part),		\
+	  offsetof(struct gpuvm_seg_stats, whole), help }
+	F(frag_internal, requested, mapped, "1 - requested / mapped: mapped bytes not asked for."),
+	F(frag_external, largest_free_run, cached,
+	  "1 - largest_free_run / cached: cached bytes one allocation cannot map."),
+	F(frag_peak, peak_requested, peak_mapped, "1 - peak_requested / peak_mapped."),
+#undef F
+};
+
+#define NR_FRAGS	(sizeof(frag_fields) / sizeof(frag_fields[0]))
+
+static uint64_t stat_off(const struct gpuvm_seg_stats *st, size_t off)
 {
 	uint64_t v;
 
-	memcpy(&v, (const char *)st + stat_fields[i].off, sizeof(v));
+	memcpy(&v, (const char *)st + off, sizeof(v));
 	return v;
+}
+
+static uint64_t stat_at(const struct gpuvm_seg_stats *st, unsigned int i)
+{
+	return stat_off(st, stat_fields[i].off);
 }
 
 static void stats_add(struct gpuvm_seg_stats *sum, const struct gpuvm_seg_stats *st)
@@ -227,9 +268,12 @@ static void stats_add(struct gpuvm_seg_stats *sum, const struct gpuvm_seg_stats 
 		sum->driver_calls[i] += st->driver_calls[i];
 }
 
-/* 1 - part/whole in [0, 1]; 0 when whole is 0. */
-static double frag(uint64_t part, uint64_t whole)
+/* Fragmentation figure @i: 1 - part/whole in [0, 1]; 0 when whole is 0. */
+static double frag_at(const struct gpuvm_seg_stats *st, unsigned int i)
 {
+	uint64_t part = stat_off(st, frag_fields[i].part);
+	uint64_t whole = stat_off(st, frag_fields[i].whole);
+
 	if (!whole || part >= whole)
 		return 0.0;
 	return 1.0 - (double)part / (double)whole;
@@ -241,10 +285,8 @@ static void render_stats(struct gpuvmfs_buf *b, const struct gpuvm_seg_stats *st
 
 	for (i = 0; i < NR_STATS; i++)
 		gpuvmfs_buf_printf(b, "%s: %" PRIu64 "\n", stat_fields[i].name, stat_at(st, i));
-	/* free physical: held, not in use (cached) */
-	gpuvmfs_buf_printf(b, "frag_internal: %.4f\n", frag(st->requested, st->mapped));
-	gpuvmfs_buf_printf(b, "frag_external: %.4f\n", frag(st->largest_free_run, st->cached));
-	gpuvmfs_buf_printf(b, "frag_peak: %.4f\n", frag(st->peak_requested, st->peak_mapped));
+	for (i = 0; i < NR_FRAGS; i++)
+		gpuvmfs_buf_printf(b, "%s: %.4f\n", frag_fields[i].name, frag_at(st, i));
 	for (i = 0; i < 16; i++) {
 		const char *name = i < GPUVM_DRV_NR ? gpuvm_driver_call_name(i) : NULL;
 
@@ -603,25 +645,48 @@ int gpuvmfs_snap_knob_value(const struct gpuvm_snapshot *s, int dev, const char 
 
 /* ---- metrics ---- */
 
-/* A Prometheus label value: backslash, quote and newline escaped. */
+/*
+ * A label value, escaped as the text format wants: backslash, double quote
+ * and newline (a segment's comm is made printable, so the newline only
+ * matters to a caller that passes its own text).
+ */
 static void put_label(struct gpuvmfs_buf *b, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			buf_puts(b, "\\", 1);
-		buf_puts(b, s, 1);
+		if (*s == '\\')
+			buf_puts(b, "\\\\", 2);
+		else if (*s == '"')
+			buf_puts(b, "\\\"", 2);
+		else if (*s == '\n')
+			buf_puts(b, "\\n", 2);
+		else
+			buf_puts(b, s, 1);
 	}
 }
 
+/* {pid="..",comm="..",uid="..",device=".."  (no closing brace) */
 static void metric_labels(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_proc *p,
 			  int dev)
 {
 	gpuvmfs_buf_printf(b, "{pid=\"%d\",comm=\"", (int)p->pid);
 	put_label(b, p->snap.comm);
-	gpuvmfs_buf_printf(b, "\"");
+	gpuvmfs_buf_printf(b, "\",uid=\"%u\"", (unsigned int)p->uid);
 	if (dev >= 0)
 		gpuvmfs_buf_printf(b, ",device=\"%d\"", dev);
 }
+
+static void metric_head(struct gpuvmfs_buf *b, const char *name, const char *suffix,
+			const char *type, const char *help)
+{
+	gpuvmfs_buf_printf(b, "# HELP gpuvm_%s%s %s\n# TYPE gpuvm_%s%s %s\n", name, suffix, help,
+			   name, suffix, type);
+}
+
+/* Every device of every process whose segment validates. */
+#define for_each_metrics_device(p, nr, k, d)				\
+	for ((k) = 0; (k) < (nr); (k)++)				\
+		for ((d) = 0; (d) < GPUVM_SEG_MAX_DEVICES; (d)++)	\
+			if (!(p)[k].err && (p)[k].snap.dev[d])
 
 /**
  * gpuvmfs_render_metrics - /gpuvm/metrics in the Prometheus text format
@@ -629,7 +694,10 @@ static void metric_labels(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_pr
  * @p: every shown process with its snapshot (header and devices)
  * @nr: how many
  *
- * Samples of one metric are grouped, as the format requires.
+ * Format 0.0.4, by Prometheus's naming: gauges of bytes end in _bytes,
+ * counters in _total (of bytes, _bytes_total), fractions in _ratio; every
+ * family has its # HELP and # TYPE, and its samples are grouped, as the
+ * format requires.  Samples are labelled pid, comm, uid and device.
  */
 void gpuvmfs_render_metrics(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_proc *p,
 			    size_t nr)
@@ -637,57 +705,46 @@ void gpuvmfs_render_metrics(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_
 	unsigned int i, d, c;
 	size_t k;
 
-	gpuvmfs_buf_printf(b, "# HELP gpuvm_processes Processes publishing gpuvm state.\n");
-	gpuvmfs_buf_printf(b, "# TYPE gpuvm_processes gauge\ngpuvm_processes %zu\n", nr);
-	gpuvmfs_buf_printf(b, "# HELP gpuvm_segment_ok Whether the process's state segment "
-			   "validates (1) or not (0).\n# TYPE gpuvm_segment_ok gauge\n");
+	metric_head(b, "processes", "", "gauge", "Processes publishing gpuvm state.");
+	gpuvmfs_buf_printf(b, "gpuvm_processes %zu\n", nr);
+	metric_head(b, "segment_ok", "", "gauge",
+		    "Whether the process's state segment validates (1) or not (0).");
 	for (k = 0; k < nr; k++) {
 		gpuvmfs_buf_printf(b, "gpuvm_segment_ok");
 		metric_labels(b, &p[k], -1);
 		gpuvmfs_buf_printf(b, "} %d\n", !p[k].err);
 	}
 	for (i = 0; i < NR_STATS; i++) {
-		enum stat_kind kind = stat_fields[i].kind;
-		const char *name = stat_fields[i].name;
-		/* Prometheus naming: counters end in _total, byte values in _bytes */
-		const char *suffix = kind == STAT_COUNTER ? "_total" :
-				     kind == STAT_BYTES ? "_bytes" : "";
+		const struct stat_kind_info *kind = &stat_kinds[stat_fields[i].kind];
 
-		gpuvmfs_buf_printf(b, "# HELP gpuvm_%s%s The status key %s, per device.\n",
-				   name, suffix, name);
-		gpuvmfs_buf_printf(b, "# TYPE gpuvm_%s%s %s\n", name, suffix,
-				   kind == STAT_COUNTER ? "counter" : "gauge");
-		for (k = 0; k < nr; k++) {
-			if (p[k].err)
-				continue;
-			for (d = 0; d < GPUVM_SEG_MAX_DEVICES; d++) {
-				if (!p[k].snap.dev[d])
-					continue;
-				gpuvmfs_buf_printf(b, "gpuvm_%s%s", name, suffix);
-				metric_labels(b, &p[k], d);
-				gpuvmfs_buf_printf(b, "} %" PRIu64 "\n",
-						   stat_at(&p[k].snap.dev[d]->blk.stats, i));
-			}
+		metric_head(b, stat_fields[i].name, kind->suffix, kind->type, stat_fields[i].help);
+		for_each_metrics_device(p, nr, k, d) {
+			gpuvmfs_buf_printf(b, "gpuvm_%s%s", stat_fields[i].name, kind->suffix);
+			metric_labels(b, &p[k], d);
+			gpuvmfs_buf_printf(b, "} %" PRIu64 "\n",
+					   stat_at(&p[k].snap.dev[d]->blk.stats, i));
 		}
 	}
-	gpuvmfs_buf_printf(b, "# HELP gpuvm_driver_calls_total Driver calls by name.\n");
-	gpuvmfs_buf_printf(b, "# TYPE gpuvm_driver_calls_total counter\n");
-	for (k = 0; k < nr; k++) {
-		if (p[k].err)
-			continue;
-		for (d = 0; d < GPUVM_SEG_MAX_DEVICES; d++) {
-			if (!p[k].snap.dev[d])
-				continue;
-			for (c = 0; c < GPUVM_DRV_NR && c < 16; c++) {
-				const char *name = gpuvm_driver_call_name(c);
+	for (i = 0; i < NR_FRAGS; i++) {
+		metric_head(b, frag_fields[i].name, "_ratio", "gauge", frag_fields[i].help);
+		for_each_metrics_device(p, nr, k, d) {
+			gpuvmfs_buf_printf(b, "gpuvm_%s_ratio", frag_fields[i].name);
+			metric_labels(b, &p[k], d);
+			gpuvmfs_buf_printf(b, "} %.4f\n",
+					   frag_at(&p[k].snap.dev[d]->blk.stats, i));
+		}
+	}
+	metric_head(b, "driver_calls", "_total", "counter", "CUDA driver calls, by name.");
+	for_each_metrics_device(p, nr, k, d) {
+		for (c = 0; c < GPUVM_DRV_NR && c < 16; c++) {
+			const char *name = gpuvm_driver_call_name(c);
 
-				if (!name)
-					continue;
-				gpuvmfs_buf_printf(b, "gpuvm_driver_calls_total");
-				metric_labels(b, &p[k], d);
-				gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 "\n", name,
-						   p[k].snap.dev[d]->blk.stats.driver_calls[c]);
-			}
+			if (!name)
+				continue;
+			gpuvmfs_buf_printf(b, "gpuvm_driver_calls_total");
+			metric_labels(b, &p[k], d);
+			gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 "\n", name,
+					   p[k].snap.dev[d]->blk.stats.driver_calls[c]);
 		}
 	}
 }

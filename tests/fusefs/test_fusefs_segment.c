@@ -4,8 +4,9 @@
  * field the validator checks, corrupted one at a time, must be refused
  * with the expected error (never a crash, never a read outside the
  * buffer); forward-compatible growth must be accepted; strings must come
- * out printable; a file truncated under the reader must give -EIO; the
- * control writer must refuse foreign, malformed and silent control files.
+ * out printable, and escaped in metrics labels; a file truncated under
+ * the reader must give -EIO; the control writer must refuse foreign,
+ * malformed and silent control files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -221,6 +222,61 @@ static void test_strings(void)
 	free(buf);
 }
 
+/* Whether every line of a metrics text is a comment or one whole sample. */
+static bool metrics_lines_whole(const char *text)
+{
+	const char *line = text, *nl;
+
+	for (; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			return false;
+		if (strncmp(line, "# HELP gpuvm_", 13) && strncmp(line, "# TYPE gpuvm_", 13) &&
+		    strncmp(line, "gpuvm_", 6))
+			return false;
+	}
+	return true;
+}
+
+/* A hostile program name cannot break a metrics line: labels are escaped. */
+static void test_metrics_labels(void)
+{
+	unsigned char *buf = fresh();
+	struct gpuvmfs_metrics_proc mp = { .pid = params.pid, .uid = 1000 };
+	struct gpuvmfs_buf b = { 0 };
+	struct gpuvm_segment seg;
+	char want[128];
+
+	memcpy(hdr(buf)->comm, "a\"b\\c", 6);
+	gpuvm_segment_from_memory(&seg, buf, seg_size, params.pid, params.uid);
+	mp.err = gpuvm_snapshot_take(&seg, 0, &mp.snap);
+	CHECK(!mp.err, "snapshot: %s", strerror(-mp.err));
+	gpuvmfs_render_metrics(&b, &mp, 1);
+	snprintf(want, sizeof(want), "\ngpuvm_mapped_bytes{pid=\"%d\",comm=\"a\\\"b\\\\c\","
+		 "uid=\"1000\",device=\"0\"} ", (int)params.pid);
+	CHECK(b.data && strstr(b.data, want), "no '%s' in the metrics", want + 1);
+	CHECK(b.data && metrics_lines_whole(b.data), "a metrics line broken by the comm");
+	gpuvmfs_buf_free(&b);
+
+	/* the reader makes comm printable; the renderer escapes a newline anyway */
+	strcpy(mp.snap.comm, "x\ny");
+	gpuvmfs_render_metrics(&b, &mp, 1);
+	CHECK(b.data && strstr(b.data, ",comm=\"x\\ny\","), "newline in comm not escaped");
+	CHECK(b.data && metrics_lines_whole(b.data), "a metrics line broken by a newline");
+	gpuvmfs_buf_free(&b);
+
+	/* a refused segment: its segment_ok is 0, and it has no other sample */
+	mp.err = -EINVAL;
+	gpuvmfs_render_metrics(&b, &mp, 1);
+	snprintf(want, sizeof(want), "\ngpuvm_segment_ok{pid=\"%d\",comm=\"x\\ny\",uid=\"1000\"} 0\n",
+		 (int)params.pid);
+	CHECK(b.data && strstr(b.data, want), "no '%s' in the metrics", want + 1);
+	CHECK(b.data && !strstr(b.data, "\ngpuvm_mapped_bytes{"), "samples of a refused segment");
+	gpuvmfs_buf_free(&b);
+	gpuvm_snapshot_release(&mp.snap);
+	free(buf);
+}
+
 /* A newer minor version with bigger records: stepped over, still read. */
 static void test_bigger_records(void)
 {
@@ -385,6 +441,7 @@ int main(void)
 	test_corruptions();
 	test_truncated_buffers();
 	test_strings();
+	test_metrics_labels();
 	test_bigger_records();
 	test_file(dir);
 	test_control(dir);

@@ -144,7 +144,7 @@ read -r range flags dev id req max nchunks < <(head -n 1 "$d/maps")
 7f0000a00000-7f0000c00000 mapped 5 0 rw-" ] || fail "allocs/3/mappings: $(cat "$d/allocs/3/mappings")"
 [ -e "$d/allocs/9" ] && fail "allocs/9 exists"
 [ -e "$d/dev0" ] && fail "dev0 exists for a one-device process"
-grep -q "^gpuvm_live_allocs{pid=\"$p1\",comm=\"segwriter\",device=\"0\"} 8$" "$mnt/metrics" ||
+grep -q "^gpuvm_live_allocs{pid=\"$p1\",comm=\"segwriter\",uid=\"$(id -u)\",device=\"0\"} 8$" "$mnt/metrics" ||
 	fail "metrics: $(grep live_allocs "$mnt/metrics")"
 [ "$(stat -c %a "$d/reclaim")" = 200 ] || fail "reclaim mode $(stat -c %a "$d/reclaim")"
 ok "tree, status, maps, pagetable, allocs, metrics"
