@@ -33,6 +33,44 @@ const struct gpuvm_knob *gpuvmfs_node_knob(const struct gpuvmfs_node *n)
 }
 
 /**
+ * gpuvmfs_metrics_text - the text of /gpuvm/metrics: every shown process,
+ * each from one fresh snapshot
+ * @fs: the filesystem (or the gpuvm command's stand-in for it)
+ * @b: receives the text
+ *
+ * The file, gpuvmfs --metrics-listen and gpuvm exporter all serve this.
+ * Return: 0 or negative errno.
+ */
+int gpuvmfs_metrics_text(struct gpuvmfs *fs, struct gpuvmfs_buf *b)
+{
+	struct gpuvmfs_metrics_proc *mp;
+	struct gpuvmfs_proc *procs;
+	size_t nr, i;
+	int err;
+
+	err = gpuvmfs_proc_list(fs, &procs, &nr);
+	if (err)
+		return err;
+	mp = calloc(nr ? nr : 1, sizeof(*mp));
+	if (!mp) {
+		free(procs);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++) {
+		mp[i].pid = procs[i].pid;
+		mp[i].uid = procs[i].uid;
+		mp[i].err = gpuvmfs_proc_snapshot(fs, &procs[i], 0, &mp[i].snap);
+	}
+	gpuvmfs_render_metrics(b, mp, nr);
+	gpuvmfs_buf_end_truncated(b);
+	for (i = 0; i < nr; i++)
+		gpuvm_snapshot_release(&mp[i].snap);
+	free(mp);
+	free(procs);
+	return b->err;
+}
+
+/**
  * gpuvmfs_node_text - the text of a file, from one fresh snapshot
  * @fs: the filesystem
  * @n: the file (it exists: the caller checked)
@@ -54,31 +92,8 @@ int gpuvmfs_node_text(struct gpuvmfs *fs, const struct gpuvmfs_node *n,
 		gpuvmfs_buf_printf(b, "gpuvmfs %s segment %u.%u\n", GPUVMFS_VERSION,
 				   GPUVM_SEG_VERSION_MAJOR, GPUVM_SEG_VERSION_MINOR);
 		return b->err;
-	case GFS_METRICS: {
-		struct gpuvmfs_metrics_proc *mp;
-		struct gpuvmfs_proc *procs;
-		size_t nr, i;
-
-		err = gpuvmfs_proc_list(fs, &procs, &nr);
-		if (err)
-			return err;
-		mp = calloc(nr ? nr : 1, sizeof(*mp));
-		if (!mp) {
-			free(procs);
-			return -ENOMEM;
-		}
-		for (i = 0; i < nr; i++) {
-			mp[i].pid = procs[i].pid;
-			mp[i].uid = procs[i].uid;
-			mp[i].err = gpuvmfs_proc_snapshot(fs, &procs[i], 0, &mp[i].snap);
-		}
-		gpuvmfs_render_metrics(b, mp, nr);
-		for (i = 0; i < nr; i++)
-			gpuvm_snapshot_release(&mp[i].snap);
-		free(mp);
-		free(procs);
-		return b->err;
-	}
+	case GFS_METRICS:
+		return gpuvmfs_metrics_text(fs, b);
 	case GFS_GPOLICY_KNOB:
 		knob = gpuvmfs_node_knob(n);
 		err = gpuvmfs_default_get(fs, knob, &val);

@@ -161,6 +161,22 @@ void gpuvmfs_render_metrics(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_
 
 int gpuvmfs_node_text(struct gpuvmfs *fs, const struct gpuvmfs_node *n,
 		      const struct gpuvmfs_proc *proc, struct gpuvmfs_buf *b);
+int gpuvmfs_metrics_text(struct gpuvmfs *fs, struct gpuvmfs_buf *b);
+
+/* ---- metrics_http.c: GET /metrics over HTTP ---- */
+
+/* Where gpuvm exporter listens unless told (loopback only). */
+#define GPUVMFS_METRICS_LISTEN	"127.0.0.1:9464"
+
+struct gpuvmfs_http;
+
+/* Fills @b with the metrics text; 0 or negative errno. */
+typedef int (*gpuvmfs_http_text_fn)(void *arg, struct gpuvmfs_buf *b);
+
+int gpuvmfs_http_listen(const char *text, struct gpuvmfs_http **out, const char **why);
+const char *gpuvmfs_http_address(const struct gpuvmfs_http *h);
+int gpuvmfs_http_start(struct gpuvmfs_http *h, gpuvmfs_http_text_fn text, void *arg);
+void gpuvmfs_http_close(struct gpuvmfs_http *h);
 
 /* ---- ops.c ---- */
 

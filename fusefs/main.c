@@ -7,6 +7,8 @@
  *     -s                single-threaded  -o   mount options
  *     --rundir=DIR      where processes publish (default: $GPUVM_RUNDIR,
  *                       else each user's own GPUVM_RUNDIR_DEFAULT)
+ *     --metrics-listen=ADDR:PORT
+ *                       serve /gpuvm/metrics over HTTP too (metrics_http.c)
  *
  * Mounted by root, the filesystem gets allow_other and default_permissions
  * (everyone sees it, the kernel enforces the modes, each process's files
@@ -31,11 +33,15 @@
 
 struct gpuvmfs_opts {
 	char *rundir;
+	char *metrics_listen;	/* ADDR:PORT, or NULL: no HTTP */
 };
 
 static const struct fuse_opt gpuvmfs_opt_spec[] = {
 	{ "--rundir=%s", offsetof(struct gpuvmfs_opts, rundir), 0 },
 	{ "rundir=%s", offsetof(struct gpuvmfs_opts, rundir), 0 },
+	/* "--metrics-listen ADDR", and "--metrics-listen=ADDR" as "=ADDR" */
+	{ "--metrics-listen %s", offsetof(struct gpuvmfs_opts, metrics_listen), 0 },
+	{ "metrics_listen=%s", offsetof(struct gpuvmfs_opts, metrics_listen), 0 },
 	FUSE_OPT_END
 };
 
@@ -46,7 +52,13 @@ static void usage(const char *prog)
 	       "    --rundir=DIR       run directory of the state segments\n"
 	       "                       (default $GPUVM_RUNDIR, else each user's own\n"
 	       "                       %s; root serves them all)\n"
-	       "    -o rundir=DIR      the same\n\n",
+	       "    -o rundir=DIR      the same\n"
+	       "    --metrics-listen=ADDR:PORT\n"
+	       "                       serve /gpuvm/metrics over HTTP at GET /metrics too:\n"
+	       "                       127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464 (every\n"
+	       "                       interface); PORT alone is 127.0.0.1, 0 any free port\n"
+	       "    -o metrics_listen=ADDR:PORT\n"
+	       "                       the same\n\n",
 	       prog, GPUVM_RUNDIR_DEFAULT);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -89,11 +101,41 @@ static void fsname_served(const struct gpuvmfs *fs, char *buf, size_t len)
 	snprintf(buf, len, "-ofsname=gpuvmfs:%s", dir);
 }
 
+static int metrics_text(void *fs, struct gpuvmfs_buf *b)
+{
+	return gpuvmfs_metrics_text(fs, b);
+}
+
+/*
+ * --metrics-listen binds before the mount, so a malformed address (exit
+ * status 2, as for bad usage) or a busy one (1) fails at once, on the
+ * terminal; the threads start after fuse_daemonize()'s fork.
+ */
+static int metrics_listen(const char *text, struct gpuvmfs_http **http)
+{
+	const char *why;
+	int err;
+
+	if (text[0] == '=')
+		text++;
+	err = gpuvmfs_http_listen(text, http, &why);
+	if (err == -EINVAL && why) {
+		fprintf(stderr, "gpuvmfs: --metrics-listen '%s': %s\n", text, why);
+		return 2;
+	}
+	if (err) {
+		fprintf(stderr, "gpuvmfs: cannot listen on %s: %s\n", text, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 10 };
 	struct gpuvmfs_opts opts = { NULL };
+	struct gpuvmfs_http *http = NULL;
 	struct fuse_cmdline_opts cmd;
 	struct fuse_session *se;
 	char own[PATH_MAX], fsname[PATH_MAX + 32];
@@ -145,6 +187,12 @@ int main(int argc, char **argv)
 		if (!fs.rundir)
 			goto out_fs;
 	}
+	if (opts.metrics_listen) {
+		ret = metrics_listen(opts.metrics_listen, &http);
+		if (ret)
+			goto out_fs;
+		ret = 1;
+	}
 
 	fsname_served(&fs, fsname, sizeof(fsname));
 	if (fuse_opt_add_arg(&args, fsname) ||
@@ -159,8 +207,20 @@ int main(int argc, char **argv)
 		goto out_session;
 	if (fuse_session_mount(se, cmd.mountpoint) != 0)
 		goto out_signals;
+	if (http) {
+		printf("gpuvmfs: serving http://%s/metrics\n", gpuvmfs_http_address(http));
+		fflush(stdout);
+	}
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_unmount;
+	if (http) {
+		int err = gpuvmfs_http_start(http, metrics_text, &fs);
+
+		if (err) {
+			fprintf(stderr, "gpuvmfs: metrics server: %s\n", strerror(-err));
+			goto out_unmount;
+		}
+	}
 
 	if (cmd.singlethread)
 		ret = fuse_session_loop(se);
@@ -176,6 +236,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_fs:
+	gpuvmfs_http_close(http);
 	gpuvmfs_proc_exit(&fs);
 	pthread_mutex_destroy(&fs.defaults_lock);
 	pthread_mutex_destroy(&fs.proc_lock);
@@ -184,6 +245,7 @@ out_cmd:
 	free(cmd.mountpoint);
 out_args:
 	free(opts.rundir);
+	free(opts.metrics_listen);
 	fuse_opt_free_args(&args);
 	return ret;
 }
