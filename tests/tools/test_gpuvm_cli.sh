@@ -83,6 +83,11 @@ expect 2 "not a number in \[0, 512\]" "$gpuvm" top --once --width 513
 expect 2 "svg FILE is required" "$gpuvm" map 1
 expect 1 "no such process" "$gpuvm" map --direct 1 --svg /dev/null
 expect 2 "" "$gpuvm" driver extra
+expect 2 "unexpected argument" "$gpuvm" exporter extra
+for bad in foo :9464 ::1:9464 "[::1]" 127.0.0.1:65536 127.0.0.1:x 1.2.3:80 ""; do
+	expect 2 "^gpuvm exporter: --listen '.*': (expected|no address|an IPv6|PORT|ADDR)" \
+		"$gpuvm" exporter --listen "$bad"
+done
 expect 2 "no program" "$gpuvm" run
 expect 2 "expected KNOB=VALUE" "$gpuvm" run --set limit -- true
 expect 2 "no knob 'nosuch'" "$gpuvm" run --set nosuch=1 -- true

@@ -47,6 +47,7 @@ int cmd_reclaim(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_driver(int argc, char **argv);
+int cmd_exporter(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_stress(int argc, char **argv);
@@ -104,6 +105,8 @@ enum cli_file { CLI_STATUS, CLI_MAPS, CLI_PAGETABLE };
 int cli_read(const struct cli_source *src, pid_t pid, int dev, enum cli_file file,
 	     char **text);
 int cli_list_pids(const struct cli_source *src, pid_t **pids, size_t *nr);
+struct gpuvmfs_buf;
+int cli_metrics(const struct cli_source *src, struct gpuvmfs_buf *b);
 int cli_write_knob(const struct cli_source *src, pid_t pid, int dev, const char *knob,
 		   const char *value);
 int cli_reclaim(const struct cli_source *src, pid_t pid, int dev, const char *amount);

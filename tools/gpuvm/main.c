@@ -18,6 +18,7 @@
 #include <gpuvm/segment.h>
 
 #include "gpuvm.h"
+#include "gpuvmfs.h"
 
 static int cmd_help(int argc, char **argv);
 
@@ -117,6 +118,19 @@ static const struct gpuvm_cmd cmds[] = {
 	  "neighbours never look alike; cached ranges hatched grey, holes white,\n"
 	  "chunk starts as ticks; a legend of the allocations (id, first address,\n"
 	  "bytes usable, bytes requested).  FILE - writes to stdout.\n"
+	  "\n" SOURCE_USAGE },
+	{ "exporter", cmd_exporter, "serve /gpuvm/metrics over HTTP for Prometheus",
+	  "usage: gpuvm exporter [--listen ADDR:PORT] [--mount DIR | --direct] [--rundir DIR]\n"
+	  "\n"
+	  "Serve the text of /gpuvm/metrics at http://ADDR:PORT/metrics for a\n"
+	  "Prometheus server to scrape, until SIGINT or SIGTERM.  It needs no FUSE:\n"
+	  "with no gpuvmfs serving the run directory, it reads the segments.  The\n"
+	  "first line says where it listens and what it reads.\n"
+	  "\n"
+	  "  --listen ADDR:PORT\n"
+	  "                 where to listen (default " GPUVMFS_METRICS_LISTEN ": this machine\n"
+	  "                 only); 0.0.0.0:PORT or [::]:PORT for every interface,\n"
+	  "                 [::1]:PORT; PORT alone is 127.0.0.1:PORT, 0 any free port\n"
 	  "\n" SOURCE_USAGE },
 	{ "driver", cmd_driver, "say which CUDA driver runs here",
 	  "usage: gpuvm driver [--driver real|cudasim|PATH]\n"

@@ -472,6 +472,34 @@ int cli_read(const struct cli_source *src, pid_t pid, int dev, enum cli_file fil
 	return read_file(path, text);
 }
 
+/**
+ * cli_metrics - the text of /gpuvm/metrics
+ * @src: the source: its mount's file, else gpuvmfs's renderer over the
+ *       segments (gpuvmfs_metrics_text(), as the daemon makes it)
+ * @b: receives the text
+ * Return: 0 or negative errno.
+ */
+int cli_metrics(const struct cli_source *src, struct gpuvmfs_buf *b)
+{
+	char path[PATH_MAX + 16], *text;
+	struct gpuvmfs fs;
+	int err;
+
+	if (!src->mount[0]) {
+		direct_init(src, &fs);
+		err = gpuvmfs_metrics_text(&fs, b);
+		direct_exit(&fs);
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/metrics", src->mount);
+	err = read_file(path, &text);
+	if (err)
+		return err;
+	gpuvmfs_buf_printf(b, "%s", text);
+	free(text);
+	return b->err;
+}
+
 static int cmp_pid(const void *a, const void *b)
 {
 	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
