@@ -11,6 +11,7 @@
  *                              removed); prints "ready" when published
  *       -d N  devices        -e N  page-table entries per device
  *       -u N  used entries   -a N  allocations      -c N  table slots
+ *       -n NAME  the program name it publishes (comm)
  *   segwriter corpus DIR       write fuzz seed segments into DIR
  */
 #include <errno.h>
@@ -300,10 +301,11 @@ static int serve(int argc, char **argv)
 	memset(&f, 0, sizeof(f));
 	segbuild_defaults(&f.p);
 	segbuild_schema_knobs(&f.p);
-	while ((opt = getopt(argc, argv, "d:e:u:a:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:e:u:a:c:n:")) != -1) {
 		unsigned long v = strtoul(optarg, NULL, 0);
 
 		switch (opt) {
+		case 'n': f.p.comm = optarg; break;
 		case 'd': f.p.nr_devices = v; break;
 		case 'e': f.p.pt_entries = v; break;
 		case 'u': f.p.pt_used = v; break;
