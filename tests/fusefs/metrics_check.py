@@ -14,6 +14,11 @@ standard library alone (Debian 12 has python3 by default, not curl).
                                            up without error (COMM: the
                                            label of another process, as
                                            Prometheus reads it)
+  metrics_check.py dashboard JSON FILE [URL]
+                                           the Grafana dashboard: valid, its
+                                           queries over series FILE has (and
+                                           each evaluated by the Prometheus
+                                           at URL)
 
 Each prints what it checked; a failure is one line, "FAIL: ...", and exit
 status 1.
@@ -387,9 +392,82 @@ def check_prom(url, job, status_path, pid, comm=None):
     done(what)
 
 
+# ---- the Grafana dashboard ----
+
+# what its panels must show, of the series gpuvm exports
+DASHBOARD_NEEDS = ('gpuvm_mapped_bytes', 'gpuvm_requested_bytes', 'gpuvm_cached_bytes',
+                   'gpuvm_frag_external_ratio', 'gpuvm_frag_internal_ratio',
+                   'gpuvm_driver_calls_total', 'gpuvm_ooms_total')
+
+
+def dashboard_queries(doc):
+    """(where, PromQL) of every panel target and template variable."""
+    out = []
+    for p in doc.get('panels', []):
+        for t in p.get('targets', []):
+            out.append(('panel "%s" %s' % (p.get('title'), t.get('refId')), t.get('expr', '')))
+    for v in doc.get('templating', {}).get('list', []):
+        if v.get('type') == 'query':
+            q = v.get('query')
+            if isinstance(q, dict):
+                q = q.get('query')
+            out.append(('variable $%s' % v.get('name'), q))
+    return out
+
+
+def grafana_to_promql(q):
+    """A query as Grafana sends it, its variables set to everything."""
+    m = re.match(r'^label_values\((.*),\s*(\w+)\)$', q)
+    if m:
+        q = m.group(1)
+    q = re.sub(r'=~"\$\w+"', '=~".*"', q)
+    return q.replace('$__rate_interval', '1m').replace('$__range', '5m')
+
+
+def check_dashboard(path, metrics_path, url=None):
+    with open(path) as f:
+        doc = json.load(f)
+    with open(metrics_path, encoding='utf-8') as f:
+        _, types = parse_exposition(f.read())
+    ids, used = set(), set()
+    for p in doc.get('panels', []):
+        if p.get('id') in ids:
+            fail('panel id %s twice' % p.get('id'))
+        ids.add(p.get('id'))
+        if p.get('datasource', {}).get('uid') != '${datasource}':
+            fail('panel "%s": not on the $datasource variable' % p.get('title'))
+        if not p.get('targets') or not p.get('gridPos') or not p.get('title'):
+            fail('panel %s: no targets, gridPos or title' % p.get('id'))
+    queries = dashboard_queries(doc)
+    for where, q in queries:
+        names = set(re.findall(r'\bgpuvm_[a-zA-Z0-9_]+', q or ''))
+        if not names:
+            fail('%s: no gpuvm series in %r' % (where, q))
+        for n in sorted(names - set(types)):
+            fail('%s: %s is not in the exposition' % (where, n))
+        used |= names
+    for n in DASHBOARD_NEEDS:
+        if n not in used:
+            fail('no panel shows %s' % n)
+    what = '%d panels, %d queries over %d series of the exposition' % (
+        len(ids), len(queries), len(used))
+    if url:
+        for where, q in queries:
+            try:
+                res = api(url, 'query', query=grafana_to_promql(q))['result']
+            except Exception as e:  # an HTTP 400 is PromQL Prometheus refuses
+                fail('%s: Prometheus refuses %r: %s' % (where, grafana_to_promql(q), e))
+                continue
+            # a paused program has no rate and no OOM: those may be empty
+            if not res and not re.search(r'rate\(|increase\(|> 0', q):
+                fail('%s: no data for %r' % (where, grafana_to_promql(q)))
+        what += ', each one evaluated by Prometheus'
+    done('dashboard: ' + what)
+
+
 def main(argv):
     cmds = {'http': (check_http, 3), 'lint': (check_lint, 1), 'status': (check_status, 3),
-            'prom': (check_prom, 4)}
+            'prom': (check_prom, 4), 'dashboard': (check_dashboard, 2)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 < cmds[argv[1]][1]:
         print(__doc__)
         return 2

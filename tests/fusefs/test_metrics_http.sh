@@ -15,7 +15,9 @@
 # started on loopback with a temporary config scraping both every second
 # and a temporary storage directory; each target is up with no scrape
 # error, it ingested every sample served, and its query API gives the
-# status's values and the escaped comm back as it was.  That part is
+# status's values and the escaped comm back as it was, and every query of
+# the Grafana dashboard (Documentation/grafana-gpuvm.json) evaluates; the
+# dashboard's series are the exposition's in any case.  That part is
 # skipped, not the test, without prometheus.  Whatever the exit, every
 # process started here is stopped and its files removed.
 set -u
@@ -100,6 +102,8 @@ py lint "$tmp/exporter.txt"
 py status "$tmp/exporter.txt" "$tmp/status" "$pid"
 grep -qF "gpuvm_mapped_bytes{pid=\"$sw_pid\",comm=\"a\\\"b\\\\c\"," "$tmp/exporter.txt" ||
 	fail "no escaped comm: $(grep "^gpuvm_mapped_bytes{pid=\"$sw_pid\"" "$tmp/exporter.txt")"
+# the Grafana dashboard: valid JSON, its queries over these series
+py dashboard "$src/Documentation/grafana-gpuvm.json" "$tmp/exporter.txt"
 # a port in use: exit 1, one line
 out=$("$gpuvm" exporter --listen "$exp_addr" 2>&1)
 rc=$?
@@ -195,6 +199,7 @@ else
 	else
 		py prom "$url" gpuvm-exporter "$tmp/status" "$pid" "$odd_comm"
 		[ -n "$fs_addr" ] && py prom "$url" gpuvmfs "$tmp/status" "$pid" "$odd_comm"
+		py dashboard "$src/Documentation/grafana-gpuvm.json" "$tmp/exporter.txt" "$url"
 		# it took every sample served
 		served=$(grep -c '^gpuvm_' "$tmp/exporter.txt")
 		got=$(python3 - "$url" <<-'EOF'
