@@ -4,7 +4,7 @@
 # deb-check.sh - the Debian package as a user gets it (CI; needs root and
 # apt): build it (make deb), lintian without errors, apt-get install it,
 # run the installed gpuvm on the installed cudasim from another folder,
-# read its man pages,
+# read its man pages, scrape the installed gpuvm exporter,
 # then apt-get purge it and check that nothing it installed is left.
 #
 #   scripts/deb-check.sh [BUILD]      BUILD: a build folder whose tests
@@ -49,6 +49,24 @@ for page in "1 gpuvm" "7 gpuvm" "8 gpuvmfs"; do
 	man -w $page >/dev/null 2>&1 || fail "man $page: no page installed"
 	MANWIDTH=80 man $page 2>/dev/null | grep -q '^NAME' || fail "man $page shows no NAME"
 done
+
+# The installed exporter answers a scrape with gpuvm's series.
+expout=$(mktemp)
+gpuvm exporter --direct --listen 127.0.0.1:0 >"$expout" 2>&1 &
+exp_pid=$!
+addr=""
+for _ in $(seq 50); do
+	addr=$(sed -n 's|^gpuvm exporter: serving http://\([0-9.]*:[0-9]*\)/metrics.*|\1|p' "$expout")
+	[ -n "$addr" ] && break
+	sleep 0.1
+done
+scrape=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=5).read().decode())' "$addr" 2>&1) || true
+kill "$exp_pid" 2>/dev/null; wait "$exp_pid" 2>/dev/null || true
+[ -n "$addr" ] || fail "installed gpuvm exporter did not start: $(cat "$expout")"
+rm -f "$expout"
+grep -q '^# TYPE gpuvm_' <<<"$scrape" || fail "installed gpuvm exporter: no gpuvm series: $scrape"
+echo "  gpuvm exporter on $addr: $(grep -c '^# TYPE gpuvm_' <<<"$scrape") families"
 
 echo "+ apt-get purge gpuvm"
 apt-get purge -y -qq gpuvm >/dev/null
