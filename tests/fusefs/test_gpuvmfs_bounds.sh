@@ -45,12 +45,13 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 fi
 export GPUVM_RUNDIR=$run
 fspid=
-writers=()
 cleanup() {
 	local p
-	for p in "${writers[@]}"; do
+	# serve runs in a command substitution's subshell: its writers' pids
+	# come back through a file, not a variable
+	[ -f "$tmp/writers" ] && while read -r p; do
 		kill "$p" 2>/dev/null
-	done
+	done <"$tmp/writers"
 	[ -n "$fspid" ] && kill "$fspid" 2>/dev/null
 	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
 	wait 2>/dev/null
@@ -65,7 +66,7 @@ hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$fspid/status"; }
 serve() {
 	local out=$tmp/serve.$1 i
 	"${as_user[@]}" "$segwriter" serve -e "$1" -u "$1" -a 1 -c 1 >"$out" 2>&1 &
-	writers+=($!)
+	echo $! >>"$tmp/writers"
 	for i in $(seq 300); do
 		grep -q '^ready' "$out" && break
 		sleep 0.1
