@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * launch.c - see launch.h.  The driver is opened with dlopen and every entry
- * point is looked up by its versioned name, so the programs that link this
- * build and run without a GPU; cudasim is told apart by its extension calls.
+ * launch.c - see launch.h.  The driver is the process's (gpuvm_cuda_driver())
+ * and every entry point is looked up by its versioned name, as a linked
+ * program's would be (under the shim, its hooks), so the programs that link
+ * this build and run without a GPU; cudasim is told apart by its extension
+ * calls.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include <cuda.h>
+#include <gpuvm/cuda_driver.h>
 
 #include "cudasim_ext.h"
 #include "kernels.h"
@@ -195,10 +198,9 @@ static void kl_sim_touch(void **params, unsigned grid[3], unsigned block[3])
 
 static int __kl_open(void)
 {
-	const char *path = getenv("GPUVM_LIBCUDA");
 	int i, n = 0;
 
-	kl.lib = dlopen(path && *path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	kl.lib = gpuvm_cuda_driver(NULL);
 	if (!kl.lib)
 		return -ENODEV;
 	KL_SYM(init, "cuInit");

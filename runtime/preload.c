@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpuvm/cuda_driver.h>
+
 #include "shim.h"
 
 struct shim_state shim;
@@ -176,77 +178,7 @@ CUresult shim_missing(void)
 /* Marks this library: see GPUVM_SHIM_MARKER. */
 SHIM_EXPORT const char gpuvm_preload_shim[] = "libgpuvm_preload.so";
 
-/* What the shim cannot pass a call through without. */
-static const char *const driver_needs[] = {
-	"cuInit", "cuGetProcAddress", "cuMemAlloc_v2", "cuMemFree_v2", "cuCtxGetCurrent",
-	"cuCtxGetDevice",
-};
-
-/*
- * Why @handle cannot serve as the driver, in @why, or false when it can:
- * it is this shim (its hooks would call themselves forever), or it lacks
- * an entry point the shim needs (a library that is no driver at all).
- */
-static bool driver_refused(void *handle, char *why, size_t len)
-{
-	size_t i, n = 0, missing = 0;
-
-	if (shim_real_dlsym(handle, GPUVM_SHIM_MARKER)) {
-		snprintf(why, len, "gpuvm's preload shim, not a CUDA driver");
-		return true;
-	}
-	for (i = 0; i < sizeof(driver_needs) / sizeof(driver_needs[0]); i++) {
-		if (shim_real_dlsym(handle, driver_needs[i]))
-			continue;
-		/* the first three are enough to tell what it is */
-		if (missing++ < 3 && n < len)
-			n += snprintf(why + n, len - n, "%s%s", missing > 1 ? ", " : "not a CUDA "
-				      "driver, it lacks ", driver_needs[i]);
-		else if (missing == 4 && n < len)
-			n += snprintf(why + n, len - n, ", ...");
-	}
-	return missing > 0;
-}
-
-/* dlopen @path as the driver, or NULL with the reason in @why. */
-static void *driver_try(const char *path, char *why, size_t len)
-{
-	void *handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
-
-	if (!handle) {
-		snprintf(why, len, "%s", dlerror());
-		return NULL;
-	}
-	if (driver_refused(handle, why, len)) {
-		dlclose(handle);
-		return NULL;
-	}
-	return handle;
-}
-
-/*
- * GPUVM_LIBCUDA, else (or when that is unusable) libcuda.so.1.  Without
- * a driver every real function is shim_missing: CUDA_ERROR_NOT_FOUND.
- */
-static void *driver_open(void)
-{
-	const char *path = getenv("GPUVM_LIBCUDA");
-	char why[256];
-	void *handle;
-
-	if (path && *path) {
-		handle = driver_try(path, why, sizeof(why));
-		if (handle)
-			return handle;
-		shim_warn("GPUVM_LIBCUDA=%s: %s; trying libcuda.so.1", path, why);
-	}
-	handle = driver_try("libcuda.so.1", why, sizeof(why));
-	if (!handle)
-		shim_warn("cannot use the CUDA driver libcuda.so.1: %s; every driver call fails "
-			  "with CUDA_ERROR_NOT_FOUND", why);
-	return handle;
-}
-
+/* Without a driver, or for what it lacks, a real function is shim_missing. */
 static void driver_resolve(void)
 {
 	void *fn;
@@ -298,7 +230,8 @@ void shim_init_slow(void)
 	in_init = true;
 	shim_log_init();
 	shim.disabled = env_disabled();
-	shim.driver = driver_open();
+	/* the process's driver, the one libgpuvm uses: said once if none */
+	shim.driver = gpuvm_cuda_driver(NULL);
 	driver_resolve();
 	shim.driver_base = object_base((void *)shim.real.cuCtxGetCurrent);
 	if (shim.driver_base == object_base((void *)shim_missing))

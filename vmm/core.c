@@ -190,7 +190,7 @@ static void atfork_child(void)
 		return;
 	publish_exit(false);
 	control_forget();
-	drv_close(false);
+	drv_close();
 	memcpy(&vmm_forgotten, &vmm, sizeof(vmm));
 	memset(&vmm, 0, sizeof(vmm));
 	pthread_mutex_init(&vmm.setup_lock, NULL);
@@ -285,7 +285,7 @@ GPUVM_API int gpuvm_init(void)
 	return 0;
 
 out_close:
-	drv_close(true);
+	drv_close();
 out_failed:
 	/* sticky: a process without a usable driver stays without one */
 	__atomic_store_n(&vmm.initialized, ret, __ATOMIC_RELEASE);
@@ -505,7 +505,7 @@ GPUVM_API void gpuvm_shutdown(void)
 		pthread_mutex_unlock(&d->lock);
 	}
 	publish_exit(true);
-	drv_close(false);
+	drv_close();
 	vmm.nr_devices = 0;
 	__atomic_store_n(&vmm.initialized, 0, __ATOMIC_RELEASE);
 out_open:

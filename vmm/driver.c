@@ -2,10 +2,11 @@
 /*
  * driver.c - the CUDA driver wrapper: the only file that calls the driver.
  *
- * The build never links libcuda: it is dlopen()ed here, entry points come
- * from cuGetProcAddress_v2 (or dlsym() of their versioned names when the
- * driver lacks it), and we call them only through the pointers below, so
- * every binary starts on a machine without a GPU and says so.
+ * The build never links libcuda: the process's driver comes from the one
+ * loader (cuda_driver.c), entry points from gpuvm_cuda_sym()
+ * (cuGetProcAddress_v2, or dlsym() of their versioned names), and we call
+ * them only through the pointers below, so every binary starts on a
+ * machine without a GPU and says so.
  *
  * Each call is counted by enum gpuvm_driver_call in the device's counters
  * (relaxed atomics: the counts are statistics, not synchronization).
@@ -14,19 +15,16 @@
  * so that the warning about it can say what the driver said
  * (drv_strerror()), in the driver's own words (cuGetErrorName).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cuda.h>
+#include <gpuvm/cuda_driver.h>
 
 #include "driver.h"
 #include "log.h"
-
-/* The ABI we ask cuGetProcAddress for: 12.0 (picks _v2 entry points). */
-#define DRV_API_VERSION	12000
 
 static struct {
 	void *lib;
@@ -271,49 +269,25 @@ static void ctx_leave(int dev, CUcontext saved)
 	drv.ctx_set_current(saved);
 }
 
-static void *resolve(const struct drv_sym *s,
-		     CUresult (*gpa)(const char *, void **, int, cuuint64_t,
-				     CUdriverProcAddressQueryResult *))
-{
-	CUdriverProcAddressQueryResult st;
-	void *p = NULL;
-
-	if (gpa && gpa(s->name, &p, DRV_API_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &st) ==
-		   CUDA_SUCCESS && p)
-		return p;
-	return dlsym(drv.lib, s->versioned);
-}
-
 int drv_open(void)
 {
-	CUresult (*gpa)(const char *, void **, int, cuuint64_t,
-			CUdriverProcAddressQueryResult *);
-	const char *path = getenv("GPUVM_LIBCUDA");
 	size_t i, missing = 0, len = 0;
+	const char *path;
 	char lacks[256];
 	CUresult r;
 	int n;
 
 	if (drv.lib)
 		return 0;
-	if (!path || !*path)
-		path = "libcuda.so.1";
-	drv.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!drv.lib) {
-		vmm_warn("cannot open the CUDA driver %s: %s", path, dlerror());
-		return -ENODEV;
-	}
-	/* the shim's hooks, taken for the driver, would call themselves */
-	if (dlsym(drv.lib, GPUVM_SHIM_MARKER)) {
-		vmm_warn("%s is gpuvm's preload shim, not a CUDA driver", path);
-		goto out_close;
-	}
-	*(void **)&gpa = dlsym(drv.lib, "cuGetProcAddress_v2");
+	drv.lib = gpuvm_cuda_driver(&path);
+	if (!drv.lib)
+		return -ENODEV;		/* said once, by the loader */
 	for (i = 0; i < sizeof(drv_syms) / sizeof(drv_syms[0]); i++) {
-		*drv_syms[i].slot = resolve(&drv_syms[i], gpa);
+		*drv_syms[i].slot = gpuvm_cuda_sym(drv.lib, drv_syms[i].name,
+						   drv_syms[i].versioned);
 		if (*drv_syms[i].slot || drv_syms[i].optional)
 			continue;
-		/* the first three missing are enough to tell what it is */
+		/* the first three missing are enough to tell what it lacks */
 		if (missing++ < 3 && len < sizeof(lacks))
 			len += snprintf(lacks + len, sizeof(lacks) - len, "%s%s",
 					missing > 1 ? ", " : "", drv_syms[i].name);
@@ -321,39 +295,33 @@ int drv_open(void)
 			len += snprintf(lacks + len, sizeof(lacks) - len, ", ...");
 	}
 	if (missing) {
-		vmm_warn("%s is not a CUDA driver: it lacks %s", path, lacks);
-		goto out_close;
+		vmm_warn("the CUDA driver %s lacks %s, which gpuvm needs", path, lacks);
+		goto out_forget;
 	}
 	r = drv.init(0);
 	if (r != CUDA_SUCCESS) {
 		vmm_warn("no usable GPU: cuInit failed: %s", drv_result_text(r));
-		goto out_close;
+		goto out_forget;
 	}
 	r = drv.device_get_count(&n);
 	if (r != CUDA_SUCCESS) {
 		vmm_warn("no usable GPU: cuDeviceGetCount failed: %s", drv_result_text(r));
-		goto out_close;
+		goto out_forget;
 	}
 	if (n < 1) {
 		vmm_warn("the CUDA driver reports no device");
-		goto out_close;
+		goto out_forget;
 	}
 	return 0;
 
-out_close:
-	dlclose(drv.lib);
+out_forget:
 	memset(&drv, 0, sizeof(drv));
 	return -ENODEV;
 }
 
-void drv_close(bool unload)
+void drv_close(void)
 {
-	/*
-	 * Unloading at exit would run the driver's destructors before
-	 * others (the shim) are done with it; the process keeps it mapped.
-	 */
-	if (unload && drv.lib)
-		dlclose(drv.lib);
+	/* the driver itself stays open: it is the process's (the loader's) */
 	memset(&drv, 0, sizeof(drv));
 	memset(drv_primary, 0, sizeof(drv_primary));
 	memset(drv_counts, 0, sizeof(drv_counts));

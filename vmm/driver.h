@@ -2,7 +2,7 @@
 /*
  * driver.h - the manager's only door to the CUDA driver.
  *
- * vmm/driver.c opens libcuda at run time (GPUVM_LIBCUDA or libcuda.so.1),
+ * vmm/driver.c takes the process's libcuda from gpuvm_cuda_driver(),
  * calls it only through function pointers, turns every CUresult into 0 or
  * -errno and counts every call by enum gpuvm_driver_call, per device.
  * Everything above it (arena, pool, allocator) sees plain integers; a
@@ -23,7 +23,7 @@ typedef void *drv_event_t;		/* CUevent */
 /* open the driver and cuInit(); 0, -ENODEV (no driver or device) or -EIO */
 int drv_open(void);
 /* forget the driver (after drv_device_put() of every device) */
-void drv_close(bool unload);
+void drv_close(void);
 int drv_device_count(void);
 
 /* retain the primary context; fill name, total bytes and granularity */

@@ -3,9 +3,10 @@
  * test_driver_init.c - libgpuvm opening the driver, without the shim.
  *
  * Alone (make check) it initializes on cudasim.  test_shim_libcuda.sh runs
- * it as "test_driver_init refused" with GPUVM_LIBCUDA naming a library
- * that is no driver: gpuvm_init() must fail with -ENODEV (and say why on
- * stderr), soon, and a second call must fail the same way.
+ * it as "test_driver_init refused" with no driver to be found (GPUVM_LIBCUDA
+ * naming a library that is none, and no libcuda.so.1): gpuvm_init() must
+ * fail with -ENODEV (and say why on stderr), soon, and a second call must
+ * fail the same way.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -96,7 +96,7 @@ expect 2 "Invalid argument" "$gpuvm" run --set limit=1X -- true
 # the driver line
 expect 0 "^driver: cudasim \(.*libcuda.so.1\), 1 device" "$gpuvm" driver
 expect 1 "^driver: none" env GPUVM_LIBCUDA=/nonexistent/libcuda.so.1 "$gpuvm" driver
-expect 1 "^driver: none \(.*libgpuvm.so(.1)? is not a CUDA driver\)" \
+expect 1 "^driver: none \(.*libgpuvm.so(.1)? is not a CUDA driver: it lacks cuInit, .*\)" \
 	env GPUVM_LIBCUDA="$GPUVM_BUILD/lib/libgpuvm.so" "$gpuvm" driver
 expect 1 "^driver: none \(.*libgpuvm_preload.so is gpuvm's preload shim, not a CUDA driver\)" \
 	env GPUVM_LIBCUDA="$GPUVM_BUILD/lib/libgpuvm_preload.so" "$gpuvm" driver
@@ -117,7 +117,7 @@ if ! bare "$gpuvm" driver --driver real >/dev/null 2>&1; then
 fi
 # the cudasim on LD_LIBRARY_PATH is a libcuda.so.1, but not the real driver
 expect 1 "found is cudasim, not NVIDIA's driver" "$gpuvm" driver --driver real
-expect 1 "gpuvm run: --driver /nonexistent.so: none \(/nonexistent.so cannot be opened\)" \
+expect 1 "gpuvm run: --driver /nonexistent.so: none \(/nonexistent.so cannot be opened: cannot open shared object file" \
 	"$gpuvm" run --driver /nonexistent.so -- true
 expect 0 "^ok$" bare "$gpuvm" run -q -- "$cu_query"
 out=$(bare "$gpuvm" run -- "$llmserve" --requests 2 --max-len 2 2>&1)

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <cuda.h>
+#include <gpuvm/cuda_driver.h>
 
 #include "gpuvm.h"
 
@@ -75,29 +76,24 @@ static int probe(int fd, const char *path)
 	CUresult (*get)(CUdevice *, int);
 	CUresult (*name)(char *, int, CUdevice);
 	CUresult (*version)(int *);
-	char devname[128] = "?", ver[96], line[512];
+	char devname[128] = "?", ver[96], line[512], why[GPUVM_CUDA_WHY_LEN];
 	void *lib, *sim;
 	Dl_info info;
 	CUdevice dev;
 	int nr = 0;
 
-	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	lib = gpuvm_cuda_open(path, why, sizeof(why));
 	if (!lib) {
-		dprintf(fd, "driver: none (%s cannot be opened)\n", path);
+		dprintf(fd, "driver: none (%s %s)\n", path, why);
 		return 1;
 	}
-	if (dlsym(lib, GPUVM_SHIM_MARKER)) {
-		dprintf(fd, "driver: none (%s is gpuvm's preload shim, not a CUDA driver)\n",
-			path);
-		return 1;
-	}
-	*(void **)&init = dlsym(lib, "cuInit");
-	*(void **)&count = dlsym(lib, "cuDeviceGetCount");
-	*(void **)&get = dlsym(lib, "cuDeviceGet");
-	*(void **)&name = dlsym(lib, "cuDeviceGetName");
-	*(void **)&version = dlsym(lib, "cuDriverGetVersion");
-	if (!init || !count || !get || !name || !version) {
-		dprintf(fd, "driver: none (%s is not a CUDA driver)\n", path);
+	*(void **)&init = gpuvm_cuda_sym(lib, "cuInit", NULL);
+	*(void **)&count = gpuvm_cuda_sym(lib, "cuDeviceGetCount", NULL);
+	*(void **)&get = gpuvm_cuda_sym(lib, "cuDeviceGet", NULL);
+	*(void **)&name = gpuvm_cuda_sym(lib, "cuDeviceGetName", NULL);
+	*(void **)&version = gpuvm_cuda_sym(lib, "cuDriverGetVersion", NULL);
+	if (!name) {
+		dprintf(fd, "driver: none (%s lacks cuDeviceGetName)\n", path);
 		return 1;
 	}
 	if (init(0) != CUDA_SUCCESS || count(&nr) != CUDA_SUCCESS || nr < 1) {

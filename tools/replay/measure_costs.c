@@ -12,13 +12,13 @@
  * opened at run time (GPUVM_LIBCUDA, else libcuda.so.1): on cudasim the
  * numbers describe cudasim, not a GPU.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <cuda.h>
+#include <gpuvm/cuda_driver.h>
 
 #include "replay.h"
 
@@ -53,16 +53,13 @@ static int open_driver(void)
 		SYM(release, "cuMemRelease"),
 #undef SYM
 	};
-	const char *lib = getenv("GPUVM_LIBCUDA");
-	void *h = dlopen(lib ? lib : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	void *h = gpuvm_cuda_driver(NULL);
 	size_t i;
 
-	if (!h) {
-		fprintf(stderr, "gpuvm-measure-costs: no CUDA driver: %s\n", dlerror());
-		return -ENODEV;
-	}
+	if (!h)
+		return -ENODEV;		/* the loader said why */
 	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *fn = dlsym(h, syms[i].name);
+		void *fn = gpuvm_cuda_sym(h, syms[i].name, NULL);
 
 		if (!fn) {
 			fprintf(stderr, "gpuvm-measure-costs: driver lacks %s\n", syms[i].name);
