@@ -99,7 +99,7 @@ endif
 
 GPUVM_CFLAGS := -std=gnu11 $(OPTFLAGS) $(WARNFLAGS) -fPIC -pthread \
 	-fvisibility=hidden -D_GNU_SOURCE $(config-defines) \
-	-I$(srctree)/include $(CUDA_INCLUDE) $(SAN_FLAGS) $(EXTRA_CFLAGS)
+	-I$(srctree)/include -I$(srctree)/common $(CUDA_INCLUDE) $(SAN_FLAGS) $(EXTRA_CFLAGS)
 GPUVM_LDFLAGS := -pthread $(SAN_FLAGS) $(EXTRA_LDFLAGS)
 
 # libgpuvm.so.$(GPUVM_ABI) (the soname; lib/libgpuvm.so links to it): the

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "parse_size.h"
 #include "safefile.h"
 
 #define KNOB_TEXT_MAX	64	/* characters, without the trailing newline */
@@ -146,39 +147,6 @@ static int match(const char *const *words, const char *s)
 	return -1;
 }
 
-/* Decimal digits with an optional binary K/M/G/T suffix, nothing else. */
-static int parse_number(const char *s, bool suffix, uint64_t *val)
-{
-	uint64_t v = 0, mult = 1;
-	const char *p = s;
-
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;		/* empty, sign, space or garbage */
-	for (; isdigit((unsigned char)*p); p++) {
-		unsigned int d = *p - '0';
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	if (*p && suffix) {
-		switch (*p) {
-		case 'k': case 'K': mult = 1ull << 10; break;
-		case 'm': case 'M': mult = 1ull << 20; break;
-		case 'g': case 'G': mult = 1ull << 30; break;
-		case 't': case 'T': mult = 1ull << 40; break;
-		default: return -EINVAL;
-		}
-		p++;
-	}
-	if (*p)
-		return -EINVAL;		/* partial number: "12abc" */
-	if (v && mult > UINT64_MAX / v)
-		return -ERANGE;
-	*val = v * mult;
-	return 0;
-}
-
 /**
  * gpuvm_knob_check - validate a value for a knob (range, choices, rules that
  * need no live state)
@@ -260,9 +228,12 @@ GPUVM_API int gpuvm_knob_parse(const struct gpuvm_knob *knob, const char *text, 
 		return -EINVAL;
 
 	switch (knob->type) {
-	case GPUVM_KNOB_SIZE:
 	case GPUVM_KNOB_UINT:
-		ret = parse_number(buf, knob->type == GPUVM_KNOB_SIZE, &v);
+		if (buf[strspn(buf, "0123456789")])
+			return -EINVAL;		/* a count takes no unit */
+		/* fall through */
+	case GPUVM_KNOB_SIZE:
+		ret = parse_size(buf, 0, &v);
 		if (ret)
 			return ret;
 		break;

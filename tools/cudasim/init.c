@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cudasim.h"
+#include "parse_size.h"
 
 struct cs_state cs = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -36,35 +37,12 @@ bool cs_dev_valid(CUdevice dev)
 	return dev >= 0 && dev < cs.ndev;
 }
 
-/* Parse "512M" style sizes; 0 or -EINVAL. */
+/* "512M", "2GiB": at least a byte, at most 16 TiB; 0 or -EINVAL. */
 static int cs_parse_size(const char *s, size_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K':
-		v <<= 10, end++;
-		break;
-	case 'm': case 'M':
-		v <<= 20, end++;
-		break;
-	case 'g': case 'G':
-		v <<= 30, end++;
-		break;
-	case 't': case 'T':
-		v <<= 40, end++;
-		break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
-	if (*end || v == 0 || v > (1ULL << 44))
+	if (parse_size(s, PARSE_SIZE_BYTE_SUFFIX, &v) || v == 0 || v > (1ULL << 44))
 		return -EINVAL;
 	*out = v;
 	return 0;

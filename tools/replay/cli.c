@@ -13,51 +13,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "parse_size.h"
 #include "replay.h"
 
 /**
  * replay_parse_size - "4096", "512K", "2M", "1.5G" (binary units; an
- * optional trailing "B" or "iB")
+ * optional "i" after the unit and a trailing "B"): parse_size() with the
+ * whole grammar
  * Return: 0, -EINVAL (garbage) or -ERANGE (overflow).
  */
 int replay_parse_size(const char *s, uint64_t *val)
 {
-	static const char units[] = "KMGT";
-	unsigned long long whole;
-	uint64_t mult = 1, frac_num = 0, frac_den = 1;
-	const char *u;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	whole = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
-	if (*end == '.') {
-		for (end++; *end >= '0' && *end <= '9'; end++) {
-			if (frac_den >= 1000000000ull)
-				continue;	/* enough digits */
-			frac_num = frac_num * 10 + (*end - '0');
-			frac_den *= 10;
-		}
-	}
-	if (*end && (u = strchr(units, *end & ~0x20))) {
-		mult = 1ull << (10 * (u - units + 1));
-		end++;
-		if (*end == 'i')
-			end++;
-		if (*end == 'B' || *end == 'b')
-			end++;
-	} else if (*end == 'B' || *end == 'b') {
-		end++;
-	}
-	if (*end)
-		return -EINVAL;
-	if (whole > UINT64_MAX / mult)
-		return -ERANGE;
-	*val = whole * mult + (uint64_t)((double)frac_num / frac_den * mult);
-	return 0;
+	return parse_size(s, PARSE_SIZE_FRACTION | PARSE_SIZE_BYTE_SUFFIX, val);
 }
 
 static void trace_usage(FILE *f, const char *cmd)
