@@ -208,6 +208,37 @@ static struct vmm_range *cache_take(struct vmm_device *d, uint64_t want, bool sh
 	return r;
 }
 
+/*
+ * @r, async-freed, leaves the async list: its event covers the frees on
+ * its stream before it too, so it passes to the nearest of those that has
+ * none (an older one has its own, which covers less).
+ */
+static void async_unlink(struct vmm_device *d, struct vmm_range *r)
+{
+	struct list_head *pos;
+	struct vmm_range *o;
+
+	for (pos = r->link.prev; r->event && pos != &d->async; pos = pos->prev) {
+		o = list_entry(pos, struct vmm_range, link);
+		if (o->stream != r->stream)
+			continue;
+		if (!o->event) {
+			o->event = r->event;
+			r->event = NULL;
+		}
+		break;
+	}
+	if (r->event) {
+		__event_put(d, r->event);
+		r->event = NULL;
+	}
+	list_del_init(&r->link);
+	d->nr_deferred--;
+	d->deferred_bytes -= r->size;
+	r->flags &= ~RANGE_F_ASYNC;
+	r->stream = NULL;
+}
+
 /* An async-freed range of the same stream: stream order makes it safe now. */
 static struct vmm_range *async_take(struct vmm_device *d, uint64_t size, void *stream)
 {
@@ -216,21 +247,14 @@ static struct vmm_range *async_take(struct vmm_device *d, uint64_t size, void *s
 	list_for_each_entry_safe(r, tmp, &d->async, struct vmm_range, link) {
 		if (r->stream != stream || r->size < size || r->size >= 2 * size + r->chunk_size)
 			continue;
-		if (!best || r->size < best->size)
+		/* of equal sizes the newest: likely unmarked, and warm */
+		if (!best || r->size <= best->size)
 			best = r;
 	}
 	if (!best)
 		return NULL;
-	list_del_init(&best->link);
-	d->nr_deferred--;
-	d->deferred_bytes -= best->size;
 	__free_chunks_take(d, best->nr_chunks, best->chunk_size);
-	if (best->event) {
-		__event_put(d, best->event);
-		best->event = NULL;
-	}
-	best->flags &= ~RANGE_F_ASYNC;
-	best->stream = NULL;
+	async_unlink(d, best);
 	return best;
 }
 
@@ -507,6 +531,57 @@ void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested
 	vmm_stats_alloc(d, requested, range_charge(r));
 }
 
+/* The slot tracking @stream, or NULL. */
+static struct vmm_async_stream *async_stream(struct vmm_device *d, void *stream)
+{
+	uint32_t i;
+
+	for (i = 0; i < VMM_ASYNC_STREAMS; i++)
+		if (d->async_streams[i].used && d->async_streams[i].stream == stream)
+			return &d->async_streams[i];
+	return NULL;
+}
+
+/*
+ * Whether an async free on @stream records an event: every
+ * VMM_ASYNC_MARK_EVERY-th on a stream, and the first on a stream not
+ * tracked (the slot it takes drops another stream, whose next free then
+ * records one: early, never late).
+ */
+static bool async_mark_due(struct vmm_device *d, void *stream)
+{
+	struct vmm_async_stream *s = async_stream(d, stream);
+
+	return !s || ++s->since_mark >= VMM_ASYNC_MARK_EVERY;
+}
+
+/*
+ * An event recorded on @stream now, after the free it is for, or NULL: the
+ * frees it would cover wait for a later one or a context synchronization.
+ */
+static drv_event_t async_mark(struct vmm_device *d, void *stream)
+{
+	struct vmm_async_stream *s;
+	drv_event_t ev = NULL;
+
+	if (d->nr_events)
+		ev = d->events[--d->nr_events];
+	else if (drv_event_create(d->ordinal, &ev))
+		return NULL;
+	if (drv_event_record(d->ordinal, ev, stream)) {
+		__event_put(d, ev);
+		return NULL;
+	}
+	s = async_stream(d, stream);
+	if (!s) {
+		s = &d->async_streams[d->async_stream_next++ % VMM_ASYNC_STREAMS];
+		s->stream = stream;
+		s->used = true;
+	}
+	s->since_mark = 0;
+	return ev;
+}
+
 /* A live large range is freed: deferred until a sync (or its event). */
 void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *stream)
 {
@@ -544,22 +619,12 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 	d->nr_deferred++;
 	d->deferred_bytes += r->size;
 	if (async && !shared) {
-		drv_event_t ev = NULL;
-
-		if (d->nr_events)
-			ev = d->events[--d->nr_events];
-		else if (drv_event_create(d->ordinal, &ev))
-			ev = NULL;
-		if (ev && !drv_event_record(d->ordinal, ev, stream)) {
-			r->event = ev;
-			r->stream = stream;
-			r->flags |= RANGE_F_ASYNC;
-			list_add_tail(&r->link, &d->async);
-			return;
-		}
-		/* no event: a context synchronization covers it as well */
-		if (ev)
-			__event_put(d, ev);
+		r->stream = stream;
+		r->flags |= RANGE_F_ASYNC;
+		if (async_mark_due(d, stream))
+			r->event = async_mark(d, stream);
+		list_add_tail(&r->link, &d->async);
+		return;
 	}
 	list_add_tail(&r->link, &d->deferred);
 }

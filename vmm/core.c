@@ -73,6 +73,57 @@ int __dev_sync(struct vmm_device *d)
 }
 
 /*
+ * Async frees that completed: those a synchronization covers (tag below
+ * sync_done) and, with @query_events, those at or before a completed
+ * event on their stream.  Newest first, the first completed event of a
+ * stream covers all its older frees, so each stream's older events are
+ * not asked.
+ */
+static void collect_async(struct vmm_device *d, bool query_events)
+{
+	struct {
+		void *stream;
+		struct vmm_range *upto;	/* its newest free covered; NULL: passed */
+	} done[2 * VMM_ASYNC_STREAMS];
+	struct vmm_range *r, *rt;
+	struct list_head *pos;
+	uint32_t n = 0, i;
+	bool covered;
+
+	for (pos = d->async.prev; query_events && pos != &d->async; pos = pos->prev) {
+		r = list_entry(pos, struct vmm_range, link);
+		if (!r->event)
+			continue;
+		for (i = 0; i < n && done[i].stream != r->stream; i++)
+			;
+		if (i < n || drv_event_query(d->ordinal, r->event))
+			continue;	/* covered by a newer one, or not done */
+		if (n == sizeof(done) / sizeof(done[0]))
+			break;		/* the others at the next collection */
+		done[n].stream = r->stream;
+		done[n++].upto = r;
+	}
+	list_for_each_entry_safe(r, rt, &d->async, struct vmm_range, link) {
+		covered = r->tag < d->sync_done;
+		for (i = 0; i < n && done[i].stream != r->stream; i++)
+			;
+		if (i < n && done[i].upto) {
+			covered = true;
+			if (done[i].upto == r)
+				done[i].upto = NULL;
+		}
+		if (!covered)
+			continue;
+		list_del_init(&r->link);
+		d->nr_deferred--;
+		d->deferred_bytes -= r->size;
+		vmm_trace(GPUVM_EV_FREE_COMPLETED, d->ordinal, (uint64_t)(uintptr_t)r->stream,
+			  r->va, 0, r->size);
+		__range_cache(d, r);
+	}
+}
+
+/*
  * Move what completed syncs (or, with @query_events, completed events of
  * async frees) cover from the deferred lists to the cache and the pool.
  */
@@ -92,17 +143,7 @@ void __dev_collect(struct vmm_device *d, bool query_events)
 		vmm_trace(GPUVM_EV_FREE_COMPLETED, d->ordinal, 0, r->va, 0, r->size);
 		__range_cache(d, r);
 	}
-	list_for_each_entry_safe(r, rt, &d->async, struct vmm_range, link) {
-		if (r->tag >= d->sync_done &&
-		    (!query_events || drv_event_query(d->ordinal, r->event)))
-			continue;
-		list_del_init(&r->link);
-		d->nr_deferred--;
-		d->deferred_bytes -= r->size;
-		vmm_trace(GPUVM_EV_FREE_COMPLETED, d->ordinal, (uint64_t)(uintptr_t)r->stream,
-			  r->va, 0, r->size);
-		__range_cache(d, r);
-	}
+	collect_async(d, query_events);
 	list_for_each_entry_safe(b, bt, &d->deferred_chunks, struct vmm_chunk_batch, link) {
 		if (b->tag >= d->sync_done)
 			break;

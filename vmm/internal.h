@@ -152,7 +152,10 @@ struct vmm_range {
 	uint64_t tag;			/* deferred: sync number at the free */
 	uint64_t time_ns;		/* CLOCK_MONOTONIC at allocation */
 	void *stream;			/* async free: its CUstream */
-	drv_event_t event;		/* async free: recorded on stream */
+	drv_event_t event;		/* async free: recorded on stream after
+					 * it, covering it and the frees on that
+					 * stream before it; or none (see
+					 * "Frees" in vmm.rst) */
 	struct vmm_chunk **chunks;	/* size / chunk_size of them, in VA order */
 	uint32_t nr_chunks;
 	uint32_t cap_chunks;		/* entries allocated in chunks[] */
@@ -175,6 +178,14 @@ struct vmm_range {
 };
 
 #define VMM_NO_SLOT	0xffffffffu
+
+/*
+ * Stream-ordered frees: one cuEventRecord per this many frees on a stream
+ * covers them all (a later event covers every earlier free on its
+ * stream); the streams tracked at once, more are marked at every free.
+ */
+#define VMM_ASYNC_MARK_EVERY	16
+#define VMM_ASYNC_STREAMS	8
 
 /* How long gpuvm_shutdown() waits for threads inside gpuvm to leave. */
 #define VMM_QUIESCE_MS	2000
@@ -275,7 +286,7 @@ struct vmm_device {
 	uint64_t cached_range_bytes;	/* bytes of chunks cached ranges hold
 					 * alone (range_cached_bytes()) */
 	struct list_head deferred;	/* by tag, oldest first */
-	struct list_head async;		/* freed with an event, oldest first */
+	struct list_head async;		/* freed in stream order, oldest first */
 	uint64_t nr_deferred;		/* ranges + objects + chunks waiting */
 	uint64_t deferred_bytes;	/* bytes of those */
 	uint64_t sync_started;		/* syncs begun */
@@ -293,6 +304,13 @@ struct vmm_device {
 	/* events for gpuvm_free_async, reused */
 	drv_event_t events[32];
 	uint32_t nr_events;
+	/* streams recently freed on, and their frees since their last event */
+	struct vmm_async_stream {
+		void *stream;		/* NULL is the legacy stream */
+		uint32_t since_mark;	/* frees since its last event */
+		bool used;
+	} async_streams[VMM_ASYNC_STREAMS];
+	uint32_t async_stream_next;	/* the slot a new stream takes */
 
 	uint64_t next_id;		/* allocation ids: (n << 4) | ordinal */
 	uint32_t peers;			/* ordinals that may access our

@@ -1085,9 +1085,11 @@ END_TEST
 
 START_TEST(async_free)
 {
-	gpuvm_ptr_t a, b;
-	uint64_t before;
+	enum { N = 2 * VMM_ASYNC_MARK_EVERY };
+	gpuvm_ptr_t a, b, p[N];
+	uint64_t before, records, creates;
 	void *stream = NULL;	/* the legacy stream */
+	int i, n;
 
 	ck_assert_int_eq(gpuvm_alloc_async(0, 8 * MiB, stream, &a), 0);
 	ck_assert_int_eq(gpuvm_free_async(a, stream), 0);
@@ -1098,14 +1100,74 @@ START_TEST(async_free)
 	ck_assert_uint_eq(b, a);
 	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE) + calls(GPUVM_DRV_EVENT_SYNCHRONIZE) +
 			  calls(GPUVM_DRV_EVENT_QUERY), before);
-	ck_assert_int_eq(gpuvm_free_async(b, stream), 0);
-	ck_assert_uint_ge(calls(GPUVM_DRV_EVENT_RECORD), 2);
-	/* another user: waits for the event (a query), no context sync */
+	ck_assert_int_eq(gpuvm_free(b), 0);
+
+	/*
+	 * One event per VMM_ASYNC_MARK_EVERY frees on a stream, not one each.
+	 * Free until one is recorded (within that many, whatever the stream's
+	 * count was); of the next VMM_ASYNC_MARK_EVERY frees only the last
+	 * records one, and it covers every free before it on the stream.
+	 */
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &p[i]), 0);
+	records = calls(GPUVM_DRV_EVENT_RECORD);
+	for (n = 0; n < N && calls(GPUVM_DRV_EVENT_RECORD) == records; n++)
+		ck_assert_int_eq(gpuvm_free_async(p[n], stream), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_EVENT_RECORD) - records, 1);
+	ck_assert_int_le(n, VMM_ASYNC_MARK_EVERY);
+	for (i = 0; i < VMM_ASYNC_MARK_EVERY; i++) {
+		ck_assert_uint_eq(calls(GPUVM_DRV_EVENT_RECORD) - records, 1);
+		ck_assert_int_eq(gpuvm_free_async(p[n + i], stream), 0);
+	}
+	ck_assert_uint_eq(calls(GPUVM_DRV_EVENT_RECORD) - records, 2);
+	n += VMM_ASYNC_MARK_EVERY;
+	/*
+	 * Another user: all n come back through one query (of the newest
+	 * event), with no context synchronization and no new memory.
+	 */
+	before = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
+	records = calls(GPUVM_DRV_EVENT_QUERY);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &p[i]), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), before);
+	ck_assert_uint_eq(calls(GPUVM_DRV_EVENT_QUERY) - records, 1);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert(consistent(0));
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+}
+END_TEST
+
+/*
+ * A free on a stream after its last event is not reused by others until
+ * something covers it: a later event on that stream (taken over when the
+ * range holding it is reused on the stream) or a synchronization.
+ */
+START_TEST(async_free_unmarked)
+{
+	gpuvm_ptr_t a, b, c;
+	void *stream = NULL;
+	uint64_t before;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &b), 0);
+	ck_assert_int_eq(gpuvm_free_async(a, stream), 0);	/* marked: a new stream */
+	ck_assert_int_eq(gpuvm_free_async(b, stream), 0);	/* not marked */
+	/* the stream takes its newest free back; a keeps its event */
+	ck_assert_int_eq(gpuvm_alloc_async(0, 8 * MiB, stream, &c), 0);
+	ck_assert_uint_eq(c, b);
 	before = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
 	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &b), 0);
 	ck_assert_uint_eq(b, a);
 	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), before);
-	ck_assert_uint_ge(calls(GPUVM_DRV_EVENT_QUERY), 1);
+	/* unmarked and alone: only a synchronization covers it */
+	ck_assert_int_eq(gpuvm_free_async(c, stream), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &a), 0);
+	ck_assert_uint_eq(a, c);
+	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), before + 1);
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(a), 0);
 	ck_assert_int_eq(gpuvm_free(b), 0);
 }
 END_TEST
@@ -1217,6 +1279,7 @@ int main(void)
 	tcase_add_test(tc, chunk_slabs);
 	tcase_add_test(tc, growth_reuses_deferred);
 	tcase_add_test(tc, async_free);
+	tcase_add_test(tc, async_free_unmarked);
 	tcase_add_loop_test(tc, tail_share, 0, 2);
 	tcase_add_test(tc, tail_share_chain);
 	tcase_add_test(tc, tail_share_reuse);
