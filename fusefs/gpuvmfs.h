@@ -23,7 +23,6 @@
 
 #define GPUVMFS_VERSION		"1.0"
 /* The file of /gpuvm/policy defaults, in the run directory. */
-#define GPUVMFS_DEFAULTS_FILE	"defaults"
 /* How long a scan of the run directory is reused, in ms. */
 #define GPUVMFS_PROC_TTL_MS	200
 /* How long a knob write waits for the process to apply it, in ms. */
@@ -55,7 +54,6 @@ struct gpuvmfs {
 	size_t nr_procs;		/* proc_lock */
 	uint64_t procs_stamp_ns;	/* CLOCK_MONOTONIC of the scan; proc_lock */
 
-	pthread_mutex_t defaults_lock;	/* serializes rewrites of the defaults */
 };
 
 /* ---- inode.c ---- */

@@ -178,7 +178,6 @@ int main(int argc, char **argv)
 		goto out_cmd;
 	clock_gettime(CLOCK_REALTIME, &fs.started);
 	pthread_mutex_init(&fs.proc_lock, NULL);
-	pthread_mutex_init(&fs.defaults_lock, NULL);
 	rundir_prepare(&fs, named);
 	/* the daemon leaves the working directory: a relative one must hold */
 	if (fs.rundir[0] != '/' && realpath(fs.rundir, own)) {
@@ -238,7 +237,6 @@ out_session:
 out_fs:
 	gpuvmfs_http_close(http);
 	gpuvmfs_proc_exit(&fs);
-	pthread_mutex_destroy(&fs.defaults_lock);
 	pthread_mutex_destroy(&fs.proc_lock);
 	free(fs.rundir);
 out_cmd:

@@ -289,72 +289,6 @@ GPUVM_API int gpuvm_knob_format(const struct gpuvm_knob *knob, uint64_t val, cha
 	return n;
 }
 
-/*
- * <rundir>/defaults: what gpuvmfs's /gpuvm/policy/<knob> files set for
- * processes that start later, one "name=value" line per knob.  Written by
- * whoever mounted /gpuvm, so it is believed only when it is a regular file
- * owned by root or by us, and every line is validated like any input; a bad
- * line is skipped with a warning.
- */
-static void policy_load_file(uint64_t *vals)
-{
-	char path[PATH_MAX], line[160], *eq, *nl;
-	struct stat st;
-	FILE *f;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/defaults", publish_rundir());
-	fd = safe_open_owned(path, true);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) || st.st_size > 65536) {
-		close(fd);
-		return;
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		const struct gpuvm_knob *k;
-		uint64_t v;
-		int ret;
-
-		nl = strchr(line, '\n');
-		if (!nl && !feof(f)) {
-			int c;
-
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;	/* an over-long line: skip all of it */
-			vmm_warn("%s: over-long line ignored", path);
-			continue;
-		}
-		if (nl)
-			*nl = '\0';
-		if (!line[0] || line[0] == '#')
-			continue;
-		eq = strchr(line, '=');
-		if (eq)
-			*eq = '\0';
-		k = eq ? gpuvm_knob_find(line) : NULL;
-		if (!k) {
-			vmm_warn("%s: '%.40s' ignored (not name=value of a knob)", path, line);
-			continue;
-		}
-		ret = gpuvm_knob_parse(k, eq + 1, &v);
-		if (!ret)
-			ret = gpuvm_knob_check(k, v);
-		if (ret) {
-			vmm_warn("%s: %s=%.64s: %s; ignored", path, k->name, eq + 1,
-				 ret == -ERANGE ? "out of range" : "invalid value");
-			continue;
-		}
-		vals[k - vmm_knobs] = v;
-	}
-	fclose(f);
-}
-
 void policy_load_env(uint64_t *vals)
 {
 	char var[64], *p;
@@ -362,7 +296,8 @@ void policy_load_env(uint64_t *vals)
 
 	for (i = 0; i < VMM_KNOB_NR; i++)
 		vals[i] = vmm_knobs[i].def;
-	policy_load_file(vals);
+	/* <rundir>/defaults (defaults.c), then the environment over it */
+	gpuvm_defaults_read(NULL, vals, NULL, false);
 	for (i = 0; i < VMM_KNOB_NR; i++) {
 		const struct gpuvm_knob *k = &vmm_knobs[i];
 		const char *s;

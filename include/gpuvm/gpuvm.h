@@ -325,6 +325,36 @@ GPUVM_API int gpuvm_knob_check_all(const uint64_t *vals, const char **why);
 GPUVM_API int gpuvm_knob_format(const struct gpuvm_knob *knob, uint64_t val, char *buf, size_t len);
 
 /**
+ * gpuvm_defaults_read - the knob values a run directory's defaults file
+ * (<rundir>/defaults, what /gpuvm/policy/<knob> sets for processes that
+ * start later) sets
+ * @rundir: the run directory, or NULL for this process's
+ * @vals: gpuvm_knob_count() values by schema index; each knob the file
+ *	  sets with a valid line (the last one wins) is written, the others
+ *	  are left as they are
+ * @set: NULL, or gpuvm_knob_count() flags, set for each knob written
+ * @quiet: do not warn about the lines skipped
+ *
+ * A file is believed only when it is a regular file of ours or root's (a
+ * link or another user's reads as none).
+ * Return: 0, or -EINVAL, -ENOMEM, -EIO, -errno of open().
+ */
+GPUVM_API int gpuvm_defaults_read(const char *rundir, uint64_t *vals, bool *set, bool quiet);
+
+/**
+ * gpuvm_defaults_write - set one knob's default in a run directory's file
+ * @rundir: the run directory, or NULL for this process's
+ * @knob: the knob
+ * @val: its value (gpuvm_knob_check() decides)
+ *
+ * The file is replaced atomically (never written through a link); the
+ * other knobs' valid lines are kept.
+ * Return: 0, -EINVAL or -ERANGE (a bad value), or -errno (nothing changed).
+ */
+GPUVM_API int gpuvm_defaults_write(const char *rundir, const struct gpuvm_knob *knob,
+				   uint64_t val);
+
+/**
  * gpuvm_policy_get - the live value of a knob
  * @dev: device ordinal, or -1 for the process defaults
  */

@@ -396,6 +396,75 @@ START_TEST(knob_defaults_file)
 }
 END_TEST
 
+/* The text of the file at @path. */
+static void slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+}
+
+/* The one writer and reader of <rundir>/defaults, as gpuvmfs uses them. */
+START_TEST(knob_defaults_write)
+{
+	char dir[] = "/tmp/gpuvm-defaults-XXXXXX", path[64], victim[80], text[256];
+	uint64_t v[VMM_KNOB_NR];
+	bool set[VMM_KNOB_NR] = { false };
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/defaults", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("limit=12abc\nbogus=1\nsmall_max=512K\nplacement=first-fit\n", f);
+	fclose(f);
+	ck_assert_int_eq(gpuvm_defaults_write(dir, gpuvm_knob_find("limit"), 1ull << 30), 0);
+	ck_assert_int_eq(gpuvm_defaults_write(dir, gpuvm_knob_find("placement"),
+					      VMM_PLACE_BEST_FIT), 0);
+	slurp(path, text, sizeof(text));
+	/* valid lines kept (as plain numbers, in schema order), broken and unknown gone */
+	ck_assert_str_eq(text, "limit=1073741824\nsmall_max=524288\nplacement=best-fit\n");
+
+	/* a bad value changes nothing */
+	ck_assert_int_eq(gpuvm_defaults_write(dir, gpuvm_knob_find("small_max"), 65ull << 20),
+			 -ERANGE);
+	ck_assert_int_eq(gpuvm_defaults_write(dir, NULL, 1), -EINVAL);
+	memset(v, 0xff, sizeof(v));
+	ck_assert_int_eq(gpuvm_defaults_read(dir, v, set, true), 0);
+	ck_assert(set[VMM_KNOB_LIMIT] && set[VMM_KNOB_PLACEMENT] && set[VMM_KNOB_SMALL_MAX]);
+	ck_assert(!set[VMM_KNOB_CHUNK_SIZE]);
+	ck_assert_uint_eq(v[VMM_KNOB_CHUNK_SIZE], UINT64_MAX);	/* left alone */
+	ck_assert_uint_eq(v[VMM_KNOB_LIMIT], 1ull << 30);
+	ck_assert_uint_eq(v[VMM_KNOB_SMALL_MAX], 512u << 10);
+	ck_assert_int_eq(gpuvm_defaults_read(dir, NULL, NULL, true), -EINVAL);
+
+	/* a link there reads as no file, and a write replaces it */
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	f = fopen(victim, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("limit=4096\n", f);
+	fclose(f);
+	unlink(path);
+	ck_assert_int_eq(symlink(victim, path), 0);
+	memset(set, 0, sizeof(set));
+	ck_assert_int_eq(gpuvm_defaults_read(dir, v, set, true), 0);
+	ck_assert(!set[VMM_KNOB_LIMIT]);
+	ck_assert_int_eq(gpuvm_defaults_write(dir, gpuvm_knob_find("limit"), 8192), 0);
+	slurp(victim, text, sizeof(text));
+	ck_assert_str_eq(text, "limit=4096\n");
+	ck_assert_int_eq(gpuvm_defaults_read(dir, v, set, true), 0);
+	ck_assert(set[VMM_KNOB_LIMIT]);
+	ck_assert_uint_eq(v[VMM_KNOB_LIMIT], 8192);
+	unlink(victim);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* starttime is field 22 whatever comm holds; a short text has none. */
 START_TEST(stat_start_time)
 {
@@ -482,6 +551,7 @@ int main(void)
 	tcase_add_test(tc, knob_format_and_schema);
 	tcase_add_test(tc, knob_env_defaults);
 	tcase_add_test(tc, knob_defaults_file);
+	tcase_add_test(tc, knob_defaults_write);
 	tcase_add_test(tc, gate_counts_and_closes);
 	tcase_add_test(tc, stat_start_time);
 	suite_add_tcase(s, tc);

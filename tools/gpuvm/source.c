@@ -366,14 +366,12 @@ static void direct_init(const struct cli_source *src, struct gpuvmfs *fs)
 	fs->show_all = fs->uid == 0;
 	fs->per_user = src->per_user;
 	pthread_mutex_init(&fs->proc_lock, NULL);
-	pthread_mutex_init(&fs->defaults_lock, NULL);
 }
 
 static void direct_exit(struct gpuvmfs *fs)
 {
 	gpuvmfs_proc_exit(fs);
 	pthread_mutex_destroy(&fs->proc_lock);
-	pthread_mutex_destroy(&fs->defaults_lock);
 }
 
 static int direct_read(const struct cli_source *src, pid_t pid, int dev, enum cli_file file,
