@@ -13,11 +13,10 @@
 
 #include "shim.h"
 
-/** cuMemGetInfo_v2 - the driver's, with gpuvm's cache free and its limit total */
+/** cuMemGetInfo_v2 - the driver's, corrected by gpuvm_mem_info() (cache, limit) */
 SHIM_EXPORT CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
 {
-	struct gpuvm_stats st;
-	uint64_t fr, tot, in_use, avail;
+	uint64_t fr, tot;
 	CUresult res;
 	int dev;
 
@@ -26,21 +25,12 @@ SHIM_EXPORT CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
 	if (res != CUDA_SUCCESS || shim.disabled || !free || !total)
 		return res;
 	dev = shim_current_device();
-	if (dev < 0 || gpuvm_stats(dev, &st))
-		return res;
+	fr = *free;
 	tot = *total;
-	/* What gpuvm caches it hands out again before asking the driver. */
-	fr = *free + st.cached;
-	if (st.limit) {
-		in_use = st.physical > st.cached ? st.physical - st.cached : 0;
-		avail = in_use < st.limit ? st.limit - in_use : 0;
-		if (st.limit < tot)
-			tot = st.limit;
-		if (fr > avail)
-			fr = avail;
-	}
+	if (dev < 0 || gpuvm_mem_info(dev, &fr, &tot))
+		return res;
+	*free = fr;
 	*total = tot;
-	*free = fr < tot ? fr : tot;
 	return res;
 }
 

@@ -196,6 +196,44 @@ GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats)
 }
 
 /**
+ * gpuvm_mem_info - a device's free and total memory as a program on gpuvm
+ * sees them (cuMemGetInfo under the shim)
+ * @dev: device ordinal
+ * @free: in, what the driver says is free; out, that plus what gpuvm caches
+ *	  (handed out again before the driver is asked), at most what the
+ *	  limit leaves, at most the total
+ * @total: in, the driver's total; out, at most the limit
+ *
+ * Return: 0, or -EINVAL (bad device, NULL pointer), -ENODEV, -ESHUTDOWN
+ * (nothing changed).
+ */
+GPUVM_API int gpuvm_mem_info(int dev, uint64_t *free, uint64_t *total)
+{
+	uint64_t fr, tot, in_use, avail;
+	struct gpuvm_stats st;
+	int ret;
+
+	if (!free || !total)
+		return -EINVAL;
+	ret = gpuvm_stats(dev, &st);
+	if (ret)
+		return ret;
+	tot = *total;
+	fr = *free + st.cached;
+	if (st.limit) {
+		in_use = st.physical > st.cached ? st.physical - st.cached : 0;
+		avail = in_use < st.limit ? st.limit - in_use : 0;
+		if (st.limit < tot)
+			tot = st.limit;
+		if (fr > avail)
+			fr = avail;
+	}
+	*total = tot;
+	*free = fr < tot ? fr : tot;
+	return 0;
+}
+
+/**
  * stats_publish_trace_dropped - the trace's lost events into the status
  * @dropped: events lost so far by the trace
  * @wait: wait for a busy device lock (else give up: the caller retries)

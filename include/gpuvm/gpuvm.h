@@ -252,6 +252,17 @@ struct gpuvm_stats {
 GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats);
 
 /**
+ * gpuvm_mem_info - a device's free and total memory as a program on gpuvm
+ * sees them (what the shim's cuMemGetInfo answers)
+ * @dev: device ordinal
+ * @free: in, what the driver says is free; out, that plus what gpuvm
+ *	  caches, at most what the limit leaves and at most the total
+ * @total: in, the driver's total; out, at most the limit
+ * Return: 0, or -EINVAL, -ENODEV, -ESHUTDOWN (nothing changed).
+ */
+GPUVM_API int gpuvm_mem_info(int dev, uint64_t *free, uint64_t *total);
+
+/**
  * gpuvm_reclaim - hand cached physical chunks back to the driver
  * @dev: device ordinal, or -1 for every device
  * @target: bytes to release at least (0: everything cached)

@@ -1083,6 +1083,46 @@ START_TEST(growth_reuses_deferred)
 }
 END_TEST
 
+/* gpuvm_mem_info(): the driver's figures with gpuvm's cache free, under its limit. */
+START_TEST(mem_info)
+{
+	struct gpuvm_stats st;
+	uint64_t fr, tot;
+	gpuvm_ptr_t a;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_ge(st.cached, 8 * MiB);
+	fr = 100 * MiB;
+	tot = 1024 * MiB;
+	ck_assert_int_eq(gpuvm_mem_info(0, &fr, &tot), 0);
+	ck_assert_uint_eq(fr, 100 * MiB + st.cached);
+	ck_assert_uint_eq(tot, 1024 * MiB);
+	/* a limit caps the total, and free at what it leaves */
+	ck_assert_int_eq(gpuvm_policy_set(0, "limit", 32 * MiB), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 16 * MiB, 0, &a), 0);
+	fr = 100 * MiB;
+	tot = 1024 * MiB;
+	ck_assert_int_eq(gpuvm_mem_info(0, &fr, &tot), 0);
+	ck_assert_uint_eq(tot, 32 * MiB);
+	ck_assert_uint_eq(fr, 16 * MiB);
+	/* a driver short of memory stays the bound */
+	fr = 1 * MiB;
+	tot = 1024 * MiB;
+	ck_assert_int_eq(gpuvm_mem_info(0, &fr, &tot), 0);
+	ck_assert_uint_le(fr, 1 * MiB + 16 * MiB);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	/* bad input changes nothing */
+	fr = tot = 7;
+	ck_assert_int_eq(gpuvm_mem_info(-1, &fr, &tot), -EINVAL);
+	ck_assert_int_eq(gpuvm_mem_info(GPUVM_MAX_DEVICES, &fr, &tot), -EINVAL);
+	ck_assert_int_eq(gpuvm_mem_info(0, NULL, &tot), -EINVAL);
+	ck_assert_uint_eq(fr, 7);
+	ck_assert_uint_eq(tot, 7);
+}
+END_TEST
+
 START_TEST(async_free)
 {
 	enum { N = 2 * VMM_ASYNC_MARK_EVERY };
@@ -1278,6 +1318,7 @@ int main(void)
 	tcase_add_test(tc, slab_sizing);
 	tcase_add_test(tc, chunk_slabs);
 	tcase_add_test(tc, growth_reuses_deferred);
+	tcase_add_test(tc, mem_info);
 	tcase_add_test(tc, async_free);
 	tcase_add_test(tc, async_free_unmarked);
 	tcase_add_loop_test(tc, tail_share, 0, 2);
