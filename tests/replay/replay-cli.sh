@@ -122,6 +122,15 @@ if grep -q '^gpuvm .*not run' "$tmp/real.out"; then
 else
 	grep -q '^gpuvm ' "$tmp/real.out" || fail "no gpuvm row"
 fi
+# driver ms by call: one line per column that ran, its kinds summing to
+# its driver-ms
+awk '$1 == "model" { for (i = 1; i <= NF; i++) if ($i == "driver-ms") col = i }
+     /^ratios/ { table = 0 } table && NF > col { ms[$1] = $col } $1 == "model" { table = 1 }
+     /^driver ms by call/ { split_ = 1; next }
+     split_ && /^  / { sum = $3 + $6 + $9 + $12 + $15; n++
+		       d = sum - ms[$1]; if (d < -0.6 || d > 0.6) { print "bad: " $0; bad = 1 } }
+     END { if (!n) print "no lines"; exit bad || !n }' "$tmp/real.out" ||
+	fail "driver ms by call does not add up: $(sed -n '/^driver ms by call/,$p' "$tmp/real.out")"
 
 # A trace's source is printed escaped: an ESC in it must not reach the terminal.
 cp "$tmp/classic.trace" "$tmp/esc.trace"

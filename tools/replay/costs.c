@@ -124,13 +124,30 @@ int replay_costs_load(struct replay_costs *c, const char *path)
 }
 
 /**
- * replay_costs_estimate_us - estimated driver time of a run
+ * replay_costs_call_us - estimated driver time of one kind of call
+ * @c: the cost table
+ * @call: the kind (REPLAY_CALL_*)
+ * @calls: how many calls of that kind
+ * @bytes: the bytes they covered
+ *
+ * per_call * calls + per_2mib * units, where units is the number of 2 MiB
+ * pieces covered, and at least one per call.
+ */
+double replay_costs_call_us(const struct replay_costs *c, int call, uint64_t calls,
+			    uint64_t bytes)
+{
+	uint64_t units = (bytes + 2 * MiB - 1) / (2 * MiB);
+
+	if (units < calls)
+		units = calls;
+	return c->per_call_us[call] * calls + c->per_2mib_us[call] * units;
+}
+
+/**
+ * replay_costs_estimate_us - estimated driver time of a run, every kind
  * @c: the cost table
  * @calls: calls by kind
  * @bytes: bytes the calls of each kind covered
- *
- * Each kind costs per_call * calls + per_2mib * units, where units is the
- * number of 2 MiB pieces covered, and at least one per call.
  */
 double replay_costs_estimate_us(const struct replay_costs *c, const uint64_t *calls,
 				const uint64_t *bytes)
@@ -138,12 +155,7 @@ double replay_costs_estimate_us(const struct replay_costs *c, const uint64_t *ca
 	double us = 0;
 	int i;
 
-	for (i = 0; i < REPLAY_CALL_NR; i++) {
-		uint64_t units = (bytes[i] + 2 * MiB - 1) / (2 * MiB);
-
-		if (units < calls[i])
-			units = calls[i];
-		us += c->per_call_us[i] * calls[i] + c->per_2mib_us[i] * units;
-	}
+	for (i = 0; i < REPLAY_CALL_NR; i++)
+		us += replay_costs_call_us(c, i, calls[i], bytes[i]);
 	return us;
 }

@@ -134,6 +134,36 @@ static const char *fmt_size(char *buf, size_t len, uint64_t v)
 	return buf;
 }
 
+/*
+ * Where each model's estimated driver time goes, by kind of call, and
+ * its share of the total.  Context synchronizations are counted (in the
+ * notes) but not priced: the cost tables have no measured figure for one.
+ */
+static void print_driver_time(FILE *out, const struct replay_costs *costs,
+			      const struct replay_result *res, int nr)
+{
+	int i, k;
+
+	fprintf(out, "driver ms by call (estimated from the costs above):\n");
+	for (i = 0; i < nr; i++) {
+		const struct replay_result *r = &res[i];
+
+		if (!r->ran)
+			continue;
+		fprintf(out, "  %-17s", r->name);
+		for (k = 0; k < REPLAY_CALL_NR; k++) {
+			double us = replay_costs_call_us(costs, k, r->calls[k], r->bytes[k]);
+			char share[16];
+
+			snprintf(share, sizeof(share), "(%.0f%%)",
+				 r->est_us > 0 ? 100.0 * us / r->est_us : 0.0);
+			fprintf(out, " %s %6.1f %-*s", replay_call_name(k), us / 1000.0,
+				k + 1 < REPLAY_CALL_NR ? 6 : 0, share);
+		}
+		fputc('\n', out);
+	}
+}
+
 /**
  * replay_print_table - the comparison of every result, one row per model
  *
@@ -194,4 +224,5 @@ void replay_print_table(FILE *out, const struct replay_trace *t, const struct re
 	}
 	if (ref)
 		fprintf(out, "ratios (held/r, time/r) are relative to %s in this run\n", ref->name);
+	print_driver_time(out, costs, res, nr);
 }

@@ -171,6 +171,8 @@ struct replay_costs {
 const char *replay_call_name(int call);	/* "create", "map", ... */
 void replay_costs_default(struct replay_costs *c);
 int replay_costs_load(struct replay_costs *c, const char *path);
+double replay_costs_call_us(const struct replay_costs *c, int call, uint64_t calls,
+			    uint64_t bytes);
 double replay_costs_estimate_us(const struct replay_costs *c, const uint64_t *calls,
 				const uint64_t *bytes);
 
