@@ -642,9 +642,8 @@ static int do_write(struct gpuvmfs *fs, const struct fuse_ctx *ctx,
 		if (n->kind == GFS_KNOB && knob->init_only)
 			return -EACCES;
 		name = knob->name;
+		/* the one text entry point: parsed is checked */
 		err = gpuvm_knob_parse(knob, text, &val);
-		if (!err)
-			err = gpuvm_knob_check(knob, val);
 	}
 	if (err)
 		return err;

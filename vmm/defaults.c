@@ -8,8 +8,8 @@
  * back (sizes and integers in decimal, bools 0/1, enums by choice name).
  * Written by whoever mounted /gpuvm, so it is believed only when it is a
  * regular file owned by us or by root, of at most DEFAULTS_MAX bytes, and
- * every line is validated like any input (gpuvm_knob_parse() and
- * gpuvm_knob_check()): a bad line is skipped, the last good one of a knob
+ * every line is validated like any input (gpuvm_knob_parse(), which checks
+ * what it parsed): a bad line is skipped, the last good one of a knob
  * wins.  It is replaced atomically (written aside, then renamed), so a
  * process starting meanwhile reads the old file or the new, never half.
  */
@@ -92,9 +92,7 @@ static void defaults_parse(const char *path, char *text, uint64_t *vals, bool *s
 				vmm_warn("%s: '%.40s' ignored (not name=value of a knob)", path, line);
 			continue;
 		}
-		ret = gpuvm_knob_parse(k, eq + 1, &v);
-		if (!ret)
-			ret = gpuvm_knob_check(k, v);
+		ret = gpuvm_knob_parse(k, eq + 1, &v);	/* parsed is checked */
 		if (ret) {
 			if (!quiet)
 				vmm_warn("%s: %s=%.64s: %s; ignored", path, k->name, eq + 1,

