@@ -75,8 +75,8 @@ static int ex_init(struct replay_model *m, const struct replay_policy *pol)
 		return -ENOMEM;
 	}
 	s->max_split = pol->torch_max_split_size;
-	list_init(&s->segments);
-	list_init(&s->free);
+	INIT_LIST_HEAD(&s->segments);
+	INIT_LIST_HEAD(&s->free);
 	m->priv = s;
 	return 0;
 }
@@ -109,8 +109,8 @@ static struct ex_block *ex_block_new(struct ex_segment *seg, uint64_t addr, uint
 	b->addr = addr;
 	b->size = size;
 	b->mapped = mapped;
-	list_init(&b->seg_node);
-	list_init(&b->free_node);
+	INIT_LIST_HEAD(&b->seg_node);
+	INIT_LIST_HEAD(&b->free_node);
 	return b;
 }
 
@@ -127,7 +127,7 @@ static struct ex_segment *ex_segment_new(struct replay_model *m, struct ex_state
 	seg->small = small;
 	seg->stream = stream;
 	seg->page = small ? EX_SMALL_PAGE : EX_LARGE_PAGE;
-	list_init(&seg->blocks);
+	INIT_LIST_HEAD(&seg->blocks);
 	b = ex_block_new(seg, 0, replay_round_up(m->capacity, seg->page), false);
 	if (!b) {
 		free(seg);
@@ -161,8 +161,8 @@ static bool ex_free_like(const struct ex_block *a, const struct ex_block *b)
 static void ex_merge(struct ex_block *b, struct ex_block *next)
 {
 	b->size += next->size;
-	list_del(&next->seg_node);
-	list_del(&next->free_node);
+	list_del_init(&next->seg_node);
+	list_del_init(&next->free_node);
 	free(next);
 }
 
@@ -246,7 +246,7 @@ static struct ex_block *ex_grow(struct replay_model *m, struct ex_segment *seg,
 		ex_merge(b, next);
 	prev = ex_prev(b);
 	if (ex_free_like(prev, b)) {
-		list_del(&prev->free_node);
+		list_del_init(&prev->free_node);
 		ex_merge(prev, b);
 		b = prev;
 	}
@@ -311,7 +311,7 @@ static void ex_release(struct replay_model *m, struct ex_state *s)
 			list_add(&tail->seg_node, &b->seg_node);
 			list_add(&tail->free_node, &s->free);
 		}
-		list_del(&b->free_node);
+		list_del_init(&b->free_node);
 		b->addr = start;
 		b->size = end - start;
 		b->mapped = false;
@@ -338,7 +338,7 @@ static int ex_alloc(struct replay_model *m, uint32_t id, uint64_t req, uint64_t 
 
 	b = ex_find_free(s, small, stream, size);
 	if (b) {
-		list_del(&b->free_node);
+		list_del_init(&b->free_node);
 	} else {
 		b = ex_grow_pool(m, s, small, stream, size);
 		if (!b) {

@@ -17,54 +17,11 @@
 
 #include <gpuvm/trace.h>
 
+#include "list.h"
+
 #define KiB	(1ull << 10)
 #define MiB	(1ull << 20)
 #define GiB	(1ull << 30)
-
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-
-/* A minimal intrusive doubly-linked list, in the kernel's manner. */
-struct list_head {
-	struct list_head *prev, *next;
-};
-
-static inline void list_init(struct list_head *h)
-{
-	h->prev = h->next = h;
-}
-
-static inline bool list_empty(const struct list_head *h)
-{
-	return h->next == h;
-}
-
-/* Insert @n after @pos. */
-static inline void list_add(struct list_head *n, struct list_head *pos)
-{
-	n->next = pos->next;
-	n->prev = pos;
-	pos->next->prev = n;
-	pos->next = n;
-}
-
-static inline void list_add_tail(struct list_head *n, struct list_head *h)
-{
-	list_add(n, h->prev);
-}
-
-static inline void list_del(struct list_head *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->prev = n->next = n;
-}
-
-#define list_entry(ptr, type, member) container_of(ptr, type, member)
-#define list_for_each(pos, head) \
-	for (pos = (head)->next; pos != (head); pos = pos->next)
-#define list_for_each_safe(pos, tmp, head) \
-	for (pos = (head)->next, tmp = pos->next; pos != (head); pos = tmp, tmp = pos->next)
 
 /*
  * The largest size, in bytes, a trace may name (a record's requested or

@@ -106,9 +106,9 @@ static int tc_init(struct replay_model *m, const struct replay_policy *pol)
 	if (err)
 		goto out_free_blocks;
 	s->max_split = pol->torch_max_split_size;
-	list_init(&s->segments);
-	list_init(&s->free_small);
-	list_init(&s->free_large);
+	INIT_LIST_HEAD(&s->segments);
+	INIT_LIST_HEAD(&s->free_small);
+	INIT_LIST_HEAD(&s->free_large);
 	m->priv = s;
 	return 0;
 
@@ -126,11 +126,11 @@ static void tc_segment_free(struct tc_state *s, struct tc_segment *seg)
 	list_for_each_safe(pos, tmp, &seg->blocks) {
 		struct tc_block *b = list_entry(pos, struct tc_block, seg_node);
 
-		list_del(&b->pool_node);
+		list_del_init(&b->pool_node);
 		free(b);
 	}
 	s->driver.ops->free(&s->driver, seg->seg_id);
-	list_del(&seg->node);
+	list_del_init(&seg->node);
 	free(seg);
 }
 
@@ -203,7 +203,7 @@ static struct tc_block *tc_segment_new(struct replay_model *m, struct tc_state *
 	seg->seg_id = id;
 	seg->size = size;
 	seg->base = (uint64_t)id << 40;	/* disjoint model addresses */
-	list_init(&seg->blocks);
+	INIT_LIST_HEAD(&seg->blocks);
 	list_add_tail(&seg->node, &s->segments);
 	b->seg = seg;
 	b->addr = seg->base;
@@ -212,7 +212,7 @@ static struct tc_block *tc_segment_new(struct replay_model *m, struct tc_state *
 	b->small = small;
 	b->allocated = false;
 	list_add_tail(&b->seg_node, &seg->blocks);
-	list_init(&b->pool_node);
+	INIT_LIST_HEAD(&b->pool_node);
 	return b;
 
 out_free:
@@ -254,7 +254,7 @@ static int tc_alloc(struct replay_model *m, uint32_t id, uint64_t req, uint64_t 
 
 	b = tc_find_free(s, small, size, stream);
 	if (b) {
-		list_del(&b->pool_node);
+		list_del_init(&b->pool_node);
 	} else {
 		uint64_t seg_size = tc_allocation_size(size);
 
@@ -289,8 +289,8 @@ static int tc_alloc(struct replay_model *m, uint32_t id, uint64_t req, uint64_t 
 static void tc_merge(struct tc_block *b, struct tc_block *next)
 {
 	b->size += next->size;
-	list_del(&next->seg_node);
-	list_del(&next->pool_node);
+	list_del_init(&next->seg_node);
+	list_del_init(&next->pool_node);
 	free(next);
 }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * list.h - intrusive doubly linked lists in the kernel's manner.
+ * list.h - intrusive doubly linked lists in the kernel's manner, the one
+ * list of the tree (the manager's ranges and chunks, the replay models'
+ * blocks and segments).
  */
-#ifndef GPUVM_VMM_LIST_H
-#define GPUVM_VMM_LIST_H
+#ifndef GPUVM_COMMON_LIST_H
+#define GPUVM_COMMON_LIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,6 +59,11 @@ static inline bool list_empty(const struct list_head *h)
 #define list_entry(ptr, type, member)	container_of(ptr, type, member)
 #define list_first_entry(head, type, member) \
 	list_entry((head)->next, type, member)
+#define list_for_each(pos, head)					\
+	for (pos = (head)->next; pos != (head); pos = pos->next)
+#define list_for_each_safe(pos, tmp, head)				\
+	for (pos = (head)->next, tmp = pos->next; pos != (head);	\
+	     pos = tmp, tmp = pos->next)
 #define list_for_each_entry(pos, head, type, member)			\
 	for (pos = list_entry((head)->next, type, member);		\
 	     &pos->member != (head);					\
@@ -67,4 +74,4 @@ static inline bool list_empty(const struct list_head *h)
 	     &pos->member != (head);					\
 	     pos = n, n = list_entry(n->member.next, type, member))
 
-#endif /* GPUVM_VMM_LIST_H */
+#endif /* GPUVM_COMMON_LIST_H */
