@@ -543,27 +543,20 @@ static struct vmm_async_stream *async_stream(struct vmm_device *d, void *stream)
 }
 
 /*
- * Whether an async free on @stream records an event: every
- * VMM_ASYNC_MARK_EVERY-th on a stream, and the first on a stream not
- * tracked (the slot it takes drops another stream, whose next free then
- * records one: early, never late).
- */
-static bool async_mark_due(struct vmm_device *d, void *stream)
-{
-	struct vmm_async_stream *s = async_stream(d, stream);
-
-	return !s || ++s->since_mark >= VMM_ASYNC_MARK_EVERY;
-}
-
-/*
- * An event recorded on @stream now, after the free it is for, or NULL: the
- * frees it would cover wait for a later one or a context synchronization.
+ * The event for an async free on @stream, recorded now, after it: at every
+ * VMM_ASYNC_MARK_EVERY-th free on a stream, and at the first on a stream
+ * not tracked (the slot it takes drops another stream, whose next free
+ * then records one: early, never late).  NULL for the others, or when the
+ * record fails: the frees it would cover wait for a later event or a
+ * context synchronization.
  */
 static drv_event_t async_mark(struct vmm_device *d, void *stream)
 {
-	struct vmm_async_stream *s;
+	struct vmm_async_stream *s = async_stream(d, stream);
 	drv_event_t ev = NULL;
 
+	if (s && ++s->since_mark < VMM_ASYNC_MARK_EVERY)
+		return NULL;
 	if (d->nr_events)
 		ev = d->events[--d->nr_events];
 	else if (drv_event_create(d->ordinal, &ev))
@@ -572,7 +565,6 @@ static drv_event_t async_mark(struct vmm_device *d, void *stream)
 		__event_put(d, ev);
 		return NULL;
 	}
-	s = async_stream(d, stream);
 	if (!s) {
 		s = &d->async_streams[d->async_stream_next++ % VMM_ASYNC_STREAMS];
 		s->stream = stream;
@@ -621,8 +613,7 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 	if (async && !shared) {
 		r->stream = stream;
 		r->flags |= RANGE_F_ASYNC;
-		if (async_mark_due(d, stream))
-			r->event = async_mark(d, stream);
+		r->event = async_mark(d, stream);
 		list_add_tail(&r->link, &d->async);
 		return;
 	}
