@@ -16,6 +16,7 @@
 #include <cuda.h>
 #include <gpuvm/cuda_driver.h>
 
+#include "driver.h"
 #include "log.h"
 
 #define DRIVER_SONAME	"libcuda.so.1"
@@ -56,6 +57,27 @@ static void *lookup(void *lib, const char *name)
 	return libc_dlsym(lib, name);
 }
 
+/**
+ * drv_missing_add - name the @nth missing entry point in a message
+ * @buf: the message, @len its size, *@n its length so far
+ * @nth: how many are missing with this one (1 for the first)
+ * @prefix: what comes before the first name
+ * @name: the entry point
+ *
+ * The first three are enough to tell what a library is; a fourth adds
+ * ", ...", and later ones nothing.
+ */
+void drv_missing_add(char *buf, size_t len, size_t *n, size_t nth, const char *prefix,
+		     const char *name)
+{
+	if (*n >= len)
+		return;
+	if (nth <= 3)
+		*n += snprintf(buf + *n, len - *n, "%s%s", nth > 1 ? ", " : prefix, name);
+	else if (nth == 4)
+		*n += snprintf(buf + *n, len - *n, ", ...");
+}
+
 /*
  * Why @lib cannot be a driver, in @why, or false when it can: it is the
  * shim, or it lacks an entry point every driver has.
@@ -68,16 +90,10 @@ static bool driver_refused(void *lib, char *why, size_t len)
 		snprintf(why, len, "is gpuvm's preload shim, not a CUDA driver");
 		return true;
 	}
-	for (i = 0; i < sizeof(driver_identity) / sizeof(driver_identity[0]); i++) {
-		if (lookup(lib, driver_identity[i]))
-			continue;
-		/* the first three are enough to tell what it is */
-		if (missing++ < 3 && n < len)
-			n += snprintf(why + n, len - n, "%s%s", missing > 1 ? ", " :
-				      "is not a CUDA driver: it lacks ", driver_identity[i]);
-		else if (missing == 4 && n < len)
-			n += snprintf(why + n, len - n, ", ...");
-	}
+	for (i = 0; i < sizeof(driver_identity) / sizeof(driver_identity[0]); i++)
+		if (!lookup(lib, driver_identity[i]))
+			drv_missing_add(why, len, &n, ++missing, "is not a CUDA driver: it lacks ",
+					driver_identity[i]);
 	return missing > 0;
 }
 

@@ -285,14 +285,9 @@ int drv_open(void)
 	for (i = 0; i < sizeof(drv_syms) / sizeof(drv_syms[0]); i++) {
 		*drv_syms[i].slot = gpuvm_cuda_sym(drv.lib, drv_syms[i].name,
 						   drv_syms[i].versioned);
-		if (*drv_syms[i].slot || drv_syms[i].optional)
-			continue;
-		/* the first three missing are enough to tell what it lacks */
-		if (missing++ < 3 && len < sizeof(lacks))
-			len += snprintf(lacks + len, sizeof(lacks) - len, "%s%s",
-					missing > 1 ? ", " : "", drv_syms[i].name);
-		else if (missing == 4 && len < sizeof(lacks))
-			len += snprintf(lacks + len, sizeof(lacks) - len, ", ...");
+		if (!*drv_syms[i].slot && !drv_syms[i].optional)
+			drv_missing_add(lacks, sizeof(lacks), &len, ++missing, "",
+					drv_syms[i].name);
 	}
 	if (missing) {
 		vmm_warn("the CUDA driver %s lacks %s, which gpuvm needs", path, lacks);

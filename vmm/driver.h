@@ -20,6 +20,9 @@
 typedef uint64_t drv_handle_t;		/* CUmemGenericAllocationHandle */
 typedef void *drv_event_t;		/* CUevent */
 
+/* name the @nth missing entry point in a message (cuda_driver.c) */
+void drv_missing_add(char *buf, size_t len, size_t *n, size_t nth, const char *prefix,
+		     const char *name);
 /* open the driver and cuInit(); 0, -ENODEV (no driver or device) or -EIO */
 int drv_open(void);
 /* forget the driver (after drv_device_put() of every device) */
