@@ -105,9 +105,13 @@ static void defaults_parse(const char *path, char *text, uint64_t *vals, bool *s
 	}
 }
 
-static void defaults_path(const char *rundir, char *path, size_t len)
+/* The run directory meant (NULL: this process's), and its file in @path. */
+static const char *defaults_path(const char *rundir, char *path, size_t len)
 {
-	snprintf(path, len, "%s/" DEFAULTS_FILE, rundir ? rundir : publish_rundir());
+	if (!rundir)
+		rundir = publish_rundir();
+	snprintf(path, len, "%s/" DEFAULTS_FILE, rundir);
+	return rundir;
 }
 
 /**
@@ -216,7 +220,7 @@ GPUVM_API int gpuvm_defaults_write(const char *rundir, const struct gpuvm_knob *
 	err = gpuvm_knob_check(knob, val);
 	if (err)
 		return err;
-	defaults_path(rundir, path, sizeof(path));
+	rundir = defaults_path(rundir, path, sizeof(path));
 	pthread_mutex_lock(&defaults_lock);
 	err = defaults_load(path, &text);
 	if (err)
@@ -226,7 +230,7 @@ GPUVM_API int gpuvm_defaults_write(const char *rundir, const struct gpuvm_knob *
 	free(text);
 	vals[i] = val;
 	set[i] = true;
-	err = defaults_replace(rundir ? rundir : publish_rundir(), path, vals, set);
+	err = defaults_replace(rundir, path, vals, set);
 out_unlock:
 	pthread_mutex_unlock(&defaults_lock);
 	return err;

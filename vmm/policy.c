@@ -7,10 +7,6 @@
  * character or a value out of range is an error and nothing changes.
  */
 #include <ctype.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +14,6 @@
 
 #include "internal.h"
 #include "parse_size.h"
-#include "safefile.h"
 
 #define KNOB_TEXT_MAX	64	/* characters, without the trailing newline */
 #define MiB		(1ull << 20)
