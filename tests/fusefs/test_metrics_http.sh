@@ -45,6 +45,16 @@ stop() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 }
+# stopped_clean NAME PID OUT: SIGTERM ends it with status 0, and it said
+# nothing past its first line in OUT
+stopped_clean() {
+	local rc
+
+	kill "$2"
+	wait "$2"
+	rc=$?
+	[ $rc = 0 ] && [ "$(wc -l <"$3")" = 1 ] || fail "$1, stopped: exit $rc: $(cat "$3")"
+}
 cleanup() {
 	stop "$prom_pid"
 	stop "$exp_pid"
@@ -219,19 +229,11 @@ fi
 # sanitizers: no leak) and nothing said past the first line
 stop "$prom_pid"
 prom_pid=
-kill "$exp_pid"
-wait "$exp_pid"
-rc=$?
+stopped_clean "gpuvm exporter" "$exp_pid" "$tmp/exporter.out"
 exp_pid=
-[ $rc = 0 ] && [ "$(wc -l <"$tmp/exporter.out")" = 1 ] ||
-	fail "gpuvm exporter, stopped: exit $rc: $(cat "$tmp/exporter.out")"
 if [ -n "$fs_pid" ]; then
-	kill "$fs_pid"
-	wait "$fs_pid"
-	rc=$?
+	stopped_clean gpuvmfs "$fs_pid" "$tmp/fs.out"
 	fs_pid=
-	[ $rc = 0 ] && [ "$(wc -l <"$tmp/fs.out")" = 1 ] ||
-		fail "gpuvmfs, stopped: exit $rc: $(cat "$tmp/fs.out")"
 	mountpoint -q "$tmp/mnt" && fail "gpuvmfs stopped, still mounted"
 fi
 
