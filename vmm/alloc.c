@@ -630,10 +630,15 @@ static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want
 			struct vmm_chunk **c, uint64_t *done)
 {
 	uint32_t m = r->nr_chunks, i;
+	int64_t freed;
 	int got;
 
 	if (want && m > (want + r->chunk_size - 1) / r->chunk_size)
 		m = (uint32_t)((want + r->chunk_size - 1) / r->chunk_size);
+	/* the rest of the last chunk's allocation, when it lies just before */
+	while (m < r->nr_chunks && m < VMM_RELEASE_BATCH &&
+	       r->chunks[r->nr_chunks - m - 1]->phys == r->chunks[r->nr_chunks - m]->phys)
+		m++;
 	if (m > VMM_RELEASE_BATCH)
 		m = VMM_RELEASE_BATCH;
 	got = __chunks_unmap_tail(d, r, m, c);
@@ -642,12 +647,13 @@ static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want
 	d->cached_range_bytes -= (uint64_t)got * r->chunk_size;
 	__free_chunks_take(d, (uint32_t)got, r->chunk_size);
 	for (i = 0; i < (uint32_t)got; i++) {
-		if (__chunk_release(d, c[i])) {
+		freed = __chunk_release(d, c[i]);
+		if (freed < 0) {
 			/* it is in the pool now; so go the rest */
 			__chunks_return(d, c + i + 1, (uint32_t)got - i - 1);
 			return -1;
 		}
-		*done += r->chunk_size;
+		*done += (uint64_t)freed;
 	}
 	return (uint32_t)got < m ? -1 : 0;
 }

@@ -4,9 +4,11 @@
  * unmapped chunks, gathering chunks for a new range (pool first, then
  * chunks stolen from cached ranges, then new ones) and mapping them.
  *
- * Cost model (DESIGN §3): cuMemCreate is the dearest call by far, so a
- * chunk is created only when neither the pool nor a cached range can give
- * one; a range of k chunks costs k cuMemMap and a single cuMemSetAccess.
+ * Cost model (DESIGN §3, tools/replay/costs/): a chunk is created only when
+ * neither the pool nor a cached range can give one, and then all that a
+ * request lacks come from one cuMemCreate (it costs the same per call
+ * whatever the size), each chunk mapped at its offset; a range of k chunks
+ * costs k cuMemMap and a single cuMemSetAccess.
  *
  * Callers hold the device lock.
  */
@@ -19,6 +21,11 @@
 static inline uint64_t chunk_bytes(const struct vmm_device *d, const struct vmm_chunk *c)
 {
 	return (uint64_t)c->granules * d->gran;
+}
+
+static inline uint64_t phys_bytes(const struct vmm_device *d, const struct vmm_phys *p)
+{
+	return p->nr * chunk_bytes(d, &p->chunk[0]);
 }
 
 /* A chunk of @bytes enters (@in) or leaves the pool: the free counts. */
@@ -35,68 +42,199 @@ static void pool_count(struct vmm_device *d, uint64_t bytes, bool in)
 	}
 }
 
-int __chunk_create(struct vmm_device *d, uint64_t size, struct vmm_chunk **out)
+static void pool_add(struct vmm_device *d, struct vmm_chunk *c)
 {
-	uint64_t limit = d->knob[VMM_KNOB_LIMIT];
-	struct vmm_chunk *c;
+	list_add(&c->link, &d->pool);
+	d->nr_pool++;
+	c->phys->pooled++;
+	pool_count(d, chunk_bytes(d, c), true);
+}
+
+static void pool_del(struct vmm_device *d, struct vmm_chunk *c)
+{
+	list_del_init(&c->link);
+	d->nr_pool--;
+	c->phys->pooled--;
+	pool_count(d, chunk_bytes(d, c), false);
+}
+
+/*
+ * Whether the driver maps a chunk at an offset into a larger allocation
+ * (documented with offsets aligned to the granularity): asked once per
+ * device, at the first allocation of several chunks @h, by mapping its
+ * last chunk (@m of @csize bytes) at free VA and unmapping it again.  A
+ * refusal is final; any other failure asks again next time.
+ */
+static bool slicing_ok(struct vmm_device *d, drv_handle_t h, uint64_t csize, uint32_t m)
+{
+	uint64_t va;
 	int ret;
 
-	if (limit && d->st->physical + size > limit)
+	if (d->slicing != VMM_SLICING_UNKNOWN)
+		return d->slicing == VMM_SLICING_OK;
+	if (arena_alloc(&d->arena, csize, (int)d->knob[VMM_KNOB_PLACEMENT], &va))
+		return false;
+	ret = drv_mem_map(d->ordinal, va, csize, h, (uint64_t)(m - 1) * csize);
+	if (!ret) {
+		if (drv_mem_unmap(d->ordinal, va, csize) &&
+		    drv_mem_unmap(d->ordinal, va, csize)) {
+			/* the VA stays claimed: nothing else may map there */
+			vmm_warn("device %d: cannot undo the probe mapping at 0x%llx",
+				 d->ordinal, (unsigned long long)va);
+			return false;
+		}
+		d->slicing = VMM_SLICING_OK;
+	} else if (ret == -EINVAL || ret == -EOPNOTSUPP) {
+		vmm_info("device %d: cuMemMap at an offset refused (%s); one cuMemCreate per chunk",
+			 d->ordinal, drv_strerror(ret));
+		d->slicing = VMM_SLICING_REFUSED;
+	}
+	arena_free(&d->arena, va, csize);
+	return !ret;
+}
+
+/* Release @h, created a moment ago and never handed out. */
+static void handle_drop(struct vmm_device *d, drv_handle_t h)
+{
+	int ret = drv_mem_release(d->ordinal, h);
+
+	if (ret)
+		ret = drv_mem_release(d->ordinal, h);
+	if (ret)
+		vmm_warn("device %d: cuMemRelease of an unused allocation failed: %s",
+			 d->ordinal, drv_strerror(ret));
+}
+
+/*
+ * One cuMemCreate of @m chunks of @csize bytes into @out (on no list).
+ * Return: 0, or -errno (-EAGAIN: the driver does not map at an offset).
+ */
+static int phys_create(struct vmm_device *d, uint64_t csize, uint32_t m,
+		       struct vmm_chunk **out)
+{
+	struct vmm_phys *p;
+	drv_handle_t h;
+	uint32_t i;
+	int ret;
+
+	/* a chunk's granules and an allocation's chunks fit 16 bits */
+	if (csize / d->gran > UINT16_MAX || m > UINT16_MAX)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p) + m * sizeof(p->chunk[0]));
+	if (!p)
 		return -ENOMEM;
-	c = calloc(1, sizeof(*c));
-	if (!c)
+	ret = drv_mem_create(d->ordinal, m * csize, &h);
+	if (ret)
+		goto out_free;
+	if (m > 1 && !slicing_ok(d, h, csize, m)) {
+		handle_drop(d, h);
+		ret = -EAGAIN;
+		goto out_free;
+	}
+	p->handle = h;
+	p->nr = (uint16_t)m;
+	for (i = 0; i < m; i++) {
+		struct vmm_chunk *c = &p->chunk[i];
+
+		c->phys = p;
+		c->id = d->next_chunk_id++;
+		if (c->id == GPUVM_NO_CHUNK)
+			c->id = d->next_chunk_id++;
+		c->granules = (uint16_t)(csize / d->gran);
+		c->slice = (uint16_t)i;
+		INIT_LIST_HEAD(&c->link);
+		out[i] = c;
+	}
+	d->st->physical += m * csize;
+	d->st->chunks += m;
+	vmm_trace(GPUVM_EV_CHUNK_CREATE, d->ordinal, 0, 0, m * csize, m * csize);
+	return 0;
+
+out_free:
+	free(p);
+	return ret;
+}
+
+/**
+ * __chunks_create - new chunks under the limit, as few cuMemCreate as can be
+ * @d: the device (locked)
+ * @csize: bytes per chunk
+ * @k: chunks wanted
+ * @out: receives them (on no list)
+ *
+ * Up to VMM_PHYS_MAX_BYTES of chunks come from one allocation; when the
+ * driver has less memory than that, or maps no offsets, one per chunk.
+ * Return: chunks created (1..@k), or -errno when none.
+ */
+int __chunks_create(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk **out)
+{
+	uint64_t limit = d->knob[VMM_KNOB_LIMIT];
+	uint32_t m = k;
+	int ret;
+
+	if (VMM_PHYS_MAX_BYTES / csize < m)
+		m = VMM_PHYS_MAX_BYTES / csize > 1 ? (uint32_t)(VMM_PHYS_MAX_BYTES / csize) : 1;
+	if (limit && (d->st->physical >= limit || (limit - d->st->physical) / csize < m))
+		m = d->st->physical < limit ? (uint32_t)((limit - d->st->physical) / csize) : 0;
+	if (!m)
 		return -ENOMEM;
-	ret = drv_mem_create(d->ordinal, size, &c->handle);
+	if (d->slicing == VMM_SLICING_REFUSED)
+		m = 1;
+	ret = phys_create(d, csize, m, out);
+	if (ret && m > 1)
+		ret = phys_create(d, csize, 1, out), m = 1;
+	return ret ? ret : (int)m;
+}
+
+/* Every chunk of @p is in the pool: hand it back.  Return: 0 or -errno. */
+static int phys_release(struct vmm_device *d, struct vmm_phys *p)
+{
+	uint64_t bytes = phys_bytes(d, p);
+	uint32_t i;
+	int ret;
+
+	ret = drv_mem_release(d->ordinal, p->handle);
 	if (ret) {
-		free(c);
+		vmm_warn("device %d: cuMemRelease of chunk %u failed: %s; kept in the pool",
+			 d->ordinal, p->chunk[0].id, drv_strerror(ret));
 		return ret;
 	}
-	c->id = d->next_chunk_id++;
-	if (c->id == GPUVM_NO_CHUNK)
-		c->id = d->next_chunk_id++;
-	c->granules = (uint32_t)(size / d->gran);
-	INIT_LIST_HEAD(&c->link);
-	d->st->physical += size;
-	d->st->chunks++;
-	vmm_trace(GPUVM_EV_CHUNK_CREATE, d->ordinal, 0, 0, size, size);
-	*out = c;
+	for (i = 0; i < p->nr; i++)
+		pool_del(d, &p->chunk[i]);
+	d->st->physical -= bytes;
+	d->st->chunks -= p->nr;
+	d->st->reclaimed += bytes;
+	vmm_trace(GPUVM_EV_CHUNK_RELEASE, d->ordinal, 0, 0, 0, bytes);
+	free(p);
 	return 0;
 }
 
 /*
- * Hand an unmapped chunk back to the driver; it must be on no list.  When
- * the driver refuses, the chunk goes to the pool (a later trim, reclaim or
- * the shutdown tries again) and -errno is returned.
+ * Unmapped chunk @c, on no list, is done with: it goes to the pool, and
+ * its allocation back to the driver once all of it is there.  When the
+ * driver refuses, all of it stays in the pool (a later trim, reclaim or
+ * the shutdown tries again).  Return: bytes handed back (0 while others
+ * of its allocation are in use), or -errno.
  */
-int __chunk_release(struct vmm_device *d, struct vmm_chunk *c)
+int64_t __chunk_release(struct vmm_device *d, struct vmm_chunk *c)
 {
-	uint64_t size = chunk_bytes(d, c);
+	struct vmm_phys *p = c->phys;
+	uint64_t bytes = phys_bytes(d, p);
 	int ret;
 
-	ret = drv_mem_release(d->ordinal, c->handle);
-	if (ret) {
-		vmm_warn("device %d: cuMemRelease of chunk %u failed: %s; kept in the pool",
-			 d->ordinal, c->id, drv_strerror(ret));
-		__chunks_return(d, &c, 1);
-		return ret;
-	}
-	d->st->physical -= size;
-	d->st->chunks--;
-	d->st->reclaimed += size;
-	vmm_trace(GPUVM_EV_CHUNK_RELEASE, d->ordinal, 0, 0, 0, size);
-	free(c);
-	return 0;
+	pool_add(d, c);
+	if (p->pooled < p->nr)
+		return 0;
+	ret = phys_release(d, p);
+	return ret ? ret : (int64_t)bytes;
 }
 
 void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k)
 {
 	uint32_t i;
 
-	for (i = 0; i < k; i++) {
-		list_add(&c[i]->link, &d->pool);
-		d->nr_pool++;
-		pool_count(d, chunk_bytes(d, c[i]), true);
-	}
+	for (i = 0; i < k; i++)
+		pool_add(d, c[i]);
 }
 
 /*
@@ -183,7 +321,8 @@ int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32
 	int ret;
 
 	for (i = 0; i < k; i++) {
-		ret = drv_mem_map(d->ordinal, va + off, chunk_bytes(d, c[i]), c[i]->handle);
+		ret = drv_mem_map(d->ordinal, va + off, chunk_bytes(d, c[i]), c[i]->phys->handle,
+				  c[i]->slice * chunk_bytes(d, c[i]));
 		if (ret)
 			goto out_unmap;
 		off += chunk_bytes(d, c[i]);
@@ -234,9 +373,7 @@ static uint32_t pool_take(struct vmm_device *d, uint64_t csize, uint32_t k,
 			break;
 		if (chunk_bytes(d, c) != csize)
 			continue;
-		list_del_init(&c->link);
-		d->nr_pool--;
-		pool_count(d, csize, false);
+		pool_del(d, c);
 		out[n++] = c;
 	}
 	return n;
@@ -317,16 +454,18 @@ int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
 		n += got;
 	}
 	while (n < k) {
-		ret = __chunk_create(d, csize, &out[n]);
-		if (ret == -ENOMEM && !reclaimed) {
+		got = __chunks_create(d, csize, k - n, out + n);
+		if (got == -ENOMEM && !reclaimed) {
 			/* memory held in another chunk size is of no use here */
 			reclaimed = true;
 			if (__pool_release(d, 0, true) + __cached_release(d, 0, true))
 				continue;
 		}
-		if (ret)
+		if (got < 0) {
+			ret = got;
 			goto out_return;
-		n++;
+		}
+		n += got;
 	}
 	return 0;
 
@@ -336,43 +475,49 @@ out_return:
 }
 
 /*
- * Release pooled chunks until @target bytes went back (0: all of them);
- * @stale_only: only chunks of a size other than the current chunk_size.
+ * Release pooled allocations until @target bytes went back (0: all of
+ * them); @stale_only: only chunks of a size other than the current
+ * chunk_size.  An allocation goes when all its chunks are pooled.
  */
 uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only)
 {
-	struct vmm_chunk *c, *tmp;
-	uint64_t done = 0;
+	struct vmm_chunk *c;
+	uint64_t done = 0, bytes;
+	bool found = true;
 
-	list_for_each_entry_safe(c, tmp, &d->pool, struct vmm_chunk, link) {
-		uint64_t bytes = chunk_bytes(d, c);
-
-		if (target && done >= target)
+	while (found && (!target || done < target)) {
+		found = false;
+		list_for_each_entry(c, &d->pool, struct vmm_chunk, link) {
+			if (c->phys->pooled < c->phys->nr ||
+			    (stale_only && chunk_bytes(d, c) == d->chunk_size))
+				continue;
+			bytes = phys_bytes(d, c->phys);
+			if (phys_release(d, c->phys))
+				return done;	/* still pooled: try again later */
+			done += bytes;
+			found = true;	/* the list changed: from its head again */
 			break;
-		if (stale_only && bytes == d->chunk_size)
-			continue;
-		list_del_init(&c->link);
-		d->nr_pool--;
-		pool_count(d, bytes, false);
-		if (__chunk_release(d, c))
-			break;	/* back at the pool's head: try again later */
-		done += bytes;
+		}
 	}
 	return done;
 }
 
 int __pool_reserve(struct vmm_device *d, uint64_t bytes)
 {
-	uint64_t have = 0;
-	struct vmm_chunk *c;
-	int ret;
+	struct vmm_chunk *c[VMM_PHYS_MAX_BYTES / (64u << 10)];
+	uint64_t have = 0, csize = d->chunk_size;
+	uint32_t k;
+	int got;
 
 	while (have < bytes) {
-		ret = __chunk_create(d, d->chunk_size, &c);
-		if (ret)
-			return ret;
-		__chunks_return(d, &c, 1);
-		have += d->chunk_size;
+		k = (uint32_t)((bytes - have + csize - 1) / csize);
+		if (k > sizeof(c) / sizeof(c[0]))
+			k = sizeof(c) / sizeof(c[0]);
+		got = __chunks_create(d, csize, k, c);
+		if (got < 0)
+			return got;
+		__chunks_return(d, c, (uint32_t)got);
+		have += (uint64_t)got * csize;
 	}
 	return 0;
 }

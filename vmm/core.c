@@ -350,6 +350,7 @@ static int device_setup(struct vmm_device *d)
 	for (i = 0; i < VMM_KNOB_NR; i++)
 		d->knob[i] = vmm.defaults[i];
 	d->unmap_single = false;
+	d->slicing = VMM_SLICING_UNKNOWN;
 	d->chunk_size = d->knob[VMM_KNOB_CHUNK_SIZE] ? d->knob[VMM_KNOB_CHUNK_SIZE] : d->gran;
 	if (d->chunk_size % d->gran) {
 		vmm_warn("device %d: chunk_size %llu is not a multiple of the granularity %llu; using %llu",

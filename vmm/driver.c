@@ -457,9 +457,9 @@ int drv_mem_release(int dev, drv_handle_t h)
 	return DRV_CALL(dev, GPUVM_DRV_MEM_RELEASE, "cuMemRelease", drv.mem_release(h));
 }
 
-int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h)
+int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h, uint64_t offset)
 {
-	return DRV_CALL(dev, GPUVM_DRV_MEM_MAP, "cuMemMap", drv.mem_map(va, size, 0, h, 0));
+	return DRV_CALL(dev, GPUVM_DRV_MEM_MAP, "cuMemMap", drv.mem_map(va, size, offset, h, 0));
 }
 
 int drv_mem_unmap(int dev, uint64_t va, uint64_t size)

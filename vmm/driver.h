@@ -50,7 +50,8 @@ int drv_address_reserve(int dev, uint64_t size, uint64_t align, uint64_t *va);
 int drv_address_free(int dev, uint64_t va, uint64_t size);
 int drv_mem_create(int dev, uint64_t size, drv_handle_t *h);
 int drv_mem_release(int dev, drv_handle_t h);
-int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h);
+/* @size bytes of @h from byte @offset (granularity-aligned) at @va */
+int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h, uint64_t offset);
 int drv_mem_unmap(int dev, uint64_t va, uint64_t size);
 /* read-write access for @dev over [va, va + size) */
 int drv_set_access(int dev, uint64_t va, uint64_t size, uint32_t peers);

@@ -106,13 +106,39 @@ bool arena_check(const struct vmm_arena *a);
 
 /* ---- chunks and ranges ---- */
 
-/* 32 bytes: with its slot in a range (8) and one page-table entry with
- * its owner (24), a 2 MiB chunk costs 64 bytes of metadata. */
+/*
+ * 32 bytes: with its slot in a range (8), one page-table entry with its
+ * owner (24) and its share of its allocation's header, a 2 MiB chunk costs
+ * about 65 bytes of metadata.
+ */
 struct vmm_chunk {
-	drv_handle_t handle;		/* cuMemCreate handle */
+	struct vmm_phys *phys;		/* the allocation it is cut from */
 	struct list_head link;		/* dev->pool, or a deferred batch */
 	uint32_t id;			/* unique per device, in the page table */
-	uint32_t granules;		/* size in granules */
+	uint16_t granules;		/* size in granules (chunk_size <= 1 GiB) */
+	uint16_t slice;			/* its place in phys: offset slice * size */
+};
+
+/*
+ * One cuMemCreate, cut into ->nr chunks of one size, each mapped on its
+ * own at its offset, so any of them can go anywhere: one create serves a
+ * request's new chunks (the driver costs the same per call whatever the
+ * size).  It goes back to the driver once all its chunks are in the pool.
+ */
+struct vmm_phys {
+	drv_handle_t handle;		/* cuMemCreate handle */
+	uint16_t nr;			/* chunks cut from it */
+	uint16_t pooled;		/* of them in dev->pool */
+	struct vmm_chunk chunk[];	/* by offset */
+};
+
+/* Most bytes one cuMemCreate gets for chunks (at least one chunk). */
+#define VMM_PHYS_MAX_BYTES	(32ull << 20)
+
+enum vmm_slicing {
+	VMM_SLICING_UNKNOWN,		/* not asked yet */
+	VMM_SLICING_OK,			/* the driver maps at an offset */
+	VMM_SLICING_REFUSED,		/* it does not: one create per chunk */
 };
 
 /* Chunks a shrink unmapped: reusable after a sync covers @tag. */
@@ -251,6 +277,7 @@ struct vmm_device {
 	uint64_t gran;			/* bytes per granule (driver granularity) */
 	uint64_t total;			/* bytes of device memory */
 	uint64_t chunk_size;		/* bytes, current; relaxed reads */
+	uint8_t slicing;		/* enum vmm_slicing */
 	bool unmap_single;		/* the driver refused a cuMemUnmap over
 					 * several mappings: one call each */
 	uint64_t knob[VMM_KNOB_NR];	/* live values; lock for writes */
@@ -519,8 +546,8 @@ void __stats_publish_knobs(struct vmm_device *d);
 bool __pt_check(struct vmm_device *d);
 
 /* chunk_pool.c */
-int __chunk_create(struct vmm_device *d, uint64_t size, struct vmm_chunk **out);
-int __chunk_release(struct vmm_device *d, struct vmm_chunk *c);
+int __chunks_create(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk **out);
+int64_t __chunk_release(struct vmm_device *d, struct vmm_chunk *c);
 int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
 		    struct vmm_chunk **out, bool allow_steal);
 void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k);

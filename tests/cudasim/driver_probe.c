@@ -85,6 +85,7 @@ static void probe_vmm(void)
 	CUdeviceptr va, va2, base;
 	CUipcMemHandle ipc;
 	CUcontext ctx;
+	unsigned char host[4096];
 	size_t g, size;
 	int fd, mapped = -1;
 	CUresult res;
@@ -132,6 +133,15 @@ static void probe_vmm(void)
 	show("cuMemSetAccess(into unmapped VA)", cuMemSetAccess(va, 4 * g, &rw, 1));
 	show("cuMemSetAccess(PROT_NONE)", cuMemSetAccess(va + 2 * g, g, &none, 1));
 	show("cuMemGetAccess(unmapped VA)", cuMemGetAccess(&flags, &loc, va + 5 * g));
+	/* a chunk cut from a larger allocation, as gpuvm maps its chunks */
+	show("cuMemMap(at an offset into the handle)", cuMemMap(va + 6 * g, g, g, h, 0));
+	show("cuMemSetAccess(offset mapping)", cuMemSetAccess(va + 6 * g, g, &rw, 1));
+	memset(host, 0, sizeof(host));
+	if (!cuMemsetD8(va, 0x3c, g) && !cuMemsetD8(va + g, 0xa5, g) &&
+	    !cuMemcpyDtoH(host, va + 6 * g, sizeof(host)))
+		printf("offset mapping shows: %s\n", host[0] == 0xa5 && host[4095] == 0xa5 ?
+		       "the handle's second granule" : host[0] == 0x3c ? "its first" : "other");
+	show("cuMemUnmap(offset mapping)", cuMemUnmap(va + 6 * g, g));
 
 	show("cuMemGetAddressRange(second granule of first mapping)",
 	     cuMemGetAddressRange(&base, &size, va + g + 5));

@@ -138,6 +138,55 @@ START_TEST(test_vmm_errors)
 }
 END_TEST
 
+/*
+ * A chunk cut from a larger allocation, mapped at an offset (gpuvm maps
+ * its chunks so): each mapping shows its own part of the handle, in any
+ * order and place, and the memory lives until the last one goes.
+ */
+START_TEST(test_vmm_map_at_offset)
+{
+	CUmemAllocationProp prop = dev_prop(0, 0);
+	CUmemGenericAllocationHandle h;
+	struct cudasim_stats st;
+	CUdeviceptr va;
+	uint32_t v;
+
+	sim_up(NULL, NULL);
+	CK(cuMemCreate(&h, 3 * GRAN, &prop, 0));
+	CK(cuMemAddressReserve(&va, 4 * GRAN, 0, 0, 0));
+	/* the third part first, then the first, apart, and the second */
+	CK(cuMemMap(va, GRAN, 2 * GRAN, h, 0));
+	CK(cuMemMap(va + 2 * GRAN, GRAN, 0, h, 0));
+	CK(cuMemMap(va + 3 * GRAN, GRAN, GRAN, h, 0));
+	set_rw(va, GRAN, 0);
+	set_rw(va + 2 * GRAN, 2 * GRAN, 0);
+	CK(cuMemsetD32(va, 0x33333333, GRAN / 4));
+	CK(cuMemsetD32(va + 2 * GRAN, 0x11111111, GRAN / 4));
+	CK(cuMemsetD32(va + 3 * GRAN, 0x22222222, GRAN / 4));
+	CK(cuMemcpyDtoH(&v, va + GRAN - 4, 4));
+	ck_assert_uint_eq(v, 0x33333333);
+	CK(cuMemcpyDtoH(&v, va + 3 * GRAN, 4));
+	ck_assert_uint_eq(v, 0x22222222);
+	/* the same part mapped twice shows the same bytes */
+	CK(cuMemUnmap(va + 2 * GRAN, GRAN));
+	CK(cuMemMap(va + 2 * GRAN, GRAN, 2 * GRAN, h, 0));
+	set_rw(va + 2 * GRAN, GRAN, 0);
+	CK(cuMemcpyDtoH(&v, va + 2 * GRAN + 8, 4));
+	ck_assert_uint_eq(v, 0x33333333);
+	CKE(cuMemMap(va + GRAN, GRAN, 3 * GRAN, h, 0), CUDA_ERROR_NOT_SUPPORTED);
+	/* released while mapped: held until the last mapping goes */
+	CK(cuMemRelease(h));
+	CK(cudasim_stats(0, &st));
+	ck_assert_uint_eq(st.bytes_used, 3 * GRAN);
+	CK(cuMemUnmap(va, GRAN));
+	CK(cuMemUnmap(va + 2 * GRAN, 2 * GRAN));
+	CK(cudasim_stats(0, &st));
+	ck_assert_uint_eq(st.handles + st.mappings + st.bytes_used, 0);
+	CK(cuMemAddressFree(va, 4 * GRAN));
+	sim_down();
+}
+END_TEST
+
 START_TEST(test_vmm_read_only)
 {
 	CUmemAllocationProp prop = dev_prop(0, 0);
@@ -624,6 +673,7 @@ static Suite *cudasim_vmm_suite(void)
 	tcase_add_test(tc, test_reserve);
 	tcase_add_test(tc, test_vmm_roundtrip);
 	tcase_add_test(tc, test_vmm_errors);
+	tcase_add_test(tc, test_vmm_map_at_offset);
 	tcase_add_test(tc, test_vmm_read_only);
 	tcase_add_test(tc, test_vmm_release_while_mapped);
 	tcase_add_test(tc, test_vmm_address_range_and_attributes);

@@ -176,9 +176,10 @@ START_TEST(stitch_counts)
 	ck_assert_uint_eq(st.stitches, 1);
 	ck_assert_uint_eq(st.chunks_free, 0);
 	ck_assert_int_eq(gpuvm_free(p), 0);
-	/* 6 MiB more than the pool: 3 creates, then 3 maps + 1 access */
+	/* 6 MiB more than the pool: 1 create of 3 chunks, 11 maps + 1 access */
 	ck_assert_int_eq(gpuvm_alloc(0, 22 * MiB, GPUVM_ALLOC_NOCACHE, &p), 0);
-	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 3);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 1);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_MAP), maps + 8 + 11);
 	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_SET_ACCESS), access + 2);
 	ck_assert_int_eq(gpuvm_free(p), 0);
 }
@@ -583,8 +584,9 @@ static int release_with_unmap_fault(const char *spec)
 /*
  * Releasing a cached range unmaps its chunks with one cuMemUnmap per 64
  * (adjacent whole mappings at once); a targeted reclaim unmaps only what it
- * releases.  When the batched call fails, one call per chunk finishes,
- * and goes on so once the driver called such a call invalid.
+ * releases: the chunks it needs and the rest of their cuMemCreate, which
+ * goes back whole.  When the batched call fails, one call per chunk
+ * finishes, and goes on so once the driver called such a call invalid.
  */
 START_TEST(unmap_batched)
 {
@@ -600,14 +602,15 @@ START_TEST(unmap_batched)
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
 	ck_assert_uint_eq(st.chunks, 110);
 
-	/* 5 MiB: three chunks off the oldest range's tail, in one call */
+	/* 5 MiB: three chunks off the oldest range's tail and the other seven
+	 * of their cuMemCreate (all of a), in one call */
 	unmaps = calls(GPUVM_DRV_MEM_UNMAP);
-	ck_assert_int_eq(gpuvm_reclaim(0, 5 * MiB), 6 * MiB);
+	ck_assert_int_eq(gpuvm_reclaim(0, 5 * MiB), 20 * MiB);
 	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 1);
 	ck_assert(consistent(0));
-	/* the rest: 7 chunks in one call, then 100 in two */
-	ck_assert_int_eq(gpuvm_reclaim(0, 0), 214 * MiB);
-	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 4);
+	/* the rest: 100 chunks in two calls */
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), 200 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 3);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
 	ck_assert_uint_eq(st.physical, 0);
 	ck_assert_uint_eq(st.mapped, 0);
@@ -621,6 +624,122 @@ START_TEST(unmap_batched)
 	/* refused as invalid: one call per chunk from then on */
 	ck_assert_int_eq(release_with_unmap_fault("cuMemUnmap:1=1"), 11);
 	ck_assert_int_eq(release_with_unmap_fault(""), 10);
+}
+END_TEST
+
+/*
+ * A request's new chunks come from one cuMemCreate (at most 32 MiB of
+ * them), each mapped on its own at its offset, so they go anywhere alone;
+ * the allocation goes back to the driver once none of its chunks is used.
+ */
+START_TEST(creates_batched)
+{
+	struct gpuvm_stats st;
+	uint64_t creates, releases;
+	gpuvm_ptr_t a, b, c;
+
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	releases = calls(GPUVM_DRV_MEM_RELEASE);
+	ck_assert_int_eq(gpuvm_alloc(0, 20 * MiB, GPUVM_ALLOC_LARGE, &a), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 1);
+	/* 50 chunks: 16 + 16 + 16 + 2 */
+	ck_assert_int_eq(gpuvm_alloc(0, 100 * MiB, GPUVM_ALLOC_LARGE, &b), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 5);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.chunks, 60);
+	ck_assert_uint_eq(st.physical, 120 * MiB);
+	ck_assert_int_eq(tl_fill(a, 20 * MiB, 1), 0);
+	ck_assert_int_eq(tl_fill(b, 100 * MiB, 2), 0);
+	ck_assert(tl_verify(a, 20 * MiB, 1));
+
+	/* half of a's chunks move to c (stolen: c skips the cache) */
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 10 * MiB, GPUVM_ALLOC_NOCACHE | GPUVM_ALLOC_LARGE, &c), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 5);
+	ck_assert_int_eq(tl_fill(c, 10 * MiB, 3), 0);
+	ck_assert(tl_verify(b, 100 * MiB, 2));
+	ck_assert(consistent(0));
+	/* the rest of a unmaps, but its cuMemCreate stays: c uses it */
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 120 * MiB);
+	ck_assert_uint_eq(st.mapped, 110 * MiB);
+	ck_assert_uint_eq(st.cached, 10 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases);
+	ck_assert(tl_verify(c, 10 * MiB, 3));
+	/* pooled, its chunks serve a request again */
+	ck_assert_int_eq(gpuvm_alloc(0, 10 * MiB, GPUVM_ALLOC_LARGE, &a), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 5);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(c), 0);
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), 20 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases + 1);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), 100 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases + 5);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical + st.chunks + st.mapped, 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
+/* Under a limit, a cuMemCreate gets only the chunks the limit leaves. */
+START_TEST(creates_batched_limit)
+{
+	struct gpuvm_stats st;
+	uint64_t creates;
+	gpuvm_ptr_t a, b;
+
+	ck_assert_int_eq(gpuvm_policy_set(0, "limit", 10 * MiB), 0);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, GPUVM_ALLOC_LARGE, &a), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 1);
+	/* 2 of the 3 chunks fit: created (in one call), then pooled */
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, GPUVM_ALLOC_LARGE, &b), -ENOMEM);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 10 * MiB);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, GPUVM_ALLOC_LARGE, &b), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 10 * MiB);
+	ck_assert_int_eq(tl_fill(a, 6 * MiB, 1), 0);
+	ck_assert_int_eq(tl_fill(b, 4 * MiB, 2), 0);
+	ck_assert(tl_verify(a, 6 * MiB, 1));
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+}
+END_TEST
+
+/*
+ * A driver that refuses a mapping at an offset (asked once, with the
+ * first cuMemCreate of several chunks) gets one cuMemCreate per chunk.
+ */
+START_TEST(creates_offset_refused)
+{
+	uint64_t creates, releases;
+	gpuvm_ptr_t a, b;
+
+	if (!tl_is_cudasim())
+		return;
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	releases = calls(GPUVM_DRV_MEM_RELEASE);
+	ck_assert_int_eq(tl_set_fail("cuMemMap:1=1"), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, GPUVM_ALLOC_LARGE, &a), 0);
+	ck_assert_int_eq(tl_set_fail(""), 0);
+	/* the probe's cuMemCreate went back; then one per chunk */
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 1 + 4);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases + 1);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, GPUVM_ALLOC_LARGE, &b), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates + 1 + 4 + 3);
+	ck_assert_int_eq(tl_fill(a, 8 * MiB, 1), 0);
+	ck_assert_int_eq(tl_fill(b, 6 * MiB, 2), 0);
+	ck_assert(tl_verify(a, 8 * MiB, 1));
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), 14 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases + 1 + 7);
 }
 END_TEST
 
@@ -898,10 +1017,13 @@ START_TEST(tail_share)
 	ck_assert_uint_eq(d->cached_range_bytes, 2 * MiB);
 	vmm_unlock(d);
 	/* synchronized and released: the freed range gives up its mapping of the
-	 * shared chunk, the other keeps the chunk */
-	ck_assert_int_gt(gpuvm_reclaim(0, 0), 0);
+	 * shared chunk, the other keeps the chunk; the freed range's own chunk
+	 * goes back with its cuMemCreate: b's at once, a's (created with the
+	 * shared chunk) only with the shared one */
+	ck_assert_int_eq(gpuvm_reclaim(0, 0), _i ? 2 * MiB : 0);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
-	ck_assert_uint_eq(st.physical, 4 * MiB);
+	ck_assert_uint_eq(st.physical, _i ? 4 * MiB : 6 * MiB);
+	ck_assert_uint_eq(st.mapped, 4 * MiB);
 	ck_assert_uint_eq(st.allocated, 4 * MiB);
 	ck_assert(tl_verify(keep, keep_size, keep_seed));
 	ck_assert(consistent(0));
@@ -1310,6 +1432,9 @@ int main(void)
 	tcase_add_test(tc, watermarks);
 	tcase_add_test(tc, reclaim);
 	tcase_add_test(tc, unmap_batched);
+	tcase_add_test(tc, creates_batched);
+	tcase_add_test(tc, creates_batched_limit);
+	tcase_add_test(tc, creates_offset_refused);
 	tcase_add_loop_test(tc, map_undo_retries, 0, 3);
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
