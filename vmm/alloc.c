@@ -10,16 +10,18 @@
  *      best fit, the excess split off at a chunk boundary);
  *   2. a synchronization, when deferred frees would serve it (one sync
  *      covers every free before it; see __dev_sync());
- *   3. a cached range grown in place: the largest one below the request
+ *   3. a run of cached ranges side by side in VA, merged into one (no
+ *      driver call: they are mapped there already);
+ *   4. a cached range grown in place: the largest one below the request
  *      whose VA tail is free gets only the missing chunks mapped there
  *      (a buffer grown by "allocate larger, copy, free" re-maps 2 chunks
  *      per step instead of all of them);
- *   4. a new range that starts in the free end of a live allocation's last
- *      chunk (share.c), when that saves a chunk; before step 3 when the
- *      pool and the cache are short;
- *   5. a new VA range stitched from pooled chunks, chunks stolen from
+ *   5. a new range that starts in the free end of a live allocation's last
+ *      chunk (share.c), when that saves a chunk; before steps 3 and 4 when
+ *      the pool and the cache are short;
+ *   6. a new VA range stitched from pooled chunks, chunks stolen from
  *      cached ranges and, only then, new chunks under the limit;
- *   6. -ENOMEM, after memory held in stale chunk sizes went back.
+ *   7. -ENOMEM, after memory held in stale chunk sizes went back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -109,6 +111,58 @@ static void __event_put(struct vmm_device *d, drv_event_t ev)
 		d->events[d->nr_events++] = ev;
 	else
 		drv_event_destroy(d->ordinal, ev);
+}
+
+/*
+ * Whether cached range @r may merge with a VA neighbour of @csize chunks:
+ * it holds its chunks alone and maps exactly the VA it owns.
+ */
+static bool cache_mergeable(const struct vmm_range *r, uint64_t csize)
+{
+	return r && r->state == RANGE_CACHED && !r->flags && !r->head_off &&
+	       r->va_size == r->size && r->chunk_size == csize && r->nr_chunks;
+}
+
+/*
+ * Append @b, whose VA starts where @a's ends, to @a; @b is gone.  Neither
+ * is in the size tree.  Return: false (nothing changed) when @a's chunk
+ * array cannot grow.
+ */
+static bool range_absorb(struct vmm_device *d, struct vmm_range *a, struct vmm_range *b)
+{
+	uint32_t n = a->nr_chunks + b->nr_chunks;
+
+	if (n > a->cap_chunks) {
+		struct vmm_chunk **c = realloc(a->chunks, sizeof(*c) * n);
+
+		if (!c)
+			return false;
+		a->chunks = c;
+		a->cap_chunks = n;
+	}
+	memcpy(a->chunks + a->nr_chunks, b->chunks, sizeof(*b->chunks) * b->nr_chunks);
+	a->nr_chunks = n;
+	a->size += b->size;
+	a->va_size = a->size;
+	/* both counted in cached_range_bytes already: their sum is unchanged */
+	__pt_set(d, b->va, b->size, GPUVM_PTE_CACHED, 0, a, VMM_GK_NONE);
+	__range_destroy(d, b);
+	return true;
+}
+
+/* The cached range that starts where @r ends in VA, if any may merge. */
+static struct vmm_range *cache_next(struct vmm_device *d, const struct vmm_range *r)
+{
+	uint64_t end = r->va + r->size;
+	struct vmm_range *n;
+
+	if (end >= d->arena.base + d->arena.size)
+		return NULL;
+	n = pt_owner_of(d, end);
+	/* one taken out of the cache (on no list) is about to go live */
+	if (!n || n->va != end || !cache_mergeable(n, r->chunk_size) || list_empty(&n->link))
+		return NULL;
+	return n;
 }
 
 /* A deferred range is now covered by a sync (or its event): reusable. */
@@ -206,6 +260,58 @@ static struct vmm_range *cache_take(struct vmm_device *d, uint64_t want, bool sh
 	if (r->size > need && !(r->flags & RANGE_F_TAIL_SHARED))
 		split_tail(d, r, (uint32_t)(need / r->chunk_size));
 	return r;
+}
+
+/* Cached ranges a run may span, looking right from its first. */
+#define VMM_RUN_SPAN		64
+
+/*
+ * No cached range holds @want bytes: the smallest run of cached ranges
+ * side by side in VA that does is merged into one and taken as
+ * cache_take() takes a range.  No driver call: the chunks are mapped
+ * there already, with access set, each its own mapping.
+ */
+static struct vmm_range *cache_take_run(struct vmm_device *d, uint64_t want)
+{
+	uint64_t sum, best_sum = UINT64_MAX, need = round_up(want, d->chunk_size);
+	struct vmm_range *r, *n, *best = NULL;
+	int i;
+
+	list_for_each_entry(r, &d->cached_lru, struct vmm_range, link) {
+		if (!cache_mergeable(r, d->chunk_size))
+			continue;
+		for (sum = r->size, n = r, i = 0; sum < need && i < VMM_RUN_SPAN; i++) {
+			n = cache_next(d, n);
+			if (!n)
+				break;
+			sum += n->size;
+		}
+		if (sum >= need && sum < best_sum) {
+			best = r;
+			best_sum = sum;
+			if (sum == need)
+				break;
+		}
+	}
+	if (!best)
+		return NULL;
+	vtree_erase(&d->cached, &best->by_size);
+	while (best->size < need && (n = cache_next(d, best))) {
+		vtree_erase(&d->cached, &n->by_size);
+		list_del_init(&n->link);
+		if (!range_absorb(d, best, n)) {
+			vtree_insert(&d->cached, &n->by_size);
+			list_add_tail(&n->link, &d->cached_lru);
+			break;
+		}
+	}
+	vtree_insert(&d->cached, &best->by_size);
+	if (best->size < need)
+		return NULL;	/* merged as far as it could: cached, bigger */
+	cache_remove(d, best);
+	if (best->size > need)
+		split_tail(d, best, (uint32_t)(need / best->chunk_size));
+	return best;
 }
 
 /*
@@ -497,8 +603,15 @@ retry:
 		      size <= VMM_SHARE_FIRST_CHUNKS * csize;
 	if (share_first && !__share_get(d, want, csize, out))
 		return 0;
-	if (!(flags & GPUVM_ALLOC_NOCACHE) && !range_grow(d, size, csize, out))
-		return 0;
+	if (!(flags & GPUVM_ALLOC_NOCACHE)) {
+		*out = cache_take_run(d, want);
+		if (*out) {
+			d->st->cache_hits++;
+			return 0;
+		}
+		if (!range_grow(d, size, csize, out))
+			return 0;
+	}
 	if ((flags & VMM_ALLOC_SHARE) && !share_first && !__share_get(d, want, csize, out))
 		return 0;
 	ret = range_stitch(d, size, csize, out);

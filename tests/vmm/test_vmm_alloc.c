@@ -154,6 +154,66 @@ START_TEST(hit_zero_calls)
 }
 END_TEST
 
+/*
+ * Cached ranges side by side in VA serve a request of their sum as one,
+ * with no driver call but the synchronization that cached them; the
+ * smallest such run wins and its excess stays cached.  Ranges apart do not.
+ */
+START_TEST(hit_cached_run)
+{
+	gpuvm_ptr_t a, b, c, e, p, q;
+	uint64_t before, maps;
+	struct gpuvm_stats st;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, GPUVM_ALLOC_LARGE, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, GPUVM_ALLOC_LARGE, &b), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, GPUVM_ALLOC_LARGE, &c), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 2 * MiB, GPUVM_ALLOC_LARGE, &e), 0);
+	if (b != a + 6 * MiB || c != b + 4 * MiB || e != c + 6 * MiB) {
+		fprintf(stderr, "SKIP: the arena did not pack the ranges\n");
+		return;
+	}
+	ck_assert_int_eq(tl_fill(a, 6 * MiB, 1), 0);
+	ck_assert_int_eq(tl_fill(b, 4 * MiB, 2), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_free(c), 0);
+	/* 8 MiB: a and b (10 MiB) win over b and c (10 MiB, newer) and a
+	 * alone; the rest of b stays cached */
+	before = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
+	maps = calls(GPUVM_DRV_MEM_MAP) + calls(GPUVM_DRV_MEM_SET_ACCESS) +
+	       calls(GPUVM_DRV_MEM_UNMAP) + calls(GPUVM_DRV_MEM_CREATE);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, GPUVM_ALLOC_LARGE, &p), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), before + 1);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_MAP) + calls(GPUVM_DRV_MEM_SET_ACCESS) +
+			  calls(GPUVM_DRV_MEM_UNMAP) + calls(GPUVM_DRV_MEM_CREATE), maps);
+	ck_assert_uint_eq(p, a);
+	ck_assert(tl_verify(a, 6 * MiB, 1));
+	ck_assert(consistent(0));
+	/* what is left, 2 + 6 MiB side by side, serves 8 MiB too */
+	before = tl_calls_total(0);
+	ck_assert_int_eq(gpuvm_alloc(0, 8 * MiB, GPUVM_ALLOC_LARGE, &q), 0);
+	ck_assert_uint_eq(tl_calls_total(0), before);
+	ck_assert_uint_eq(q, a + 8 * MiB);
+	ck_assert_int_eq(tl_fill(p, 8 * MiB, 3), 0);
+	ck_assert_int_eq(tl_fill(q, 8 * MiB, 4), 0);
+	ck_assert(tl_verify(p, 8 * MiB, 3));
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.mapped, 18 * MiB);
+	ck_assert_uint_eq(st.allocated, 18 * MiB);
+	/* p and e freed are not side by side (q is between): 10 MiB does not
+	 * take them as one (e, with free VA after it, grows in place) */
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	ck_assert_int_eq(gpuvm_free(e), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 10 * MiB, GPUVM_ALLOC_LARGE, &p), 0);
+	ck_assert_uint_ne(p, a);
+	ck_assert(tl_verify(q, 8 * MiB, 4));
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	ck_assert_int_eq(gpuvm_free(q), 0);
+}
+END_TEST
+
 /* Stitching k pooled chunks: k cuMemMap, one cuMemSetAccess, no create. */
 START_TEST(stitch_counts)
 {
@@ -1422,6 +1482,7 @@ int main(void)
 	tcase_add_test(tc, basic);
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, hit_zero_calls);
+	tcase_add_test(tc, hit_cached_run);
 	tcase_add_test(tc, stitch_counts);
 	tcase_add_test(tc, grow_in_place);
 	tcase_add_test(tc, grow_tail_taken);
