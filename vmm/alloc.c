@@ -734,26 +734,56 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 }
 
 /*
+ * How many of cached range @r's last chunks (at most VMM_RELEASE_BATCH,
+ * enough for @want bytes; 0: as many) are whole allocations once unmapped:
+ * the rest of each is in the pool already.
+ */
+static uint32_t tail_releasable(const struct vmm_range *r, uint64_t want)
+{
+	uint32_t m = 0, g;
+
+	while (m < r->nr_chunks && (!want || (uint64_t)m * r->chunk_size < want)) {
+		const struct vmm_phys *p = r->chunks[r->nr_chunks - m - 1]->phys;
+
+		for (g = 1; m + g < r->nr_chunks &&
+			    r->chunks[r->nr_chunks - m - g - 1]->phys == p; g++)
+			;
+		if (p->pooled + g != p->nr || m + g > VMM_RELEASE_BATCH)
+			break;
+		m += g;
+	}
+	return m;
+}
+
+/*
  * Unmap a batch of cached range @r's last chunks (enough for @want bytes,
  * 0: all, at most VMM_RELEASE_BATCH) in one call and release them, adding
- * what went back to *@done.  Return: 0, or -1 when a call failed (what
- * could not be released waits in the pool).
+ * what went back to *@done.  With @whole_only, only chunks whose
+ * allocation then goes back whole.  Return: 0; 1 when @whole_only found
+ * none; -1 when a call failed (what could not be released waits in the
+ * pool).
  */
 static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want,
-			struct vmm_chunk **c, uint64_t *done)
+			bool whole_only, struct vmm_chunk **c, uint64_t *done)
 {
 	uint32_t m = r->nr_chunks, i;
 	int64_t freed;
 	int got;
 
-	if (want && m > (want + r->chunk_size - 1) / r->chunk_size)
-		m = (uint32_t)((want + r->chunk_size - 1) / r->chunk_size);
-	/* the rest of the last chunk's allocation, when it lies just before */
-	while (m < r->nr_chunks && m < VMM_RELEASE_BATCH &&
-	       r->chunks[r->nr_chunks - m - 1]->phys == r->chunks[r->nr_chunks - m]->phys)
-		m++;
-	if (m > VMM_RELEASE_BATCH)
-		m = VMM_RELEASE_BATCH;
+	if (whole_only) {
+		m = tail_releasable(r, want);
+		if (!m)
+			return 1;
+	} else {
+		if (want && m > (want + r->chunk_size - 1) / r->chunk_size)
+			m = (uint32_t)((want + r->chunk_size - 1) / r->chunk_size);
+		/* the rest of the last chunk's allocation, when it lies just before */
+		while (m < r->nr_chunks && m < VMM_RELEASE_BATCH &&
+		       r->chunks[r->nr_chunks - m - 1]->phys == r->chunks[r->nr_chunks - m]->phys)
+			m++;
+		if (m > VMM_RELEASE_BATCH)
+			m = VMM_RELEASE_BATCH;
+	}
 	got = __chunks_unmap_tail(d, r, m, c);
 	if (got <= 0)
 		return -1;
@@ -771,15 +801,14 @@ static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want
 	return (uint32_t)got < m ? -1 : 0;
 }
 
-/*
- * Release cached ranges, oldest first, until @target bytes went back (0:
- * all); @stale_only: only ranges of a chunk size other than the current.
- */
-uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only)
+/* One pass of __cached_release(), oldest range first. */
+static uint64_t cached_release_pass(struct vmm_device *d, uint64_t target, bool stale_only,
+				    bool whole_only)
 {
 	struct vmm_chunk *c[VMM_RELEASE_BATCH];
 	struct vmm_range *r, *tmp;
 	uint64_t done = 0;
+	int ret;
 
 	list_for_each_entry_safe(r, tmp, &d->cached_lru, struct vmm_range, link) {
 		if (target && done >= target)
@@ -791,9 +820,9 @@ uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only
 			vtree_insert(&d->cached, &r->by_size);
 			continue;	/* an unmap failed: try again later */
 		}
-		while (r->nr_chunks && (!target || done < target) &&
-		       !release_tail(d, r, target ? target - done : 0, c, &done))
-			;
+		ret = 0;
+		while (!ret && r->nr_chunks && (!target || done < target))
+			ret = release_tail(d, r, target ? target - done : 0, whole_only, c, &done);
 		if (r->va_size > r->size) {
 			__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_FREE, 0,
 				 NULL, VMM_GK_NONE);
@@ -805,10 +834,29 @@ uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only
 			__range_destroy(d, r);
 		} else {
 			vtree_insert(&d->cached, &r->by_size);
-			if (!target || done < target)
+			if (ret < 0 && (!target || done < target))
 				break;	/* an unmap failed: try again later */
 		}
 	}
+	return done;
+}
+
+/*
+ * Release cached ranges, oldest first, until @target bytes went back (0:
+ * all); @stale_only: only ranges of a chunk size other than the current.
+ * A target is met first with chunks whose allocation goes back whole, so
+ * that what is unmapped is released; only then are others unmapped (their
+ * allocation goes back once the rest of it is unused too, as when its
+ * chunks lie in several cached ranges).
+ */
+uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only)
+{
+	uint64_t done = 0;
+
+	if (target)
+		done = cached_release_pass(d, target, stale_only, true);
+	if (!target || done < target)
+		done += cached_release_pass(d, target ? target - done : 0, stale_only, false);
 	return done;
 }
 

@@ -76,6 +76,8 @@ static bool slicing_ok(struct vmm_device *d, drv_handle_t h, uint64_t csize, uin
 		return false;
 	ret = drv_mem_map(d->ordinal, va, csize, h, (uint64_t)(m - 1) * csize);
 	if (!ret) {
+		/* it worked: whatever comes next, never ask again */
+		d->slicing = VMM_SLICING_OK;
 		if (drv_mem_unmap(d->ordinal, va, csize) &&
 		    drv_mem_unmap(d->ordinal, va, csize)) {
 			/* the VA stays claimed: nothing else may map there */
@@ -83,7 +85,6 @@ static bool slicing_ok(struct vmm_device *d, drv_handle_t h, uint64_t csize, uin
 				 d->ordinal, (unsigned long long)va);
 			return false;
 		}
-		d->slicing = VMM_SLICING_OK;
 	} else if (ret == -EINVAL || ret == -EOPNOTSUPP) {
 		vmm_info("device %d: cuMemMap at an offset refused (%s); one cuMemCreate per chunk",
 			 d->ordinal, drv_strerror(ret));
@@ -440,9 +441,9 @@ static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_ch
 int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
 		    struct vmm_chunk **out, bool allow_steal)
 {
+	bool reclaimed = false, single = false;
 	uint32_t n;
 	int ret = 0, got;
-	bool reclaimed = false;
 
 	n = pool_take(d, csize, k, out);
 	if (n < k && allow_steal) {
@@ -454,7 +455,10 @@ int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
 		n += got;
 	}
 	while (n < k) {
-		got = __chunks_create(d, csize, k - n, out + n);
+		/* a batch the driver could not give once: one at a time now */
+		got = __chunks_create(d, csize, single ? 1 : k - n, out + n);
+		if (got == 1 && k - n > 1)
+			single = true;
 		if (got == -ENOMEM && !reclaimed) {
 			/* memory held in another chunk size is of no use here */
 			reclaimed = true;
@@ -474,6 +478,9 @@ out_return:
 	return ret;
 }
 
+/* Allocations one scan of the pool collects for release. */
+#define VMM_POOL_RELEASE_BATCH	64
+
 /*
  * Release pooled allocations until @target bytes went back (0: all of
  * them); @stale_only: only chunks of a size other than the current
@@ -481,24 +488,34 @@ out_return:
  */
 uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only)
 {
+	struct vmm_phys *batch[VMM_POOL_RELEASE_BATCH];
+	uint64_t done = 0, queued;
 	struct vmm_chunk *c;
-	uint64_t done = 0, bytes;
-	bool found = true;
+	uint32_t nr, i;
+	int ret;
 
-	while (found && (!target || done < target)) {
-		found = false;
+	do {
+		/* complete allocations, each once (at its first chunk) */
+		nr = 0;
+		queued = 0;
 		list_for_each_entry(c, &d->pool, struct vmm_chunk, link) {
-			if (c->phys->pooled < c->phys->nr ||
+			if (nr == VMM_POOL_RELEASE_BATCH || (target && done + queued >= target))
+				break;
+			if (c->slice || c->phys->pooled < c->phys->nr ||
 			    (stale_only && chunk_bytes(d, c) == d->chunk_size))
 				continue;
-			bytes = phys_bytes(d, c->phys);
-			if (phys_release(d, c->phys))
+			batch[nr++] = c->phys;
+			queued += phys_bytes(d, c->phys);
+		}
+		for (i = 0; i < nr; i++) {
+			uint64_t bytes = phys_bytes(d, batch[i]);
+
+			ret = phys_release(d, batch[i]);
+			if (ret)
 				return done;	/* still pooled: try again later */
 			done += bytes;
-			found = true;	/* the list changed: from its head again */
-			break;
 		}
-	}
+	} while (nr == VMM_POOL_RELEASE_BATCH && (!target || done < target));
 	return done;
 }
 

@@ -174,20 +174,27 @@ void __dev_trim(struct vmm_device *d)
 	uint64_t low = d->knob[VMM_KNOB_LOW_WATERMARK], cached, want, done;
 
 	cached = d->st->physical - d->inuse_bytes;
-	if (cached <= low)
+	/*
+	 * Memory kept by a chunk in use elsewhere in its allocation cannot go
+	 * back: trim again (a sync each time) only once there is more.
+	 */
+	if (cached <= low || (d->trim_stuck && cached <= d->trim_stuck))
 		return;
 	want = cached - low;
 	if (d->nr_deferred && !d->syncing)
 		__dev_sync(d);	/* collects, and trims again from there */
 	cached = d->st->physical - d->inuse_bytes;
 	if (cached <= low)
-		return;
+		goto out;
 	want = cached - low;
 	done = __pool_release(d, want, false);
 	if (done < want)
 		done += __cached_release(d, want - done, false);
 	if (done < want && __small_release_empty(d))
 		done += __cached_release(d, want - done, false);
+out:
+	cached = d->st->physical - d->inuse_bytes;
+	d->trim_stuck = cached > low ? cached : 0;
 }
 
 /* Hand back @target bytes of cached memory (0: all); return bytes released. */
@@ -351,6 +358,7 @@ static int device_setup(struct vmm_device *d)
 		d->knob[i] = vmm.defaults[i];
 	d->unmap_single = false;
 	d->slicing = VMM_SLICING_UNKNOWN;
+	d->trim_stuck = 0;
 	d->chunk_size = d->knob[VMM_KNOB_CHUNK_SIZE] ? d->knob[VMM_KNOB_CHUNK_SIZE] : d->gran;
 	if (d->chunk_size % d->gran) {
 		vmm_warn("device %d: chunk_size %llu is not a multiple of the granularity %llu; using %llu",

@@ -278,6 +278,8 @@ struct vmm_device {
 	uint64_t total;			/* bytes of device memory */
 	uint64_t chunk_size;		/* bytes, current; relaxed reads */
 	uint8_t slicing;		/* enum vmm_slicing */
+	uint64_t trim_stuck;		/* cached bytes the last trim could not
+					 * take below low_watermark (0: none) */
 	bool unmap_single;		/* the driver refused a cuMemUnmap over
 					 * several mappings: one call each */
 	uint64_t knob[VMM_KNOB_NR];	/* live values; lock for writes */
@@ -529,6 +531,9 @@ static inline void __stats_cached_update(struct vmm_device *d)
 {
 	d->st->cached = d->st->physical - d->inuse_bytes;
 	d->st->largest_free_run = __largest_free_run(d);
+	/* below the high mark again: the next trim starts afresh */
+	if (d->trim_stuck && d->st->cached <= d->knob[VMM_KNOB_HIGH_WATERMARK])
+		d->trim_stuck = 0;
 }
 
 int pt_setup(struct vmm_device *d);

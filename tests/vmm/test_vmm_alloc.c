@@ -744,6 +744,50 @@ START_TEST(creates_batched)
 }
 END_TEST
 
+/*
+ * A watermark trim cannot hand back an allocation one of whose chunks is
+ * live: it tries once, and no later free synchronizes to try again until
+ * more is cached; then it all goes back.
+ */
+START_TEST(trim_kept_allocation)
+{
+	uint64_t syncs, releases, unmaps;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, b, c;
+	int i;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 32 * MiB, GPUVM_ALLOC_LARGE, &a), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	/* b takes a's first chunk; the other 15 stay cached */
+	ck_assert_int_eq(gpuvm_alloc(0, 2 * MiB, GPUVM_ALLOC_LARGE, &b), 0);
+	ck_assert_uint_eq(b, a);
+	ck_assert_int_eq(tl_fill(b, 2 * MiB, 1), 0);
+	releases = calls(GPUVM_DRV_MEM_RELEASE);
+	ck_assert_int_eq(gpuvm_policy_set(0, "high_watermark", 16 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_set(0, "low_watermark", 8 * MiB), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 32 * MiB);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, GPUVM_ALLOC_LARGE, &c), 0);
+		ck_assert_int_eq(tl_fill(c, 4 * MiB, 2 + i), 0);
+		syncs = calls(GPUVM_DRV_CTX_SYNCHRONIZE);
+		unmaps = calls(GPUVM_DRV_MEM_UNMAP);
+		ck_assert_int_eq(gpuvm_free(c), 0);
+		ck_assert_uint_eq(calls(GPUVM_DRV_CTX_SYNCHRONIZE), syncs);
+		ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps);
+	}
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases);
+	ck_assert(tl_verify(b, 2 * MiB, 1));
+	/* b freed: more is cached, the trim runs and the allocation goes */
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_RELEASE), releases + 1);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
 /* Under a limit, a cuMemCreate gets only the chunks the limit leaves. */
 START_TEST(creates_batched_limit)
 {
@@ -1495,6 +1539,7 @@ int main(void)
 	tcase_add_test(tc, unmap_batched);
 	tcase_add_test(tc, creates_batched);
 	tcase_add_test(tc, creates_batched_limit);
+	tcase_add_test(tc, trim_kept_allocation);
 	tcase_add_test(tc, creates_offset_refused);
 	tcase_add_loop_test(tc, map_undo_retries, 0, 3);
 	tcase_add_test(tc, small_objects);
