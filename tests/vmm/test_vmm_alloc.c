@@ -214,6 +214,45 @@ START_TEST(hit_cached_run)
 }
 END_TEST
 
+/*
+ * A thief unmaps at least 16 chunks from the range it robs, in one call:
+ * those it does not need wait in the pool for the next thieves.
+ */
+START_TEST(steal_pools_spares)
+{
+	uint64_t unmaps, creates;
+	struct gpuvm_stats st;
+	gpuvm_ptr_t a, p[16];
+	int i;
+
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 40 * MiB, GPUVM_ALLOC_LARGE, &a), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	unmaps = calls(GPUVM_DRV_MEM_UNMAP);
+	creates = calls(GPUVM_DRV_MEM_CREATE);
+	for (i = 0; i < 16; i++) {
+		ck_assert_int_eq(gpuvm_alloc(0, 2 * MiB, GPUVM_ALLOC_LARGE | GPUVM_ALLOC_NOCACHE,
+					     &p[i]), 0);
+		ck_assert_int_eq(tl_fill(p[i], 2 * MiB, (uint32_t)i), 0);
+		ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 1);
+	}
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_CREATE), creates);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 40 * MiB);
+	ck_assert_uint_eq(st.mapped, 40 * MiB);		/* 16 live, 4 cached */
+	ck_assert_uint_eq(st.chunks_free, 4);
+	for (i = 0; i < 16; i++)
+		ck_assert(tl_verify(p[i], 2 * MiB, (uint32_t)i));
+	/* the 17th robs again */
+	ck_assert_int_eq(gpuvm_alloc(0, 2 * MiB, GPUVM_ALLOC_LARGE | GPUVM_ALLOC_NOCACHE, &a), 0);
+	ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps + 2);
+	ck_assert(consistent(0));
+	ck_assert_int_eq(gpuvm_free(a), 0);
+	for (i = 0; i < 16; i++)
+		ck_assert_int_eq(gpuvm_free(p[i]), 0);
+}
+END_TEST
+
 /* Stitching k pooled chunks: k cuMemMap, one cuMemSetAccess, no create. */
 START_TEST(stitch_counts)
 {
@@ -1528,6 +1567,7 @@ int main(void)
 	tcase_add_test(tc, hit_zero_calls);
 	tcase_add_test(tc, hit_cached_run);
 	tcase_add_test(tc, stitch_counts);
+	tcase_add_test(tc, steal_pools_spares);
 	tcase_add_test(tc, grow_in_place);
 	tcase_add_test(tc, grow_tail_taken);
 	tcase_add_loop_test(tc, grow_fail, 0, 4);
