@@ -264,8 +264,10 @@ static void stats_add(struct gpuvm_seg_stats *sum, const struct gpuvm_seg_stats 
 
 		memcpy((char *)sum + stat_fields[i].off, &v, sizeof(v));
 	}
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < 16; i++) {
 		sum->driver_calls[i] += st->driver_calls[i];
+		sum->driver_ns[i] += st->driver_ns[i];
+	}
 }
 
 /* Fragmentation figure @i: 1 - part/whole in [0, 1]; 0 when whole is 0. */
@@ -293,6 +295,13 @@ static void render_stats(struct gpuvmfs_buf *b, const struct gpuvm_seg_stats *st
 		if (name)
 			gpuvmfs_buf_printf(b, "driver_%s: %" PRIu64 "\n", name,
 					   st->driver_calls[i]);
+	}
+	for (i = 0; i < 16; i++) {
+		const char *name = i < GPUVM_DRV_NR ? gpuvm_driver_call_name(i) : NULL;
+
+		if (name)
+			gpuvmfs_buf_printf(b, "driver_ns_%s: %" PRIu64 "\n", name,
+					   st->driver_ns[i]);
 	}
 }
 
@@ -745,6 +754,21 @@ void gpuvmfs_render_metrics(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_
 			metric_labels(b, &p[k], d);
 			gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 "\n", name,
 					   p[k].snap.dev[d]->blk.stats.driver_calls[c]);
+		}
+	}
+	metric_head(b, "driver", "_seconds_total", "counter",
+		    "Time spent in CUDA driver calls, by name.");
+	for_each_metrics_device(p, nr, k, d) {
+		for (c = 0; c < GPUVM_DRV_NR && c < 16; c++) {
+			const char *name = gpuvm_driver_call_name(c);
+			uint64_t ns = p[k].snap.dev[d]->blk.stats.driver_ns[c];
+
+			if (!name)
+				continue;
+			gpuvmfs_buf_printf(b, "gpuvm_driver_seconds_total");
+			metric_labels(b, &p[k], d);
+			gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 ".%09" PRIu64 "\n", name,
+					   ns / 1000000000u, ns % 1000000000u);
 		}
 	}
 }

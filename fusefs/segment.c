@@ -255,8 +255,7 @@ static const char *validate_header(const struct gpuvm_segment *seg,
 		return "unsupported version";
 	if (h->header_size < sizeof(*h) || h->header_size > GPUVM_SEG_MAX_HEADER)
 		return "bad header_size";
-	if (h->device_size < sizeof(struct gpuvm_seg_device) ||
-	    h->device_size > GPUVM_SEG_MAX_RECORD)
+	if (h->device_size < GPUVM_SEG_DEVICE_SIZE_1_0 || h->device_size > GPUVM_SEG_MAX_RECORD)
 		return "bad device_size";
 	if (h->pte_size < sizeof(struct gpuvm_seg_pte) || h->pte_size > GPUVM_SEG_MAX_RECORD)
 		return "bad pte_size";
@@ -469,7 +468,10 @@ static int snap_device(const struct gpuvm_segment *seg, const struct gpuvm_seg_h
 			err = -EBUSY;
 			continue;
 		}
-		err = seg_read(seg, off, &d->blk, sizeof(d->blk));
+		/* an older writer's block is shorter: the rest reads as zero */
+		memset(&d->blk, 0, sizeof(d->blk));
+		err = seg_read(seg, off, &d->blk,
+			       h->device_size < sizeof(d->blk) ? h->device_size : sizeof(d->blk));
 		if (err)
 			break;
 		reason = validate_device(h, slot, &d->blk);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cuda.h>
 #include <gpuvm/cuda_driver.h>
@@ -109,6 +110,9 @@ static CUcontext drv_primary[GPUVM_MAX_DEVICES];
 static CUdevice drv_cudev[GPUVM_MAX_DEVICES];
 static uint64_t drv_spare_counts[GPUVM_MAX_DEVICES + 1][GPUVM_DRV_NR];
 static uint64_t *drv_counts[GPUVM_MAX_DEVICES];
+/* the same for the time spent in each call, ns */
+static uint64_t drv_spare_ns[GPUVM_MAX_DEVICES + 1][GPUVM_DRV_NR];
+static uint64_t *drv_ns[GPUVM_MAX_DEVICES];
 
 static const char *const drv_call_names[GPUVM_DRV_NR] = {
 	[GPUVM_DRV_MEM_CREATE] = "cuMemCreate",
@@ -151,15 +155,40 @@ static inline void count(int dev, enum gpuvm_driver_call call)
 	__atomic_fetch_add(&c[call], 1, __ATOMIC_RELAXED);
 }
 
-void drv_set_counters(int dev, uint64_t *counts)
+/* Time spent in a call of @call: clock_gettime is a vDSO call, no syscall. */
+static inline uint64_t drv_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void count_time(int dev, enum gpuvm_driver_call call, uint64_t ns)
+{
+	uint64_t *t;
+
+	if (dev < 0 || dev >= GPUVM_MAX_DEVICES)
+		t = drv_spare_ns[GPUVM_MAX_DEVICES];
+	else if (!(t = __atomic_load_n(&drv_ns[dev], __ATOMIC_ACQUIRE)))
+		t = drv_spare_ns[dev];
+	__atomic_fetch_add(&t[call], ns, __ATOMIC_RELAXED);
+}
+
+/* Move one device's counters (calls or ns) to @to, or back to the spare. */
+static void move_counters(uint64_t **cur, uint64_t *spare, uint64_t *to)
+{
+	if (to && to != *cur)
+		memcpy(to, *cur ? *cur : spare, sizeof(uint64_t) * GPUVM_DRV_NR);
+	__atomic_store_n(cur, to ? to : spare, __ATOMIC_RELEASE);
+}
+
+void drv_set_counters(int dev, uint64_t *counts, uint64_t *ns)
 {
 	if (dev < 0 || dev >= GPUVM_MAX_DEVICES)
 		return;
-	if (counts && counts != drv_counts[dev])
-		memcpy(counts, drv_counts[dev] ? drv_counts[dev] : drv_spare_counts[dev],
-		       sizeof(uint64_t) * GPUVM_DRV_NR);
-	__atomic_store_n(&drv_counts[dev], counts ? counts : drv_spare_counts[dev],
-			 __ATOMIC_RELEASE);
+	move_counters(&drv_counts[dev], drv_spare_counts[dev], counts);
+	move_counters(&drv_ns[dev], drv_spare_ns[dev], ns);
 }
 
 static int drv_errno(CUresult r)
@@ -320,6 +349,7 @@ void drv_close(void)
 	memset(&drv, 0, sizeof(drv));
 	memset(drv_primary, 0, sizeof(drv_primary));
 	memset(drv_counts, 0, sizeof(drv_counts));
+	memset(drv_ns, 0, sizeof(drv_ns));
 }
 
 int drv_device_count(void)
@@ -408,8 +438,10 @@ void drv_device_put(int dev)
 		CUresult __r;						\
 		int __ret = ctx_enter(dev, &__saved);			\
 		if (!__ret) {						\
+			uint64_t __t0 = drv_now_ns();			\
 			count(dev, call);				\
 			__r = (expr);					\
+			count_time(dev, call, drv_now_ns() - __t0);	\
 			ctx_leave(dev, __saved);			\
 			if (__r != CUDA_SUCCESS)			\
 				__ret = drv_fail(what, __r);		\

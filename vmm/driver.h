@@ -43,8 +43,8 @@ const char *drv_strerror(int err);
 /* before a call whose error may not be the driver's (see drv_strerror()) */
 void drv_error_clear(void);
 
-/* where the per-device call counters live (the published stats block) */
-void drv_set_counters(int dev, uint64_t *counts);
+/* where the per-device call counters and times live (the published stats) */
+void drv_set_counters(int dev, uint64_t *counts, uint64_t *ns);
 
 int drv_address_reserve(int dev, uint64_t size, uint64_t align, uint64_t *va);
 int drv_address_free(int dev, uint64_t va, uint64_t size);

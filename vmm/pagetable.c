@@ -50,7 +50,7 @@ int pt_setup(struct vmm_device *d)
 	d->blk->alloc_capacity = d->atab_cap;
 	d->st->reserved_va = d->arena.size;
 	d->st->device_total = d->total;
-	drv_set_counters(d->ordinal, d->st->driver_calls);
+	drv_set_counters(d->ordinal, d->st->driver_calls, d->st->driver_ns);
 	return 0;
 
 out_free:
@@ -65,7 +65,7 @@ void pt_teardown(struct vmm_device *d)
 {
 	if (!d->blk)
 		return;
-	drv_set_counters(d->ordinal, NULL);
+	drv_set_counters(d->ordinal, NULL, NULL);
 	publish_device_free(d->ordinal, d->blk, d->pt, d->atab, d->nr_pt, d->atab_cap);
 	free(d->owner);
 	free(d->free_slots);

@@ -31,11 +31,14 @@
  *
  * Versioning: a reader rejects a different version_major; a larger
  * version_minor only appends fields (the *_size fields say how big each
- * record is, so a reader steps over what it does not know).
+ * record is, so a reader steps over what it does not know, and reads what
+ * an older writer did not have as zero).  1.1 appended driver_ns to the
+ * device block's statistics.
  */
 #ifndef GPUVM_SEGMENT_H
 #define GPUVM_SEGMENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +53,7 @@
 #define GPUVM_STATE_MAGIC	0x53564d47u	/* "GMVS" little-endian */
 #define GPUVM_CTL_MAGIC		0x43564d47u	/* "GMVC" */
 #define GPUVM_SEG_VERSION_MAJOR	1
-#define GPUVM_SEG_VERSION_MINOR	0
+#define GPUVM_SEG_VERSION_MINOR	1
 
 #define GPUVM_SEG_MAX_DEVICES	16
 #define GPUVM_SEG_MAX_KNOBS	32
@@ -158,6 +161,9 @@ struct gpuvm_seg_stats {
 	uint64_t trace_dropped;		/* count */
 	uint64_t driver_calls[16];	/* by enum gpuvm_driver_call */
 	uint64_t alloc_table_dropped;	/* allocations not shown: table full */
+	/* since 1.1 (a 1.0 device block ends here: GPUVM_SEG_DEVICE_SIZE_1_0) */
+	uint64_t driver_ns[16];		/* ns spent in each driver call, by
+					 * enum gpuvm_driver_call */
 };
 
 struct gpuvm_seg_device {
@@ -177,6 +183,12 @@ struct gpuvm_seg_device {
 	struct gpuvm_seg_knob knobs[GPUVM_SEG_MAX_KNOBS]; /* live values */
 	struct gpuvm_seg_stats stats;
 };
+
+/*
+ * A reader takes a device block as short as a 1.0 writer's; what that
+ * writer did not have reads as zero.
+ */
+#define GPUVM_SEG_DEVICE_SIZE_1_0	offsetof(struct gpuvm_seg_device, stats.driver_ns)
 
 /* Page-table entry states (DESIGN §3). */
 enum gpuvm_pte_state {

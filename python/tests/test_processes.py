@@ -39,7 +39,7 @@ def check_live(p, pid):
     assert p["mapped"] >= 3 * MiB
     assert p["alloc_calls"] == 1 and p["driver_cuMemCreate"] >= 1
     assert isinstance(p["frag_internal"], float) and isinstance(p["arena_base"], int)
-    assert p["version"] == "1.0"
+    assert p["version"] == "1.1"
 
 
 def test_from_the_segments(live):

@@ -9,6 +9,7 @@
  * malformed and silent control files.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,52 @@ static void test_bigger_records(void)
 	free(buf);
 }
 
+/*
+ * A 1.0 writer's device block ends before driver_ns: accepted, and what it
+ * did not have reads as zero (not the bytes after it, nor stale ones);
+ * anything shorter is refused.  The status then shows zero times.
+ */
+static void test_older_device_block(void)
+{
+	unsigned char *buf = fresh();
+	struct gpuvm_segment seg;
+	struct gpuvm_snapshot snap;
+	struct gpuvmfs_buf b = { 0 };
+	int err;
+
+	hdr(buf)->version_minor = 0;
+	hdr(buf)->device_size = GPUVM_SEG_DEVICE_SIZE_1_0;
+	dev0(buf)->stats.driver_calls[GPUVM_DRV_MEM_MAP] = 7;
+	dev0(buf)->stats.driver_ns[GPUVM_DRV_MEM_MAP] = 12345;	/* not the 1.0 block's */
+	gpuvm_segment_from_memory(&seg, buf, seg_size, params.pid, params.uid);
+	err = gpuvm_snapshot_take(&seg, GPUVM_SNAP_PT, &snap);
+	CHECK(!err, "a 1.0 device block refused: %s", snap.error);
+	if (!err) {
+		CHECK(snap.dev[0]->blk.stats.driver_calls[GPUVM_DRV_MEM_MAP] == 7,
+		      "1.0 field lost");
+		CHECK(snap.dev[0]->blk.stats.driver_ns[GPUVM_DRV_MEM_MAP] == 0,
+		      "driver_ns read past a 1.0 block: %" PRIu64,
+		      snap.dev[0]->blk.stats.driver_ns[GPUVM_DRV_MEM_MAP]);
+		gpuvmfs_render_status(&b, &snap, err, 0);
+		CHECK(b.data && strstr(b.data, "\ndriver_cuMemMap: 7\n") &&
+		      strstr(b.data, "\ndriver_ns_cuMemMap: 0\n"), "status of a 1.0 block");
+		gpuvmfs_buf_free(&b);
+	}
+	gpuvm_snapshot_release(&snap);
+	hdr(buf)->device_size = GPUVM_SEG_DEVICE_SIZE_1_0 - 8;
+	err = gpuvm_snapshot_take(&seg, GPUVM_SNAP_PT, &snap);
+	CHECK(err == -EBADMSG, "a device block shorter than 1.0's: %d", err);
+	gpuvm_snapshot_release(&snap);
+	/* a 1.1 block shows its times */
+	hdr(buf)->version_minor = 1;
+	hdr(buf)->device_size = sizeof(struct gpuvm_seg_device);
+	err = gpuvm_snapshot_take(&seg, GPUVM_SNAP_PT, &snap);
+	CHECK(!err && snap.dev[0]->blk.stats.driver_ns[GPUVM_DRV_MEM_MAP] == 12345,
+	      "driver_ns of a 1.1 block: %d", err);
+	gpuvm_snapshot_release(&snap);
+	free(buf);
+}
+
 /* A real file: shrunk after open, the reader gets -EIO, not SIGBUS. */
 static void test_file(const char *dir)
 {
@@ -443,6 +490,7 @@ int main(void)
 	test_strings();
 	test_metrics_labels();
 	test_bigger_records();
+	test_older_device_block();
 	test_file(dir);
 	test_control(dir);
 	test_inodes();

@@ -119,7 +119,7 @@ start_proc p1
 start_fs
 
 # ---- the tree and what it shows ----
-[ "$(cat "$mnt/version")" = "gpuvmfs 1.0 segment 1.0" ] || fail "version: $(cat "$mnt/version")"
+[ "$(cat "$mnt/version")" = "gpuvmfs 1.0 segment 1.1" ] || fail "version: $(cat "$mnt/version")"
 ls "$mnt" | grep -qx "$p1" || fail "pid $p1 not listed: $(ls "$mnt")"
 d=$mnt/$p1
 for f in status maps pagetable allocs policy reclaim; do
