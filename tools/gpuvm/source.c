@@ -804,14 +804,14 @@ double cli_status_double(const char *text, const char *key)
 	return strtod(buf, NULL);
 }
 
-/* The sum of every driver_<call> counter. */
+/* The sum of every driver_<call> counter (not the driver_ns_<call> times). */
 uint64_t cli_status_driver_calls(const char *text)
 {
 	const char *p = text;
 	uint64_t sum = 0;
 
 	while (p && *p) {
-		if (!strncmp(p, "driver_", 7)) {
+		if (!strncmp(p, "driver_", 7) && strncmp(p, "driver_ns_", 10)) {
 			size_t n = strcspn(p, "\n");
 			const char *colon = memchr(p, ':', n);
 
