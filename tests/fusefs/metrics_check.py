@@ -406,7 +406,7 @@ def check_prom(url, job, status_path, pid, comm=None):
 # what its panels must show, of the series gpuvm exports
 DASHBOARD_NEEDS = ('gpuvm_mapped_bytes', 'gpuvm_requested_bytes', 'gpuvm_cached_bytes',
                    'gpuvm_frag_external_ratio', 'gpuvm_frag_internal_ratio',
-                   'gpuvm_driver_calls_total', 'gpuvm_ooms_total')
+                   'gpuvm_driver_calls_total', 'gpuvm_driver_seconds_total', 'gpuvm_ooms_total')
 
 
 def dashboard_queries(doc):
