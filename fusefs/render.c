@@ -281,6 +281,19 @@ static double frag_at(const struct gpuvm_seg_stats *st, unsigned int i)
 	return 1.0 - (double)part / (double)whole;
 }
 
+/* One "<prefix><call>: <value>" line per driver call the library names. */
+static void render_driver(struct gpuvmfs_buf *b, const char *prefix, const uint64_t v[16])
+{
+	unsigned int i;
+
+	for (i = 0; i < 16; i++) {
+		const char *name = i < GPUVM_DRV_NR ? gpuvm_driver_call_name(i) : NULL;
+
+		if (name)
+			gpuvmfs_buf_printf(b, "%s%s: %" PRIu64 "\n", prefix, name, v[i]);
+	}
+}
+
 static void render_stats(struct gpuvmfs_buf *b, const struct gpuvm_seg_stats *st)
 {
 	unsigned int i;
@@ -289,20 +302,8 @@ static void render_stats(struct gpuvmfs_buf *b, const struct gpuvm_seg_stats *st
 		gpuvmfs_buf_printf(b, "%s: %" PRIu64 "\n", stat_fields[i].name, stat_at(st, i));
 	for (i = 0; i < NR_FRAGS; i++)
 		gpuvmfs_buf_printf(b, "%s: %.4f\n", frag_fields[i].name, frag_at(st, i));
-	for (i = 0; i < 16; i++) {
-		const char *name = i < GPUVM_DRV_NR ? gpuvm_driver_call_name(i) : NULL;
-
-		if (name)
-			gpuvmfs_buf_printf(b, "driver_%s: %" PRIu64 "\n", name,
-					   st->driver_calls[i]);
-	}
-	for (i = 0; i < 16; i++) {
-		const char *name = i < GPUVM_DRV_NR ? gpuvm_driver_call_name(i) : NULL;
-
-		if (name)
-			gpuvmfs_buf_printf(b, "driver_ns_%s: %" PRIu64 "\n", name,
-					   st->driver_ns[i]);
-	}
+	render_driver(b, "driver_", st->driver_calls);
+	render_driver(b, "driver_ns_", st->driver_ns);
 }
 
 static void render_device_head(struct gpuvmfs_buf *b, const struct gpuvm_snap_device *d)
@@ -697,6 +698,40 @@ static void metric_head(struct gpuvmfs_buf *b, const char *name, const char *suf
 		for ((d) = 0; (d) < GPUVM_SEG_MAX_DEVICES; (d)++)	\
 			if (!(p)[k].err && (p)[k].snap.dev[d])
 
+/*
+ * gpuvm_driver_<what>_total, one sample per device and call: the calls
+ * (driver_calls), or with @seconds the time in them (driver_ns, 9 decimals).
+ */
+static void metric_driver(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_proc *p,
+			  size_t nr, const char *what, const char *help, bool seconds)
+{
+	char family[32];
+	unsigned int d, c;
+	size_t k;
+
+	snprintf(family, sizeof(family), "driver_%s", what);
+	metric_head(b, family, "_total", "counter", help);
+	for_each_metrics_device(p, nr, k, d) {
+		const struct gpuvm_seg_stats *st = &p[k].snap.dev[d]->blk.stats;
+
+		for (c = 0; c < GPUVM_DRV_NR && c < 16; c++) {
+			const char *name = gpuvm_driver_call_name(c);
+
+			if (!name)
+				continue;
+			gpuvmfs_buf_printf(b, "gpuvm_%s_total", family);
+			metric_labels(b, &p[k], d);
+			if (seconds)
+				gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 ".%09" PRIu64 "\n",
+						   name, st->driver_ns[c] / 1000000000u,
+						   st->driver_ns[c] % 1000000000u);
+			else
+				gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 "\n", name,
+						   st->driver_calls[c]);
+		}
+	}
+}
+
 /**
  * gpuvmfs_render_metrics - /gpuvm/metrics in the Prometheus text format
  * @b: output
@@ -711,7 +746,7 @@ static void metric_head(struct gpuvmfs_buf *b, const char *name, const char *suf
 void gpuvmfs_render_metrics(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_proc *p,
 			    size_t nr)
 {
-	unsigned int i, d, c;
+	unsigned int i, d;
 	size_t k;
 
 	metric_head(b, "processes", "", "gauge", "Processes publishing gpuvm state.");
@@ -743,32 +778,6 @@ void gpuvmfs_render_metrics(struct gpuvmfs_buf *b, const struct gpuvmfs_metrics_
 					   frag_at(&p[k].snap.dev[d]->blk.stats, i));
 		}
 	}
-	metric_head(b, "driver_calls", "_total", "counter", "CUDA driver calls, by name.");
-	for_each_metrics_device(p, nr, k, d) {
-		for (c = 0; c < GPUVM_DRV_NR && c < 16; c++) {
-			const char *name = gpuvm_driver_call_name(c);
-
-			if (!name)
-				continue;
-			gpuvmfs_buf_printf(b, "gpuvm_driver_calls_total");
-			metric_labels(b, &p[k], d);
-			gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 "\n", name,
-					   p[k].snap.dev[d]->blk.stats.driver_calls[c]);
-		}
-	}
-	metric_head(b, "driver", "_seconds_total", "counter",
-		    "Time spent in CUDA driver calls, by name.");
-	for_each_metrics_device(p, nr, k, d) {
-		for (c = 0; c < GPUVM_DRV_NR && c < 16; c++) {
-			const char *name = gpuvm_driver_call_name(c);
-			uint64_t ns = p[k].snap.dev[d]->blk.stats.driver_ns[c];
-
-			if (!name)
-				continue;
-			gpuvmfs_buf_printf(b, "gpuvm_driver_seconds_total");
-			metric_labels(b, &p[k], d);
-			gpuvmfs_buf_printf(b, ",call=\"%s\"} %" PRIu64 ".%09" PRIu64 "\n", name,
-					   ns / 1000000000u, ns % 1000000000u);
-		}
-	}
+	metric_driver(b, p, nr, "calls", "CUDA driver calls, by name.", false);
+	metric_driver(b, p, nr, "seconds", "Time spent in CUDA driver calls, by name.", true);
 }

@@ -214,6 +214,21 @@ static void split_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k)
 	__range_cache(d, t);
 }
 
+/*
+ * Take cached range @r out of the cache for a request of @want bytes from
+ * ->head_off on; the chunks past it go back cached (a range that lent its
+ * room keeps them: its tail cannot be split off).
+ */
+static struct vmm_range *cache_claim(struct vmm_device *d, struct vmm_range *r, uint64_t want)
+{
+	uint64_t need = round_up(r->head_off + want, r->chunk_size);
+
+	cache_remove(d, r);
+	if (r->size > need && !(r->flags & RANGE_F_TAIL_SHARED))
+		split_tail(d, r, (uint32_t)(need / r->chunk_size));
+	return r;
+}
+
 /* Cached ranges looked at past the best fit, when that one does not suit. */
 #define VMM_CACHE_TRIES		8
 #define VMM_RELEASE_BATCH	64	/* chunks one cuMemUnmap hands back on release */
@@ -240,7 +255,6 @@ static struct vmm_range *cache_take(struct vmm_device *d, uint64_t want, bool sh
 {
 	struct vmm_range key = { .size = want, .va = 0 }, *r;
 	struct vtree_node *n;
-	uint64_t need;
 	int i;
 
 	for (i = 0; i < VMM_CACHE_TRIES; i++) {
@@ -255,11 +269,7 @@ static struct vmm_range *cache_take(struct vmm_device *d, uint64_t want, bool sh
 	}
 	if (i == VMM_CACHE_TRIES)
 		return NULL;
-	cache_remove(d, r);
-	need = round_up(r->head_off + want, r->chunk_size);
-	if (r->size > need && !(r->flags & RANGE_F_TAIL_SHARED))
-		split_tail(d, r, (uint32_t)(need / r->chunk_size));
-	return r;
+	return cache_claim(d, r, want);
 }
 
 /* Cached ranges a run may span, looking right from its first. */
@@ -308,10 +318,7 @@ static struct vmm_range *cache_take_run(struct vmm_device *d, uint64_t want)
 	vtree_insert(&d->cached, &best->by_size);
 	if (best->size < need)
 		return NULL;	/* merged as far as it could: cached, bigger */
-	cache_remove(d, best);
-	if (best->size > need)
-		split_tail(d, best, (uint32_t)(need / best->chunk_size));
-	return best;
+	return cache_claim(d, best, want);
 }
 
 /*

@@ -183,8 +183,10 @@ int __chunks_create(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm
 	if (d->slicing == VMM_SLICING_REFUSED)
 		m = 1;
 	ret = phys_create(d, csize, m, out);
-	if (ret && m > 1)
-		ret = phys_create(d, csize, 1, out), m = 1;
+	if (ret && m > 1) {
+		m = 1;
+		ret = phys_create(d, csize, m, out);
+	}
 	return ret ? ret : (int)m;
 }
 

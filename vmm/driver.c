@@ -144,35 +144,39 @@ GPUVM_API const char *gpuvm_driver_call_name(int call)
 	return drv_call_names[call];
 }
 
-static inline void count(int dev, enum gpuvm_driver_call call)
+/*
+ * Add @n to counter @call of device @dev in @cur (calls or ns), or in its
+ * spare while the device publishes none (@dev out of range: the last one).
+ */
+static inline void counter_add(uint64_t *const *cur, uint64_t (*spare)[GPUVM_DRV_NR], int dev,
+			       enum gpuvm_driver_call call, uint64_t n)
 {
 	uint64_t *c;
 
 	if (dev < 0 || dev >= GPUVM_MAX_DEVICES)
-		c = drv_spare_counts[GPUVM_MAX_DEVICES];
-	else if (!(c = __atomic_load_n(&drv_counts[dev], __ATOMIC_ACQUIRE)))
-		c = drv_spare_counts[dev];
-	__atomic_fetch_add(&c[call], 1, __ATOMIC_RELAXED);
+		c = spare[GPUVM_MAX_DEVICES];
+	else if (!(c = __atomic_load_n(&cur[dev], __ATOMIC_ACQUIRE)))
+		c = spare[dev];
+	__atomic_fetch_add(&c[call], n, __ATOMIC_RELAXED);
 }
 
-/* Time spent in a call of @call: clock_gettime is a vDSO call, no syscall. */
+static inline void count(int dev, enum gpuvm_driver_call call)
+{
+	counter_add(drv_counts, drv_spare_counts, dev, call, 1);
+}
+
+static inline void count_time(int dev, enum gpuvm_driver_call call, uint64_t ns)
+{
+	counter_add(drv_ns, drv_spare_ns, dev, call, ns);
+}
+
+/* Time spent in a call: clock_gettime is a vDSO call, no system call. */
 static inline uint64_t drv_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static inline void count_time(int dev, enum gpuvm_driver_call call, uint64_t ns)
-{
-	uint64_t *t;
-
-	if (dev < 0 || dev >= GPUVM_MAX_DEVICES)
-		t = drv_spare_ns[GPUVM_MAX_DEVICES];
-	else if (!(t = __atomic_load_n(&drv_ns[dev], __ATOMIC_ACQUIRE)))
-		t = drv_spare_ns[dev];
-	__atomic_fetch_add(&t[call], ns, __ATOMIC_RELAXED);
 }
 
 /* Move one device's counters (calls or ns) to @to, or back to the spare. */
