@@ -154,6 +154,28 @@ out=$("$gpuvm" run -q --set limit=64M --set placement=first-fit -- sh -c \
 [[ $out == */lib/libgpuvm_preload.so\|$GPUVM_RUNDIR\|64M\|first-fit ]] ||
 	fail "gpuvm run environment: $out"
 
+# PyTorch's caching allocator goes onto gpuvm unless the user chose
+pt='echo "[${PYTORCH_NO_CUDA_MEMORY_CACHING-unset}]"'
+expect 0 "^\[1\]$" env -u PYTORCH_NO_CUDA_MEMORY_CACHING -u PYTORCH_CUDA_ALLOC_CONF \
+	"$gpuvm" run -q -- sh -c "$pt"
+expect 0 "^gpuvm: PYTORCH_NO_CUDA_MEMORY_CACHING=1: PyTorch allocates through gpuvm" \
+	env -u PYTORCH_NO_CUDA_MEMORY_CACHING -u PYTORCH_CUDA_ALLOC_CONF "$gpuvm" run -- true
+out=$(env -u PYTORCH_NO_CUDA_MEMORY_CACHING -u PYTORCH_CUDA_ALLOC_CONF "$gpuvm" run -- true 2>&1)
+[ "$(grep -c PYTORCH <<<"$out")" = 1 ] || fail "the framework line is not one line: $out"
+expect 0 "^\[0\]$" env PYTORCH_NO_CUDA_MEMORY_CACHING=0 "$gpuvm" run -q -- sh -c "$pt"
+out=$(env PYTORCH_NO_CUDA_MEMORY_CACHING=0 "$gpuvm" run -- true 2>&1)
+grep -q PYTORCH <<<"$out" && fail "the user's own PYTORCH_NO_CUDA_MEMORY_CACHING reported: $out"
+expect 0 "^\[unset\]$" env -u PYTORCH_NO_CUDA_MEMORY_CACHING PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True \
+	"$gpuvm" run -q -- sh -c "$pt"
+expect 0 "PYTORCH_CUDA_ALLOC_CONF is set: PyTorch's caching allocator stays on" \
+	env -u PYTORCH_NO_CUDA_MEMORY_CACHING PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True \
+	"$gpuvm" run -- true
+expect 0 "^\[unset\]$" env -u PYTORCH_NO_CUDA_MEMORY_CACHING -u PYTORCH_CUDA_ALLOC_CONF \
+	"$gpuvm" run -q --keep-framework-cache -- sh -c "$pt"
+out=$(env -u PYTORCH_NO_CUDA_MEMORY_CACHING -u PYTORCH_CUDA_ALLOC_CONF "$gpuvm" run --keep-framework-cache -- true 2>&1)
+grep -q PYTORCH <<<"$out" && fail "--keep-framework-cache still reported: $out"
+expect 0 "--keep-framework-cache" "$gpuvm" run --help
+
 # nothing is mounted here: ps reads the (empty) run directory
 expect 0 "^# from the segments in $GPUVM_RUNDIR \(--direct\)" "$gpuvm" ps --direct
 

@@ -32,7 +32,8 @@ static int cmd_help(int argc, char **argv);
 static const struct gpuvm_cmd cmds[] = {
 	{ "run", cmd_run, "run a program under gpuvm (the preload shim)",
 	  "usage: gpuvm run [--mount DIR] [--set KNOB=VALUE]... [--rundir DIR]\n"
-	  "                 [--driver real|cudasim|PATH] [-q] [--] PROGRAM [ARGS...]\n"
+	  "                 [--driver real|cudasim|PATH] [--keep-framework-cache] [-q]\n"
+	  "                 [--] PROGRAM [ARGS...]\n"
 	  "\n"
 	  "Run an unmodified CUDA program with gpuvm managing its device memory.\n"
 	  "\n"
@@ -45,7 +46,11 @@ static const struct gpuvm_cmd cmds[] = {
 	  "                     libcuda.so.1), cudasim (built beside gpuvm) or a\n"
 	  "                     file; default $GPUVM_LIBCUDA, else real when it\n"
 	  "                     initializes a device, else cudasim\n"
-	  "  -q, --quiet        do not print the driver line\n"
+	  "  --keep-framework-cache\n"
+	  "                     leave PyTorch's caching allocator on (by default\n"
+	  "                     PYTORCH_NO_CUDA_MEMORY_CACHING=1 is set unless\n"
+	  "                     it or PYTORCH_CUDA_ALLOC_CONF is already set)\n"
+	  "  -q, --quiet        do not print the driver and framework lines\n"
 	  "\n"
 	  "Exit status: the program's, 128+N when signal N ended it, 127 when it\n"
 	  "cannot be run, 2 for bad arguments.\n" },

@@ -13,6 +13,12 @@
  * The exit status is the program's (128 + N when signal N ended it, as a
  * shell reports it); SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to
  * it so gpuvm run can stand in for the program in scripts.
+ *
+ * PyTorch's caching allocator would keep its own segments and fragment
+ * inside them, gpuvm seeing only a few large allocations: unless the user
+ * configured it (PYTORCH_NO_CUDA_MEMORY_CACHING or PYTORCH_CUDA_ALLOC_CONF
+ * set) or --keep-framework-cache, the run sets PYTORCH_NO_CUDA_MEMORY_CACHING=1
+ * so each tensor is a cudaMalloc gpuvm serves, and says so in one line.
  */
 #include <ctype.h>
 #include <link.h>
@@ -123,6 +129,29 @@ static int set_preload(const char *driver)
 	return n ? 1 : 0;
 }
 
+/*
+ * Put PyTorch's allocator on gpuvm unless told otherwise.
+ * Return: the line to print ("" when there is nothing to say), or NULL when
+ * the environment could not be set.
+ */
+static const char *framework_cache_off(bool keep)
+{
+	const char *v = getenv("PYTORCH_NO_CUDA_MEMORY_CACHING");
+	const char *conf = getenv("PYTORCH_CUDA_ALLOC_CONF");
+
+	if (keep)
+		return "";
+	if (v)
+		return "";	/* the user's choice, whatever it is */
+	if (conf)
+		return "gpuvm: PYTORCH_CUDA_ALLOC_CONF is set: PyTorch's caching allocator "
+		       "stays on (set PYTORCH_NO_CUDA_MEMORY_CACHING=1 to put it on gpuvm)";
+	if (setenv("PYTORCH_NO_CUDA_MEMORY_CACHING", "1", 1))
+		return NULL;
+	return "gpuvm: PYTORCH_NO_CUDA_MEMORY_CACHING=1: PyTorch allocates through gpuvm "
+	       "(--keep-framework-cache keeps its cache)";
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -196,15 +225,16 @@ int cmd_run(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'R' },
 		{ "driver", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "keep-framework-cache", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	const char *mount = NULL, *rundir = NULL, *choice = NULL, *env;
+	const char *mount = NULL, *rundir = NULL, *choice = NULL, *env, *line;
 	struct cli_driver drv;
 	char own[PATH_MAX];
 	struct sigaction sa, old[4];
 	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	bool quiet = false, made_dir = false;
+	bool quiet = false, made_dir = false, keep_cache = false;
 	pid_t fs_pid = 0, pid;
 	int c, status, ret, err;
 	size_t i;
@@ -228,6 +258,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'K':
+			keep_cache = true;
 			break;
 		case 'h':
 			cli_usage("run", false);
@@ -259,6 +292,13 @@ int cmd_run(int argc, char **argv)
 	}
 	if (set_preload(err ? NULL : cli_driver_preload(&drv)))
 		return 1;
+	line = framework_cache_off(keep_cache);
+	if (!line) {
+		cli_err("run", "cannot set PYTORCH_NO_CUDA_MEMORY_CACHING: %s", strerror(errno));
+		return 1;
+	}
+	if (!quiet && *line)
+		fprintf(stderr, "%s\n", line);
 	env = getenv("GPUVM_RUNDIR");
 	if (!rundir)
 		rundir = env && *env ? env : gpuvm_rundir_default(own, sizeof(own), geteuid());
