@@ -53,6 +53,8 @@ struct cs_extent {
 	size_t off;			/* bytes into the memfd */
 	size_t size;			/* bytes */
 	struct cs_extent *next;
+	bool held;			/* released here, still imported by another
+					 * process (its lock on the range) */
 };
 
 /* A 2 MiB page shared by sub-page cuMemAlloc allocations (paged mode). */
@@ -96,6 +98,7 @@ struct cs_device {
 	size_t used;			/* bytes, allocations + handles */
 	size_t alloc_bytes;		/* bytes, cuMemAlloc part of used */
 	struct cs_extent *extents;	/* sorted by off */
+	unsigned long nr_held;		/* extents held by importers elsewhere */
 	struct cs_subpage *subpages;	/* paged mode: pages shared by small allocs */
 	struct cs_ctx primary;
 	unsigned int primary_refs;
@@ -114,6 +117,7 @@ struct cs_handle {
 	struct cs_extent *phys;		/* NULL for imports */
 	struct cs_handle *origin;	/* import in the exporting process */
 	bool owns_fd;			/* import from another process */
+	bool exported;			/* a POSIX handle of it was made */
 	CUmemAllocationProp prop;
 	unsigned long refs;		/* unreleased handle references */
 	unsigned long maps;		/* live mappings */
@@ -226,6 +230,7 @@ void cs_set_current(struct cs_ctx *ctx);
 /* memory.c: physical first-fit, the registries */
 size_t __cs_alloc_phys_off(const struct cs_region *r);
 struct cs_extent *__cs_phys_alloc(struct cs_device *d, size_t size, size_t align);
+void __cs_phys_free_exported(struct cs_device *d, struct cs_extent *e);
 void __cs_phys_free(struct cs_device *d, struct cs_extent *e);
 int cs_vec_insert(struct cs_vec *vec, void *item, uintptr_t key, uintptr_t (*key_of)(void *));
 void cs_vec_remove(struct cs_vec *vec, void *item, uintptr_t key, uintptr_t (*key_of)(void *));

@@ -34,11 +34,42 @@
 
 /* ---- physical first-fit ---- */
 
+/*
+ * Another process that imported part of @e holds an OFD read lock on its
+ * bytes of the memfd for as long as its handle lives (it goes with the
+ * importer's file, so with the process too): the driver keeps memory
+ * alive while an importer holds it.
+ */
+static bool __cs_extent_imported(struct cs_device *d, const struct cs_extent *e)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET,
+		.l_start = (off_t)e->off, .l_len = (off_t)e->size,
+	};
+
+	return !fcntl(d->memfd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK;
+}
+
+static void __cs_held_reap(struct cs_device *d)
+{
+	struct cs_extent *e, *next;
+
+	for (e = d->extents; e && d->nr_held; e = next) {
+		next = e->next;
+		if (e->held && !__cs_extent_imported(d, e)) {
+			d->nr_held--;
+			__cs_phys_free(d, e);
+		}
+	}
+}
+
 struct cs_extent *__cs_phys_alloc(struct cs_device *d, size_t size, size_t align)
 {
 	struct cs_extent **pp = &d->extents, *e;
 	size_t start = 0;
 
+	if (d->nr_held)
+		__cs_held_reap(d);
 	if (size > d->capacity)
 		return NULL;
 	for (;;) {
@@ -57,6 +88,7 @@ struct cs_extent *__cs_phys_alloc(struct cs_device *d, size_t size, size_t align
 		return NULL;
 	e->off = start;
 	e->size = size;
+	e->held = false;
 	e->next = *pp;
 	*pp = e;
 	d->used += size;
@@ -74,6 +106,17 @@ static void __cs_phys_discard(struct cs_device *d, struct cs_extent *e)
 	if (end > start)
 		fallocate(d->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			  (off_t)start, (off_t)(end - start));
+}
+
+/* An allocation a POSIX handle was exported of: kept while imported. */
+void __cs_phys_free_exported(struct cs_device *d, struct cs_extent *e)
+{
+	if (!__cs_extent_imported(d, e)) {
+		__cs_phys_free(d, e);
+		return;
+	}
+	e->held = true;
+	d->nr_held++;
 }
 
 void __cs_phys_free(struct cs_device *d, struct cs_extent *e)

@@ -197,7 +197,9 @@ void __cs_handle_put(struct cs_handle *h)
 		return;
 	cs_vec_remove(&cs.handles, h, (uintptr_t)h->id, cs_handle_key);
 	d->nr_handles--;
-	if (h->phys)
+	if (h->phys && h->exported)
+		__cs_phys_free_exported(d, h->phys);
+	else if (h->phys)
 		__cs_phys_free(d, h->phys);
 	else if (h->owns_fd)
 		close(h->fd);
@@ -542,7 +544,9 @@ CS_API CUresult cuMemGetAccess(unsigned long long *flags, const CUmemLocation *l
  * process gives a new handle that keeps the allocation alive (->origin);
  * another process (a fork child too: it has its own copy of device memory)
  * opens the exporter's memory through /proc/<pid>/fd, which works while the
- * exporter lives.
+ * exporter lives, and takes an OFD read lock on the allocation's bytes:
+ * as with the driver, the memory then outlives the exporter's release (and
+ * the exporter), until the importer releases it or exits.
  */
 CS_API CUresult cuMemExportToShareableHandle(void *shareableHandle,
 					     CUmemGenericAllocationHandle handle,
@@ -594,6 +598,7 @@ CS_API CUresult cuMemExportToShareableHandle(void *shareableHandle,
 		goto out_unlock;
 	}
 	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	(h->origin ? h->origin : h)->exported = true;
 	*(int *)shareableHandle = fd;
 	res = CUDA_SUCCESS;
 out_unlock:
@@ -670,6 +675,18 @@ CS_API CUresult cuMemImportFromShareableHandle(CUmemGenericAllocationHandle *han
 	if (memfd < 0 || fstat(memfd, &st) || st.st_dev != ex.memfd_dev ||
 	    st.st_ino != ex.memfd_ino || (uint64_t)st.st_size < ex.offset + ex.size)
 		goto out_close;
+	/* the exporter keeps these bytes while this file holds the lock */
+	{
+		struct flock fl = {
+			.l_type = F_RDLCK, .l_whence = SEEK_SET,
+			.l_start = (off_t)ex.offset, .l_len = (off_t)ex.size,
+		};
+
+		if (fcntl(memfd, F_OFD_SETLK, &fl)) {
+			res = CUDA_ERROR_OPERATING_SYSTEM;
+			goto out_close;
+		}
+	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		res = CUDA_ERROR_OUT_OF_MEMORY;
