@@ -390,7 +390,7 @@ static int cmp_maps_line(const void *x, const void *y)
 
 /**
  * gpuvmfs_render_maps - one line per live allocation, by address:
- * "start-end flags device id requested max_size chunks"
+ * "start-end flags device id requested max_size chunks [ipc]"
  */
 void gpuvmfs_render_maps(struct gpuvmfs_buf *b, const struct gpuvm_snapshot *s, int dev)
 {
@@ -423,12 +423,18 @@ void gpuvmfs_render_maps(struct gpuvmfs_buf *b, const struct gpuvm_snapshot *s, 
 		const struct gpuvm_seg_alloc *a = lines[i].a;
 
 		gpuvmfs_buf_printf(b, "%012" PRIx64 "-%012" PRIx64 " %c%c%c %d %" PRIu64
-				   " %" PRIu64 " %" PRIu64 " %" PRIu32 "\n",
+				   " %" PRIu64 " %" PRIu64 " %" PRIu32,
 				   a->base, a->base + a->size,
 				   a->flags & GPUVM_SEG_ALLOC_SMALL ? 's' : '-',
 				   a->flags & GPUVM_SEG_ALLOC_GROWABLE ? 'g' : '-',
 				   a->flags & GPUVM_SEG_ALLOC_ASYNC ? 'a' : '-',
 				   lines[i].dev, a->id, a->requested, a->max_size, a->nr_chunks);
+		/* shared with another process (CUDA IPC): a ninth field says how */
+		if (a->flags & GPUVM_SEG_ALLOC_IMPORTED)
+			gpuvmfs_buf_printf(b, " imported-from=%" PRIu64, a->stream);
+		else if (a->flags & GPUVM_SEG_ALLOC_EXPORTED)
+			gpuvmfs_buf_printf(b, " exported");
+		gpuvmfs_buf_printf(b, "\n");
 	}
 	free(lines);
 }

@@ -49,6 +49,9 @@ static const struct shim_route routes[] = {
 	ROUTE(cuPointerGetAttributes, "cuPointerGetAttributes", 7000, false),
 	ROUTE(cuCtxEnablePeerAccess, "cuCtxEnablePeerAccess", 4000, false),
 	ROUTE(cuIpcGetMemHandle, "cuIpcGetMemHandle", 4010, false),
+	ROUTE(cuIpcOpenMemHandle, "cuIpcOpenMemHandle", 4010, false),
+	ROUTE(cuIpcOpenMemHandle_v2, "cuIpcOpenMemHandle", 11000, false),
+	ROUTE(cuIpcCloseMemHandle, "cuIpcCloseMemHandle", 4010, false),
 	/* watched: allocations during a graph capture go to the driver */
 	ROUTE(cuStreamBeginCapture, "cuStreamBeginCapture", 10000, false),
 	ROUTE(cuStreamBeginCapture_ptsz, "cuStreamBeginCapture", 10000, true),

@@ -7,7 +7,7 @@
  * and count gpuvm's cached chunks as used.  These hooks let the driver
  * answer first (or entirely, for memory that is not gpuvm's) and correct
  * what gpuvm knows better: free and total memory (the limit, the cache),
- * the range of an allocation, peer access, and legacy IPC (refused).
+ * the range of an allocation and peer access (legacy IPC: ipc.c).
  */
 #include <string.h>
 
@@ -150,22 +150,4 @@ SHIM_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags)
 	}
 	shim_info("device %d reaches gpuvm memory of device %d", dev, peer_dev);
 	return res;
-}
-
-/**
- * cuIpcGetMemHandle - the driver's; refused for gpuvm's memory
- *
- * Legacy CUDA IPC exports cuMemAlloc allocations only; gpuvm's memory is
- * chunks mapped with the VMM calls, which the driver cannot export this way.
- */
-SHIM_EXPORT CUresult cuIpcGetMemHandle(CUipcMemHandle *handle, CUdeviceptr dptr)
-{
-	shim_init();
-	if (shim.disabled || !dptr || !gpuvm_owns(dptr, NULL))
-		return shim.real.cuIpcGetMemHandle(handle, dptr);
-	shim_log_once(SHIM_LOG_WARN,
-		      "cuIpcGetMemHandle(%#llx): legacy CUDA IPC cannot export gpuvm (VMM) memory; "
-		      "run with GPUVM_DISABLE=1 to share it this way",
-		      (unsigned long long)dptr);
-	return CUDA_ERROR_NOT_SUPPORTED;
 }

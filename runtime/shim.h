@@ -59,6 +59,11 @@
 				   CUdeviceptr ptr))			\
 	X(cuCtxEnablePeerAccess, (CUcontext peer, unsigned int flags))	\
 	X(cuIpcGetMemHandle, (CUipcMemHandle *handle, CUdeviceptr dptr))	\
+	X(cuIpcOpenMemHandle, (CUdeviceptr *dptr, CUipcMemHandle handle,	\
+			       unsigned int flags))			\
+	X(cuIpcOpenMemHandle_v2, (CUdeviceptr *dptr, CUipcMemHandle handle, \
+				  unsigned int flags))			\
+	X(cuIpcCloseMemHandle, (CUdeviceptr dptr))			\
 	X(cuStreamBeginCapture, (CUstream stream))			\
 	X(cuStreamBeginCapture_ptsz, (CUstream stream))			\
 	X(cuStreamBeginCapture_v2, (CUstream stream, CUstreamCaptureMode mode)) \

@@ -180,6 +180,8 @@ void __range_cache(struct vmm_device *d, struct vmm_range *r)
 	vtree_insert(&d->cached, &r->by_size);
 	list_add_tail(&r->link, &d->cached_lru);
 	d->cached_range_bytes += range_cached_bytes(r);
+	if (r->flags & RANGE_F_EXPORTED)
+		__range_retire(d, r);
 }
 
 /* Take a cached range out of the cache. */
@@ -759,7 +761,7 @@ static uint32_t tail_releasable(const struct vmm_range *r, uint64_t want)
 		for (g = 1; m + g < r->nr_chunks &&
 			    r->chunks[r->nr_chunks - m - g - 1]->phys == p; g++)
 			;
-		if (p->pooled + g != p->nr || m + g > VMM_RELEASE_BATCH)
+		if (p->pooled + p->retired + g != p->nr || m + g > VMM_RELEASE_BATCH)
 			break;
 		m += g;
 	}
@@ -770,13 +772,15 @@ static uint32_t tail_releasable(const struct vmm_range *r, uint64_t want)
  * Unmap a batch of cached range @r's last chunks (enough for @want bytes,
  * 0: all, at most VMM_RELEASE_BATCH) in one call and release them, adding
  * what went back to *@done.  With @whole_only, only chunks whose
- * allocation then goes back whole.  Return: 0; 1 when @whole_only found
+ * allocation then goes back whole.  An exported range's chunks are retired
+ * rather than pooled.  Return: 0; 1 when @whole_only found
  * none; -1 when a call failed (what could not be released waits in the
  * pool).
  */
 static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want,
 			bool whole_only, struct vmm_chunk **c, uint64_t *done)
 {
+	bool retire = r->flags & RANGE_F_EXPORTED;
 	uint32_t m = r->nr_chunks, i;
 	int64_t freed;
 	int got;
@@ -801,7 +805,7 @@ static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want
 	d->cached_range_bytes -= (uint64_t)got * r->chunk_size;
 	__free_chunks_take(d, (uint32_t)got, r->chunk_size);
 	for (i = 0; i < (uint32_t)got; i++) {
-		freed = __chunk_release(d, c[i]);
+		freed = retire ? __chunk_retire(d, c[i]) : __chunk_release(d, c[i]);
 		if (freed < 0) {
 			/* it is in the pool now; so go the rest */
 			__chunks_return(d, c + i + 1, (uint32_t)got - i - 1);
@@ -850,6 +854,59 @@ static uint64_t cached_release_pass(struct vmm_device *d, uint64_t target, bool 
 		}
 	}
 	return done;
+}
+
+/**
+ * __range_retire - an exported range is free: its memory is never reused
+ * @d: the device (locked)
+ * @r: a cached range with RANGE_F_EXPORTED; destroyed when done
+ *
+ * Another process may hold its memory (cuIpcOpenMemHandle) and go on
+ * reading and writing it, as the driver allows: each chunk is unmapped
+ * and retired, never pooled, and goes back to the driver with the rest of
+ * its allocation.  A chunk it shares with a neighbour (tail sharing) stays
+ * with the neighbour, which is marked exported in its turn.  When a driver
+ * call fails, @r waits on dev->retiring (out of the cache: nothing takes
+ * it) and is tried again at the next collection and at shutdown.
+ */
+void __range_retire(struct vmm_device *d, struct vmm_range *r)
+{
+	struct vmm_range *peer[2] = { NULL, NULL };
+	struct vmm_chunk *c[VMM_RELEASE_BATCH];
+	uint64_t done = 0;
+	int ret = 0, i;
+
+	if (r->state == RANGE_CACHED)
+		vtree_erase(&d->cached, &r->by_size);
+	r->state = RANGE_DEFERRED;	/* on no tree: never taken */
+	list_del_init(&r->link);
+	if (r->flags & RANGE_F_HEAD_SHARED)
+		peer[0] = r->head_peer;
+	if (r->flags & RANGE_F_TAIL_SHARED)
+		peer[1] = r->tail_peer;
+	if (r->flags & RANGE_F_SHARED)
+		ret = __share_detach(d, r);
+	for (i = 0; i < 2; i++) {
+		if (!peer[i])
+			continue;
+		peer[i]->flags |= RANGE_F_EXPORTED;
+		/* a free neighbour holds our bytes in the cache: retired too */
+		if (peer[i]->state == RANGE_CACHED)
+			__range_retire(d, peer[i]);
+	}
+	while (!ret && r->nr_chunks)
+		ret = release_tail(d, r, 0, false, c, &done);
+	if (r->va_size > r->size) {
+		__pt_set(d, r->va + r->size, r->va_size - r->size, GPUVM_PTE_FREE, 0, NULL,
+			 VMM_GK_NONE);
+		arena_free(&d->arena, r->va + r->size, r->va_size - r->size);
+		r->va_size = r->size;
+	}
+	if (r->nr_chunks) {
+		list_add_tail(&r->link, &d->retiring);
+		return;
+	}
+	__range_destroy(d, r);
 }
 
 /*
@@ -1071,8 +1128,8 @@ static int vmm_query(gpuvm_ptr_t ptr, struct gpuvm_alloc_info *info)
 	if (!d)
 		return -ENOENT;
 	vmm_lock(d);
-	r = pt_owner_of(d, ptr);
-	if (!r || r->state != RANGE_LIVE || ptr >= r->va + r->size)
+	r = __live_owner_of(d, ptr);
+	if (!r)
 		goto out_unlock;
 	if (r->flags & RANGE_F_SLAB) {
 		ret = __small_query(d, r, ptr, info);

@@ -24,9 +24,10 @@ static inline uint64_t chunk_bytes(const struct vmm_device *d, const struct vmm_
 	return (uint64_t)c->granules * d->gran;
 }
 
-static inline uint64_t phys_bytes(const struct vmm_device *d, const struct vmm_phys *p)
+/* Bytes of @p's chunks in the pool: what its release gives back. */
+static inline uint64_t phys_pooled_bytes(const struct vmm_device *d, const struct vmm_phys *p)
 {
-	return p->nr * chunk_bytes(d, &p->chunk[0]);
+	return (uint64_t)p->pooled * chunk_bytes(d, &p->chunk[0]);
 }
 
 /* A chunk of @bytes enters (@in) or leaves the pool: the free counts. */
@@ -190,10 +191,23 @@ int __chunks_create(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm
 	return ret ? ret : (int)m;
 }
 
-/* Every chunk of @p is in the pool: hand it back.  Return: 0 or -errno. */
+/* The chunk of @p that stands for it in the pool: its first not retired. */
+static const struct vmm_chunk *phys_lead(const struct vmm_phys *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->nr && p->chunk[i].id == GPUVM_NO_CHUNK; i++)
+		;
+	return &p->chunk[i];
+}
+
+/*
+ * Nothing of @p is in use (each chunk pooled or retired): hand it back.
+ * Return: 0 or -errno.
+ */
 static int phys_release(struct vmm_device *d, struct vmm_phys *p)
 {
-	uint64_t bytes = phys_bytes(d, p);
+	uint64_t bytes = phys_pooled_bytes(d, p);
 	uint32_t i;
 	int ret;
 
@@ -203,10 +217,11 @@ static int phys_release(struct vmm_device *d, struct vmm_phys *p)
 			 d->ordinal, p->chunk[0].id, drv_strerror(ret));
 		return ret;
 	}
+	d->st->chunks -= p->pooled;
 	for (i = 0; i < p->nr; i++)
-		pool_del(d, &p->chunk[i]);
+		if (p->chunk[i].id != GPUVM_NO_CHUNK)
+			pool_del(d, &p->chunk[i]);
 	d->st->physical -= bytes;
-	d->st->chunks -= p->nr;
 	d->st->reclaimed += bytes;
 	vmm_trace(GPUVM_EV_CHUNK_RELEASE, d->ordinal, 0, 0, 0, bytes);
 	free(p);
@@ -223,12 +238,41 @@ static int phys_release(struct vmm_device *d, struct vmm_phys *p)
 int64_t __chunk_release(struct vmm_device *d, struct vmm_chunk *c)
 {
 	struct vmm_phys *p = c->phys;
-	uint64_t bytes = phys_bytes(d, p);
+	uint64_t bytes;
 	int ret;
 
 	pool_add(d, c);
-	if (p->pooled < p->nr)
+	if (!phys_unused(p))
 		return 0;
+	bytes = phys_pooled_bytes(d, p);
+	ret = phys_release(d, p);
+	return ret ? ret : (int64_t)bytes;
+}
+
+/**
+ * __chunk_retire - an unmapped chunk of exported memory is given up for good
+ * @d: the device (locked)
+ * @c: the chunk, on no list
+ *
+ * Another process may still map it (the driver keeps the memory alive for
+ * it), so it is never handed out again: it leaves the counts now, and its
+ * allocation goes back to the driver once the rest of it is unused too.
+ * Return: bytes handed back (0 while others of its allocation are in use),
+ * or -errno (the rest of the allocation stays pooled).
+ */
+int64_t __chunk_retire(struct vmm_device *d, struct vmm_chunk *c)
+{
+	struct vmm_phys *p = c->phys;
+	uint64_t bytes = chunk_bytes(d, c);
+	int ret;
+
+	c->id = GPUVM_NO_CHUNK;
+	p->retired++;
+	d->st->physical -= bytes;
+	d->st->chunks--;
+	if (!phys_unused(p))
+		return 0;
+	bytes = phys_pooled_bytes(d, p);
 	ret = phys_release(d, p);
 	return ret ? ret : (int64_t)bytes;
 }
@@ -527,14 +571,14 @@ uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only)
 		list_for_each_entry(c, &d->pool, struct vmm_chunk, link) {
 			if (nr == VMM_POOL_RELEASE_BATCH || (target && done + queued >= target))
 				break;
-			if (c->slice || c->phys->pooled < c->phys->nr ||
+			if (c != phys_lead(c->phys) || !phys_unused(c->phys) ||
 			    (stale_only && chunk_bytes(d, c) == d->chunk_size))
 				continue;
 			batch[nr++] = c->phys;
-			queued += phys_bytes(d, c->phys);
+			queued += phys_pooled_bytes(d, c->phys);
 		}
 		for (i = 0; i < nr; i++) {
-			uint64_t bytes = phys_bytes(d, batch[i]);
+			uint64_t bytes = phys_pooled_bytes(d, batch[i]);
 
 			ret = phys_release(d, batch[i]);
 			if (ret)

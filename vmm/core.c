@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "ipc.h"
 #include "trace.h"
 
 struct vmm_state vmm = {
@@ -156,6 +157,8 @@ void __dev_collect(struct vmm_device *d, bool query_events)
 	struct vmm_chunk *c, *ct;
 	uint64_t high;
 
+	list_for_each_entry_safe(r, rt, &d->retiring, struct vmm_range, link)
+		__range_retire(d, r);
 	list_for_each_entry_safe(r, rt, &d->deferred, struct vmm_range, link) {
 		if (r->tag >= d->sync_done)
 			break;		/* tags only grow along the list */
@@ -256,6 +259,7 @@ static void atfork_child(void)
 	 * (unmap its segments, never remove them) and start afresh lazily.
 	 */
 	vmm_gate_atfork_child();
+	ipc_atfork_child();
 	if (!__atomic_load_n(&vmm.initialized, __ATOMIC_RELAXED))
 		return;
 	publish_exit(false);
@@ -401,6 +405,8 @@ static int device_setup(struct vmm_device *d)
 	INIT_LIST_HEAD(&d->cached_lru);
 	INIT_LIST_HEAD(&d->deferred);
 	INIT_LIST_HEAD(&d->async);
+	INIT_LIST_HEAD(&d->retiring);
+	INIT_LIST_HEAD(&d->imports);
 	INIT_LIST_HEAD(&d->pool);
 	INIT_LIST_HEAD(&d->deferred_chunks);
 	share_init(d);
@@ -502,6 +508,7 @@ static void device_teardown(struct vmm_device *d)
 		if (drv_event_destroy(d->ordinal, d->events[i]))
 			drv_event_destroy(d->ordinal, d->events[i]);
 	d->nr_events = 0;
+	__ipc_teardown(d);
 	if (d->st->chunks)
 		vmm_warn("device %d: %llu chunk(s) could not be released", d->ordinal,
 			 (unsigned long long)d->st->chunks);
@@ -550,6 +557,7 @@ GPUVM_API void gpuvm_shutdown(void)
 		return;
 	__atomic_store_n(&vmm.closing, true, __ATOMIC_SEQ_CST);
 	control_stop();
+	ipc_stop();
 	if (!vmm_quiesce()) {
 		pthread_mutex_lock(&vmm.setup_lock);
 		vmm_warn("%lu thread(s) still inside gpuvm after %d ms at shutdown: "

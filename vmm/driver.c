@@ -58,6 +58,11 @@ static struct {
 	CUresult (*event_destroy)(CUevent);
 	/* optional: without them a failure is named by its number */
 	CUresult (*get_error_name)(CUresult, const char **);
+	/* optional: without them gpuvm memory cannot be shared (IPC) */
+	CUresult (*device_get_attribute)(int *, CUdevice_attribute, CUdevice);
+	CUresult (*mem_export)(void *, CUmemGenericAllocationHandle, CUmemAllocationHandleType,
+			       unsigned long long);
+	CUresult (*mem_import)(CUmemGenericAllocationHandle *, void *, CUmemAllocationHandleType);
 	CUresult (*get_error_string)(CUresult, const char **);
 } drv;
 
@@ -97,6 +102,9 @@ static const struct drv_sym drv_syms[] = {
 	SYM("cuEventDestroy", "cuEventDestroy_v2", event_destroy),
 	OPTIONAL_SYM("cuGetErrorName", get_error_name),
 	OPTIONAL_SYM("cuGetErrorString", get_error_string),
+	OPTIONAL_SYM("cuDeviceGetAttribute", device_get_attribute),
+	OPTIONAL_SYM("cuMemExportToShareableHandle", mem_export),
+	OPTIONAL_SYM("cuMemImportFromShareableHandle", mem_import),
 };
 
 /*
@@ -108,6 +116,8 @@ static __thread char drv_result_buf[192];
 
 static CUcontext drv_primary[GPUVM_MAX_DEVICES];
 static CUdevice drv_cudev[GPUVM_MAX_DEVICES];
+/* chunks are created exportable as POSIX fds (IPC); cleared on a refusal */
+static bool drv_exportable[GPUVM_MAX_DEVICES];
 static uint64_t drv_spare_counts[GPUVM_MAX_DEVICES + 1][GPUVM_DRV_NR];
 static uint64_t *drv_counts[GPUVM_MAX_DEVICES];
 /* the same for the time spent in each call, ns */
@@ -412,6 +422,16 @@ int drv_device_get(int dev, char *name, size_t name_len, uint64_t *total,
 	}
 	*total = bytes;
 	*granularity = gran;
+	drv_exportable[dev] = false;
+	if (drv.device_get_attribute && drv.mem_export && drv.mem_import) {
+		int posix = 0;
+
+		count(dev, GPUVM_DRV_OTHER);
+		r = drv.device_get_attribute(&posix,
+				CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR_SUPPORTED,
+				drv_cudev[dev]);
+		drv_exportable[dev] = r == CUDA_SUCCESS && posix;
+	}
 	return 0;
 
 out_release:
@@ -481,8 +501,53 @@ int drv_mem_create(int dev, uint64_t size, drv_handle_t *h)
 	prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
 	prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
 	prop.location.id = drv_cudev[dev];
+	if (drv_exportable[dev])
+		prop.requestedHandleTypes = CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR;
 	ret = DRV_CALL(dev, GPUVM_DRV_MEM_CREATE, "cuMemCreate",
 		       drv.mem_create(&handle, size, &prop, 0));
+	if ((ret == -EINVAL || ret == -EOPNOTSUPP || ret == -EPERM) && drv_exportable[dev]) {
+		/* a driver that says it exports but will not: plain chunks */
+		vmm_info("device %d: cuMemCreate of an exportable allocation refused (%s); "
+			 "its memory cannot be shared with cuIpcGetMemHandle",
+			 dev, drv_strerror(ret));
+		drv_exportable[dev] = false;
+		prop.requestedHandleTypes = CU_MEM_HANDLE_TYPE_NONE;
+		ret = DRV_CALL(dev, GPUVM_DRV_MEM_CREATE, "cuMemCreate",
+			       drv.mem_create(&handle, size, &prop, 0));
+	}
+	if (!ret)
+		*h = handle;
+	return ret;
+}
+
+bool drv_can_export(int dev)
+{
+	return drv_exportable[dev];
+}
+
+int drv_mem_export(int dev, drv_handle_t h, int *fd)
+{
+	int out = -1, ret;
+
+	if (!drv_exportable[dev])
+		return -EOPNOTSUPP;
+	ret = DRV_CALL(dev, GPUVM_DRV_OTHER, "cuMemExportToShareableHandle",
+		       drv.mem_export(&out, h, CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR, 0));
+	if (!ret)
+		*fd = out;
+	return ret;
+}
+
+int drv_mem_import(int dev, int fd, drv_handle_t *h)
+{
+	CUmemGenericAllocationHandle handle = 0;
+	int ret;
+
+	if (!drv.mem_import)
+		return -EOPNOTSUPP;
+	ret = DRV_CALL(dev, GPUVM_DRV_OTHER, "cuMemImportFromShareableHandle",
+		       drv.mem_import(&handle, (void *)(intptr_t)fd,
+				      CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR));
 	if (!ret)
 		*h = handle;
 	return ret;

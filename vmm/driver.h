@@ -53,6 +53,11 @@ int drv_mem_release(int dev, drv_handle_t h);
 /* @size bytes of @h from byte @offset (granularity-aligned) at @va */
 int drv_mem_map(int dev, uint64_t va, uint64_t size, drv_handle_t h, uint64_t offset);
 int drv_mem_unmap(int dev, uint64_t va, uint64_t size);
+/* whether chunks of @dev are created exportable as POSIX file descriptors */
+bool drv_can_export(int dev);
+/* a POSIX fd of allocation @h (the caller closes it); import one into *@h */
+int drv_mem_export(int dev, drv_handle_t h, int *fd);
+int drv_mem_import(int dev, int fd, drv_handle_t *h);
 /* read-write access for @dev over [va, va + size) */
 int drv_set_access(int dev, uint64_t va, uint64_t size, uint32_t peers);
 int drv_ctx_synchronize(int dev);

@@ -129,8 +129,17 @@ struct vmm_phys {
 	drv_handle_t handle;		/* cuMemCreate handle */
 	uint16_t nr;			/* chunks cut from it */
 	uint16_t pooled;		/* of them in dev->pool */
+	uint16_t retired;		/* of them given up for good (exported
+					 * memory another process may hold; their
+					 * id is GPUVM_NO_CHUNK) */
 	struct vmm_chunk chunk[];	/* by offset */
 };
+
+/* Whether nothing of @p is in use: it can go back to the driver. */
+static inline bool phys_unused(const struct vmm_phys *p)
+{
+	return p->pooled + p->retired == p->nr;
+}
 
 /* Most bytes one cuMemCreate gets for chunks (at least one chunk). */
 #define VMM_PHYS_MAX_BYTES	(32ull << 20)
@@ -164,6 +173,9 @@ enum vmm_range_state {
 #define RANGE_F_TAIL_SHARED	(1u << 5)	/* last chunk also mapped by ->tail_peer */
 #define RANGE_F_HEAD_SHARED	(1u << 6)	/* first chunk is ->head_peer's last */
 #define RANGE_F_SHARED		(RANGE_F_TAIL_SHARED | RANGE_F_HEAD_SHARED)
+#define RANGE_F_EXPORTED	(1u << 7)	/* shared with another process (ipc.c):
+						 * its chunks are retired, never
+						 * reused, once it is free */
 
 struct vmm_slab;
 struct vmm_pagebox;
@@ -316,6 +328,10 @@ struct vmm_device {
 					 * alone (range_cached_bytes()) */
 	struct list_head deferred;	/* by tag, oldest first */
 	struct list_head async;		/* freed in stream order, oldest first */
+	struct list_head retiring;	/* exported ranges a driver call failed
+					 * to retire: tried again at collection */
+	struct list_head imports;	/* struct vmm_import: other processes'
+					 * memory mapped here (ipc.c) */
 	uint64_t nr_deferred;		/* ranges + objects + chunks waiting */
 	uint64_t deferred_bytes;	/* bytes of those */
 	uint64_t sync_started;		/* syncs begun */
@@ -363,6 +379,14 @@ static inline struct vmm_range *pt_owner(const struct vmm_device *d, uint64_t g)
 static inline struct vmm_range *pt_owner_of(const struct vmm_device *d, uint64_t va)
 {
 	return pt_owner(d, (va - d->arena.base) / d->gran);
+}
+
+/* The live range (large or slab) mapping @va, or NULL. */
+static inline struct vmm_range *__live_owner_of(const struct vmm_device *d, uint64_t va)
+{
+	struct vmm_range *r = pt_owner_of(d, va);
+
+	return r && r->state == RANGE_LIVE && va < r->va + r->size ? r : NULL;
 }
 
 struct vmm_state {
@@ -553,6 +577,7 @@ bool __pt_check(struct vmm_device *d);
 /* chunk_pool.c */
 int __chunks_create(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk **out);
 int64_t __chunk_release(struct vmm_device *d, struct vmm_chunk *c);
+int64_t __chunk_retire(struct vmm_device *d, struct vmm_chunk *c);
 int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
 		    struct vmm_chunk **out, bool allow_steal);
 void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k);
@@ -577,6 +602,7 @@ int __range_get(struct vmm_device *d, uint64_t size, uint64_t csize, unsigned in
 uint64_t __new_id(struct vmm_device *d);
 void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *stream);
 void __range_cache(struct vmm_device *d, struct vmm_range *r);
+void __range_retire(struct vmm_device *d, struct vmm_range *r);
 void __range_destroy(struct vmm_device *d, struct vmm_range *r);
 uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only);
 void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated);
@@ -652,7 +678,12 @@ void publish_device_free(int dev, struct gpuvm_seg_device *blk, struct gpuvm_seg
 void publish_ctl_result(uint64_t generation, int err);
 struct gpuvm_ctl_header *publish_ctl(void);
 const char *publish_rundir(void);
+/* field 22 of /proc/<pid>/stat, 0 when unknown */
+uint64_t publish_start_time(int pid);
 void publish_set_driver(const char *name, bool simulated);
+
+/* ipc.c */
+void __ipc_teardown(struct vmm_device *d);
 
 /* control.c */
 int control_start(void);

@@ -63,7 +63,7 @@ const char *publish_rundir(void)
 }
 
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks), 0 if unknown. */
-static uint64_t proc_start_time(int pid)
+uint64_t publish_start_time(int pid)
 {
 	char path[64], buf[1024];
 	uint64_t v;
@@ -109,7 +109,7 @@ static bool segment_is_stale(const char *path, long pid)
 		return false;
 	if (!dead && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
 	    h.magic == GPUVM_STATE_MAGIC && h.start_time &&
-	    h.start_time != proc_start_time((int)pid))
+	    h.start_time != publish_start_time((int)pid))
 		dead = true;
 	close(fd);
 	return dead;
@@ -196,7 +196,7 @@ static void fill_header(struct gpuvm_seg_header *h)
 	h->segment_size = pub.used;
 	h->pid = getpid();
 	h->uid = geteuid();	/* the file owner, which readers check */
-	h->start_time = proc_start_time(h->pid);
+	h->start_time = publish_start_time(h->pid);
 	fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = read(fd, comm, sizeof(comm) - 1);

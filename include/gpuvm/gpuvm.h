@@ -262,6 +262,20 @@ GPUVM_API int gpuvm_stats(int dev, struct gpuvm_stats *stats);
  */
 GPUVM_API int gpuvm_mem_info(int dev, uint64_t *free, uint64_t *total);
 
+/*
+ * Sharing memory with another process, with the contract of the legacy
+ * CUDA IPC calls (cuIpcGetMemHandle, cuIpcOpenMemHandle, cuIpcCloseMemHandle),
+ * which the shim answers with these for gpuvm memory.  See
+ * Documentation/shim.rst, "CUDA IPC".
+ */
+#define GPUVM_IPC_HANDLE_SIZE		64	/* bytes, a CUipcMemHandle */
+#define GPUVM_IPC_LAZY_PEER_ACCESS	1u	/* CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS */
+
+GPUVM_API int gpuvm_ipc_get_handle(gpuvm_ptr_t ptr, void *handle, gpuvm_ptr_t *base);
+GPUVM_API bool gpuvm_ipc_is_handle(const void *handle);
+GPUVM_API int gpuvm_ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *ptr);
+GPUVM_API int gpuvm_ipc_close_handle(gpuvm_ptr_t ptr);
+
 /**
  * gpuvm_reclaim - hand cached physical chunks back to the driver
  * @dev: device ordinal, or -1 for every device

@@ -220,6 +220,10 @@ struct gpuvm_seg_pte {
 #define GPUVM_SEG_ALLOC_SMALL		(1u << 1)	/* sub-allocated */
 #define GPUVM_SEG_ALLOC_GROWABLE	(1u << 2)
 #define GPUVM_SEG_ALLOC_ASYNC		(1u << 3)	/* stream-ordered */
+#define GPUVM_SEG_ALLOC_EXPORTED	(1u << 4)	/* has a cuIpcGetMemHandle handle */
+#define GPUVM_SEG_ALLOC_IMPORTED	(1u << 5)	/* another process's memory
+							 * (cuIpcOpenMemHandle): ->stream
+							 * holds the exporter's pid */
 
 struct gpuvm_seg_alloc {
 	uint32_t flags;			/* GPUVM_SEG_ALLOC_*; 0: free slot */
