@@ -42,9 +42,9 @@ SHIM_EXPORT CUresult cuIpcGetMemHandle(CUipcMemHandle *handle, CUdeviceptr dptr)
 	err = gpuvm_ipc_get_handle(dptr, handle->reserved, NULL);
 	if (err == -EOPNOTSUPP)
 		shim_log_once(SHIM_LOG_WARN,
-			      "cuIpcGetMemHandle(%#llx): this gpuvm memory cannot be shared "
-			      "(a sub-allocated object below small_max, or a driver that "
-			      "cannot export); set GPUVM_SMALL_MAX=0 to share small allocations",
+			      "cuIpcGetMemHandle(%#llx): gpuvm memory cannot be shared: the "
+			      "driver does not export it as POSIX file descriptors; run with "
+			      "GPUVM_DISABLE=1 to share the driver's own allocations",
 			      (unsigned long long)dptr);
 	else if (err)
 		shim_warn("cuIpcGetMemHandle(%#llx): %s", (unsigned long long)dptr,

@@ -253,6 +253,10 @@ struct vmm_slab {
 	uint32_t cls;			/* size class index */
 	uint32_t hint;			/* first free_map word that may be non-zero */
 	uint64_t pending_tag;		/* newest sync number of a pending free */
+	uint32_t nr_retired;		/* sealed: objects freed, never reused */
+	bool sealed;			/* an object was shared with another
+					 * process (ipc.c): nothing of it is
+					 * handed out again */
 	struct list_head link;		/* class partial list, when nr_free > 0 */
 	struct list_head pending_link;	/* dev->pending_slabs, when nr_pending */
 	uint64_t *free_map;		/* 1: free and reusable */
@@ -270,6 +274,8 @@ struct vmm_pagebox {
 	struct list_head link;		/* dev->boxes, while a page is free */
 	uint32_t nr_pages;
 	uint32_t nr_used;
+	uint32_t nr_sealed;		/* of nr_used, pages of sealed slabs with
+					 * nothing live: they go with the box */
 	struct vmm_slab *page[];	/* NULL: free page */
 };
 
@@ -660,6 +666,10 @@ int __small_free(struct vmm_device *d, struct vmm_range *r, uint64_t ptr);
 int __small_query(struct vmm_device *d, struct vmm_range *r, uint64_t ptr,
 		  struct gpuvm_alloc_info *info);
 bool __small_owns(struct vmm_device *d, struct vmm_range *r, uint64_t ptr);
+int __small_seal(struct vmm_device *d, struct vmm_range *r, uint64_t ptr, uint64_t *base,
+		 uint64_t *id, uint64_t *size);
+bool __small_sealed_live(struct vmm_device *d, struct vmm_range *r, uint64_t base,
+			 uint64_t id, uint64_t *size);
 void __small_collect(struct vmm_device *d);
 uint32_t small_class_of(uint64_t size);
 void small_classes_init(struct vmm_device *d);

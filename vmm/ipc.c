@@ -36,15 +36,23 @@ struct vmm_import {
 	uint64_t runs[];		/* bytes of each mapping, in VA order */
 };
 
-/* The live large allocation starting at @base with id @id, or NULL. */
-static struct vmm_range *__export_range(struct vmm_device *d, uint64_t base, uint64_t id)
+/*
+ * The range behind the live exported allocation starting at @base with id
+ * @id (a large one, or an object of a sealed slab), or NULL; its usable
+ * size into *@size.
+ */
+static struct vmm_range *__export_range(struct vmm_device *d, uint64_t base, uint64_t id,
+					uint64_t *size)
 {
-	struct vmm_range *r = pt_owner_of(d, base);
+	struct vmm_range *r = __live_owner_of(d, base);
 
-	if (!r || r->state != RANGE_LIVE || (r->flags & RANGE_F_SLAB))
+	if (!r || !(r->flags & RANGE_F_EXPORTED))
 		return NULL;
-	if (r->va + r->head_off != base || (id && r->id != id))
+	if (r->flags & RANGE_F_SLAB)
+		return __small_sealed_live(d, r, base, id, size) ? r : NULL;
+	if (r->va + r->head_off != base || r->id != id)
 		return NULL;
+	*size = range_usable(r);
 	return r;
 }
 
@@ -54,9 +62,9 @@ static struct vmm_range *__export_range(struct vmm_device *d, uint64_t base, uin
  * @out: receives its device, start and id (pid and start time are the caller's)
  * @size: receives its usable size
  *
- * Return: 0; -ENOENT when gpuvm did not hand out @ptr; -EOPNOTSUPP for a
- * sub-allocated object (it shares its chunk with others, which are reused
- * when freed) or when the driver cannot export the device's memory.
+ * A sub-allocated object seals its slab (nothing of it is reused).
+ * Return: 0; -ENOENT when gpuvm did not hand out @ptr; -EOPNOTSUPP when
+ * the driver cannot export the device's memory.
  */
 int ipc_mark(gpuvm_ptr_t ptr, struct ipc_key *out, uint64_t *size)
 {
@@ -70,22 +78,23 @@ int ipc_mark(gpuvm_ptr_t ptr, struct ipc_key *out, uint64_t *size)
 	r = __live_owner_of(d, ptr);
 	if (!r)
 		goto out_unlock;
-	if (r->flags & RANGE_F_SLAB) {
-		ret = __small_owns(d, r, ptr) ? -EOPNOTSUPP : -ENOENT;
-		goto out_unlock;
-	}
-	if (ptr < r->va + r->head_off || ptr >= r->va + r->head_off + range_usable(r))
-		goto out_unlock;
 	if (!drv_can_export(d->ordinal)) {
 		ret = -EOPNOTSUPP;
 		goto out_unlock;
 	}
+	out->device = d->ordinal;
+	if (r->flags & RANGE_F_SLAB) {
+		/* its slab is sealed: nothing of it is reused (small.c) */
+		ret = __small_seal(d, r, ptr, &out->base, &out->id, size);
+		goto out_unlock;
+	}
+	if (ptr < r->va + r->head_off || ptr >= r->va + r->head_off + range_usable(r))
+		goto out_unlock;
 	r->flags |= RANGE_F_EXPORTED;
 	/* it lends no more of its last chunk: its bytes are the importer's too */
 	__share_withdraw(d, r);
 	if (r->slot != VMM_NO_SLOT)
 		d->atab[r->slot].flags |= GPUVM_SEG_ALLOC_EXPORTED;
-	out->device = d->ordinal;
 	out->base = r->va + r->head_off;
 	out->id = r->id;
 	*size = range_usable(r);
@@ -99,7 +108,7 @@ out_unlock:
 bool ipc_export_alive(const struct ipc_key *key)
 {
 	struct vmm_device *d;
-	struct vmm_range *r;
+	uint64_t size;
 	bool alive;
 
 	if (key->device < 0 || key->device >= vmm.nr_devices)
@@ -108,8 +117,7 @@ bool ipc_export_alive(const struct ipc_key *key)
 	if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
 		return false;
 	vmm_lock(d);
-	r = __export_range(d, key->base, key->id);
-	alive = r && (r->flags & RANGE_F_EXPORTED);
+	alive = __export_range(d, key->base, key->id, &size);
 	vmm_unlock(d);
 	return alive;
 }
@@ -178,7 +186,6 @@ static int __export_describe(struct vmm_device *d, struct vmm_range *r, struct i
 			goto out_free;
 	}
 	e->map_size = r->size;
-	e->head = r->head_off;
 	free(seen);
 	return 0;
 
@@ -200,6 +207,7 @@ int ipc_export(const struct ipc_key *key, struct ipc_export *e)
 {
 	struct vmm_device *d;
 	struct vmm_range *r;
+	uint64_t size;
 	int ret = -ESTALE;
 
 	memset(e, 0, sizeof(*e));
@@ -209,10 +217,11 @@ int ipc_export(const struct ipc_key *key, struct ipc_export *e)
 	if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
 		return -ESTALE;
 	vmm_lock(d);
-	r = __export_range(d, key->base, key->id);
-	if (r && (r->flags & RANGE_F_EXPORTED)) {
+	r = __export_range(d, key->base, key->id, &size);
+	if (r) {
 		ret = __export_describe(d, r, e);
-		e->size = range_usable(r);
+		e->size = size;
+		e->head = key->base - r->va;
 	}
 	vmm_unlock(d);
 	return ret;

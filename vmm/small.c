@@ -308,6 +308,8 @@ static struct vmm_slab *slab_of(struct vmm_range *r, uint64_t ptr)
 	return r->box->page[(ptr - r->va) / VMM_PAGE_SIZE];
 }
 
+static void box_reap_sealed(struct vmm_device *d, struct vmm_pagebox *box);
+
 /*
  * An empty slab goes: its range back to the cache (already synced), or its
  * page back to its box, and the box's range once every page is free.
@@ -331,11 +333,52 @@ static void slab_destroy(struct vmm_device *d, struct vmm_slab *s)
 	if (box->nr_used == box->nr_pages)
 		list_add_tail(&box->link, &d->boxes);
 	box->nr_used -= np;
+	if (box->nr_used && box->nr_used == box->nr_sealed) {
+		box_reap_sealed(d, box);
+		return;
+	}
 	if (box->nr_used)
 		return;
 	list_del_init(&box->link);
 	free(box);
 	slab_range_put(d, r);
+}
+
+/*
+ * Only sealed slabs with nothing live are left in @box: they go, and the
+ * box's range with the last (an exported range: retired, see ipc.c).
+ */
+static void box_reap_sealed(struct vmm_device *d, struct vmm_pagebox *box)
+{
+	uint32_t i, n = box->nr_pages;
+
+	box->nr_sealed = 0;
+	for (i = 0; i < n; i++) {
+		bool last;
+
+		if (!box->page[i])
+			continue;
+		last = box->nr_used == box->page[i]->nr_pages;
+		slab_destroy(d, box->page[i]);
+		if (last)
+			return;	/* the box went with its last page */
+	}
+}
+
+/* A sealed slab has nothing live left: it goes (a page slab with its box). */
+static void slab_sealed_done(struct vmm_device *d, struct vmm_slab *s)
+{
+	struct vmm_pagebox *box = s->box;
+
+	if (s->nr_pending || s->nr_free + s->nr_retired != s->nr_objs)
+		return;
+	if (!box) {
+		slab_destroy(d, s);
+		return;
+	}
+	box->nr_sealed += s->nr_pages;
+	if (box->nr_sealed == box->nr_used)
+		box_reap_sealed(d, box);
 }
 
 static uint32_t class_pending(struct vmm_device *d, uint32_t cls)
@@ -424,6 +467,15 @@ int __small_free(struct vmm_device *d, struct vmm_range *r, uint64_t ptr)
 		return -EINVAL;
 	vmm_trace(GPUVM_EV_FREE_REQUESTED, d->ordinal, 0, ptr, 0, 0);
 	clear_bit(s->live_map, (uint32_t)i);
+	if (__builtin_expect(s->sealed, 0)) {
+		/* another process may hold it: never handed out again */
+		__atab_del(d, s->objs[i].slot);
+		vmm_stats_free(d, s->objs[i].requested, s->obj_size);
+		s->objs[i].id = 0;
+		s->nr_retired++;
+		slab_sealed_done(d, s);
+		return 0;
+	}
 	set_bit(s->pending_map, (uint32_t)i);
 	if (!s->nr_pending++)
 		list_add_tail(&s->pending_link, &d->pending_slabs);
@@ -473,7 +525,7 @@ void __small_collect(struct vmm_device *d)
 					 __ATOMIC_RELAXED);
 			s->pending_map[w] = 0;
 		}
-		if (!s->nr_free)
+		if (!s->nr_free && !s->sealed)
 			list_add_tail(&s->link, &c->partial);
 		s->nr_free += s->nr_pending;
 		d->nr_deferred -= s->nr_pending;
@@ -487,9 +539,11 @@ void __small_collect(struct vmm_device *d)
 		 * slabs go back to their box or as cached ranges: still mapped,
 		 * but any request can use them.
 		 */
-		if (s->nr_free == s->nr_objs &&
-		    (s->nr_pages != 1 || c->partial.next != &s->link ||
-		     c->partial.prev != &s->link))
+		if (s->sealed)
+			slab_sealed_done(d, s);
+		else if (s->nr_free == s->nr_objs &&
+			 (s->nr_pages != 1 || c->partial.next != &s->link ||
+			  c->partial.prev != &s->link))
 			slab_destroy(d, s);
 	}
 }
@@ -517,6 +571,54 @@ int __small_query(struct vmm_device *d, struct vmm_range *r, uint64_t ptr,
 bool __small_owns(struct vmm_device *d, struct vmm_range *r, uint64_t ptr)
 {
 	return obj_index(slab_of(r, ptr), ptr, true) >= 0;
+}
+
+/**
+ * __small_seal - an object is shared with another process: seal its slab
+ * @d: the device (locked)
+ * @r: the slab range holding @ptr
+ * @ptr: an address inside a live object
+ * @base: receives the object's start
+ * @id: receives its allocation id
+ * @size: receives its size (the class's)
+ *
+ * A sealed slab hands nothing out again, neither its free objects nor
+ * those freed later: its memory goes back to the driver (retired, see
+ * __range_retire()) once nothing in it is live, never to another object.
+ * Return: 0, or -ENOENT when @ptr is no live object.
+ */
+int __small_seal(struct vmm_device *d, struct vmm_range *r, uint64_t ptr, uint64_t *base,
+		 uint64_t *id, uint64_t *size)
+{
+	struct vmm_slab *s = slab_of(r, ptr);
+	int64_t i = obj_index(s, ptr, true);
+
+	if (i < 0)
+		return -ENOENT;
+	if (!s->sealed) {
+		s->sealed = true;
+		if (s->nr_free)
+			list_del_init(&s->link);	/* off its class's partial list */
+		/* the range it lies in is retired, not cached, when it goes */
+		s->range->flags |= RANGE_F_EXPORTED;
+	}
+	*base = s->base + (uint64_t)i * s->obj_size;
+	*id = s->objs[i].id;
+	*size = s->obj_size;
+	return 0;
+}
+
+/* Whether the object at @base with id @id is live in a sealed slab of @r. */
+bool __small_sealed_live(struct vmm_device *d, struct vmm_range *r, uint64_t base,
+			 uint64_t id, uint64_t *size)
+{
+	struct vmm_slab *s = slab_of(r, base);
+	int64_t i = obj_index(s, base, false);
+
+	if (i < 0 || !s->sealed || s->objs[i].id != id)
+		return false;
+	*size = s->obj_size;
+	return true;
 }
 
 /* Empty slabs (nothing live or pending) go back as cached ranges. */

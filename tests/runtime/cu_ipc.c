@@ -224,11 +224,12 @@ static int exporter(size_t size, unsigned int seed)
 
 int main(int argc, char **argv)
 {
-	static const size_t sizes[] = { 40 * MIB + 64 * 1024, 3 * MIB };
-	char hex[2][2 * CU_IPC_HANDLE_SIZE + 1], forged[2 * CU_IPC_HANDLE_SIZE + 1];
+	/* two stitched from chunks of several allocations, one sub-allocated */
+	static const size_t sizes[] = { 40 * MIB + 64 * 1024, 3 * MIB, 12 * 1024 };
+	char hex[3][2 * CU_IPC_HANDLE_SIZE + 1], forged[2 * CU_IPC_HANDLE_SIZE + 1];
 	char line[2 * CU_IPC_HANDLE_SIZE + 8];
-	CUipcMemHandle h[2], again;
-	CUdeviceptr p[2], small;
+	CUipcMemHandle h[3], again;
+	CUdeviceptr p[3], other[64];
 	pid_t pid[8];
 	CUdevice dev;
 	int i, k, to, from;
@@ -244,7 +245,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	dev = setup();
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		CHECK(cuMemAlloc(&p[i], sizes[i]));
 		write_pattern(p[i], sizes[i], 10 + i);
 		CHECK(cuIpcGetMemHandle(&h[i], p[i]));
@@ -253,20 +254,15 @@ int main(int argc, char **argv)
 		EXPECT(!memcmp(&again, &h[i], sizeof(again)));
 		to_hex(&h[i], hex[i]);
 	}
-	/* a sub-allocated object cannot be shared: a clear error */
-	CHECK(cuMemAlloc(&small, 4096));
-	EXPECT_RES(cuIpcGetMemHandle(&again, small), CUDA_ERROR_NOT_SUPPORTED);
-	CHECK(cuMemFree(small));
-
 	/* both directions: the consumer reads ours and writes, we read its */
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		EXPECT(wait_ok(spawn(argv[0], false, "rw", hex[i], sizes[i], 10 + i,
 				     NULL, NULL)) == 0);
 		EXPECT(has_pattern(p[i], sizes[i], 11 + i));
 	}
 	/* eight consumers at once */
 	for (k = 0; k < 8; k++)
-		pid[k] = spawn(argv[0], false, "read", hex[k & 1], sizes[k & 1], 11 + (k & 1),
+		pid[k] = spawn(argv[0], false, "read", hex[k % 3], sizes[k % 3], 11 + (k % 3),
 			       NULL, NULL);
 	for (k = 0; k < 8; k++)
 		EXPECT(wait_ok(pid[k]) == 0);
@@ -303,13 +299,32 @@ int main(int argc, char **argv)
 	EXPECT(wait_ok(spawn(argv[0], false, "bad", hex[1], sizes[1], 0, NULL, NULL)) == 0);
 	CHECK(cuMemFree(p[1]));
 
+	/* a freed shared object: its bytes are never handed out again */
+	pid[0] = spawn(argv[0], false, "hold", hex[2], sizes[2], 13, &to, &from);
+	read_line(from, line, sizeof(line));
+	EXPECT(!strcmp(line, "ready"));
+	CHECK(cuMemFree(p[2]));
+	CHECK(cuCtxSynchronize());
+	for (k = 0; k < 64; k++) {
+		CHECK(cuMemAlloc(&other[k], sizes[2]));
+		EXPECT(other[k] + sizes[2] <= p[2] || other[k] >= p[2] + sizes[2]);
+		write_pattern(other[k], sizes[2], 70 + k);
+	}
+	EXPECT(write(to, "check\n", 6) == 6);
+	EXPECT(wait_ok(pid[0]) == 0);
+	close(to), close(from);
+	for (k = 0; k < 64; k++) {
+		EXPECT(has_pattern(other[k], sizes[2], 70 + k));
+		CHECK(cuMemFree(other[k]));
+	}
+
 	/* the exporter frees and exits while a consumer holds its memory */
-	{
+	for (i = 0; i < 3; i += 2) {
 		char ssize[32], *args[5];
 		int ein[2], eout[2];
 		pid_t e;
 
-		snprintf(ssize, sizeof(ssize), "%zu", sizes[0]);
+		snprintf(ssize, sizeof(ssize), "%zu", sizes[i]);
 		args[0] = argv[0], args[1] = "exporter", args[2] = ssize, args[3] = "30";
 		args[4] = NULL;
 		EXPECT(!pipe(ein) && !pipe(eout));
@@ -324,7 +339,7 @@ int main(int argc, char **argv)
 		}
 		close(ein[0]), close(eout[1]);
 		read_line(eout[0], line, sizeof(line));
-		pid[0] = spawn(argv[0], false, "hold", line, sizes[0], 30, &to, &from);
+		pid[0] = spawn(argv[0], false, "hold", line, sizes[i], 30, &to, &from);
 		read_line(from, line, sizeof(line));
 		EXPECT(!strcmp(line, "ready"));
 		EXPECT(write(ein[1], "go\n", 3) == 3);

@@ -1553,6 +1553,63 @@ START_TEST(stats_fragmentation)
 }
 END_TEST
 
+/*
+ * Memory shared with cuIpcGetMemHandle is never handed out again once
+ * freed: opened here (the same process may), it keeps the exporter's
+ * bytes however much is allocated and written after the free and a sync.
+ * Large allocations retire their chunks, small objects seal their slab.
+ */
+START_TEST(ipc_shared_never_reused)
+{
+	static const uint64_t size[2] = { 6 * MiB, 12 * 1024 };
+	unsigned char handle[GPUVM_IPC_HANDLE_SIZE], again[GPUVM_IPC_HANDLE_SIZE];
+	gpuvm_ptr_t p, alias, base, q[96];
+	struct gpuvm_stats st;
+	int i, k, n;
+
+	/* a sync at the first want of memory: without the sealing and the
+	 * retirement the freed memory would be what the next requests get */
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(gpuvm_alloc(0, size[i], 0, &p), 0);
+		ck_assert_int_eq(tl_fill(p, size[i], 500 + i), 0);
+		ck_assert_int_eq(gpuvm_ipc_get_handle(p + 100, handle, &base), 0);
+		ck_assert_uint_eq(base, p);
+		ck_assert_int_eq(gpuvm_ipc_get_handle(p, again, NULL), 0);
+		ck_assert_mem_eq(handle, again, sizeof(handle));
+		ck_assert(gpuvm_ipc_is_handle(handle));
+		ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &alias), 0);
+		ck_assert_uint_ne(alias, p);
+		ck_assert(tl_verify(alias, size[i], 500 + i));
+		ck_assert_int_eq(gpuvm_free(p), 0);
+		n = i ? 96 : 4;
+		for (k = 0; k < n; k++) {
+			ck_assert_int_eq(gpuvm_alloc(0, size[i], 0, &q[k]), 0);
+			ck_assert_int_eq(tl_fill(q[k], size[i], 600 + k), 0);
+		}
+		ck_assert(tl_verify(alias, size[i], 500 + i));
+		/* a freed allocation's handle opens nothing */
+		ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &base), -EINVAL);
+		ck_assert_int_eq(gpuvm_ipc_close_handle(alias), 0);
+		ck_assert_int_eq(gpuvm_ipc_close_handle(alias), -EINVAL);
+		for (k = 0; k < n; k++)
+			ck_assert_int_eq(gpuvm_free(q[k]), 0);
+	}
+	/* a forged handle, bad flags, a pointer gpuvm did not hand out */
+	handle[40] ^= 1;
+	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &base), -EINVAL);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 2, &base), -EINVAL);
+	memset(again, 0, sizeof(again));
+	ck_assert(!gpuvm_ipc_is_handle(again));
+	ck_assert_int_eq(gpuvm_ipc_open_handle(again, 0, &base), -ENOENT);
+	ck_assert_int_eq(gpuvm_ipc_get_handle(12345, handle, NULL), -ENOENT);
+	ck_assert_int_gt(gpuvm_reclaim(-1, 0), 0);
+	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
+	ck_assert_uint_eq(st.physical, 0);
+	ck_assert(consistent(0));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vmm_alloc");
@@ -1581,6 +1638,7 @@ int main(void)
 	tcase_add_test(tc, creates_batched_limit);
 	tcase_add_test(tc, trim_kept_allocation);
 	tcase_add_test(tc, creates_offset_refused);
+	tcase_add_test(tc, ipc_shared_never_reused);
 	tcase_add_loop_test(tc, map_undo_retries, 0, 3);
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
