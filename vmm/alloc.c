@@ -736,7 +736,8 @@ void __range_free(struct vmm_device *d, struct vmm_range *r, bool async, void *s
 	r->tag = d->sync_started;
 	d->nr_deferred++;
 	d->deferred_bytes += r->size;
-	if (async && !shared) {
+	/* shared with another process: never reused on the stream (ipc.c) */
+	if (async && !shared && !(r->flags & RANGE_F_EXPORTED)) {
 		r->stream = stream;
 		r->flags |= RANGE_F_ASYNC;
 		r->event = async_mark(d, stream);

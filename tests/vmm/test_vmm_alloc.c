@@ -1595,6 +1595,18 @@ START_TEST(ipc_shared_never_reused)
 		for (k = 0; k < n; k++)
 			ck_assert_int_eq(gpuvm_free(q[k]), 0);
 	}
+	/* freed in stream order: not reused on that stream either */
+	ck_assert_int_eq(gpuvm_alloc(0, size[0], 0, &p), 0);
+	ck_assert_int_eq(tl_fill(p, size[0], 700), 0);
+	ck_assert_int_eq(gpuvm_ipc_get_handle(p, handle, NULL), 0);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &alias), 0);
+	ck_assert_int_eq(gpuvm_free_async(p, NULL), 0);
+	ck_assert_int_eq(gpuvm_alloc_async(0, size[0], NULL, &q[0]), 0);
+	ck_assert_int_eq(tl_fill(q[0], size[0], 701), 0);
+	ck_assert(tl_verify(alias, size[0], 700));
+	ck_assert_int_eq(gpuvm_ipc_close_handle(alias), 0);
+	ck_assert_int_eq(gpuvm_free(q[0]), 0);
+
 	/* a forged handle, bad flags, a pointer gpuvm did not hand out */
 	handle[40] ^= 1;
 	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &base), -EINVAL);
