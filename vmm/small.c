@@ -312,9 +312,11 @@ static void box_reap_sealed(struct vmm_device *d, struct vmm_pagebox *box);
 
 /*
  * An empty slab goes: its range back to the cache (already synced), or its
- * page back to its box, and the box's range once every page is free.
+ * page back to its box, and the box's range once every page is free (or
+ * only sealed slabs with nothing live are left, which go with it).
+ * Return: whether its box went too (a chunk slab: true).
  */
-static void slab_destroy(struct vmm_device *d, struct vmm_slab *s)
+static bool slab_destroy(struct vmm_device *d, struct vmm_slab *s)
 {
 	struct vmm_pagebox *box = s->box;
 	struct vmm_range *r = s->range;
@@ -326,7 +328,7 @@ static void slab_destroy(struct vmm_device *d, struct vmm_slab *s)
 	free(s);
 	if (!box) {
 		slab_range_put(d, r);
-		return;
+		return true;
 	}
 	for (i = 0; i < np; i++)
 		box->page[page + i] = NULL;
@@ -335,13 +337,14 @@ static void slab_destroy(struct vmm_device *d, struct vmm_slab *s)
 	box->nr_used -= np;
 	if (box->nr_used && box->nr_used == box->nr_sealed) {
 		box_reap_sealed(d, box);
-		return;
+		return true;
 	}
 	if (box->nr_used)
-		return;
+		return false;
 	list_del_init(&box->link);
 	free(box);
 	slab_range_put(d, r);
+	return true;
 }
 
 /*
@@ -353,16 +356,9 @@ static void box_reap_sealed(struct vmm_device *d, struct vmm_pagebox *box)
 	uint32_t i, n = box->nr_pages;
 
 	box->nr_sealed = 0;
-	for (i = 0; i < n; i++) {
-		bool last;
-
-		if (!box->page[i])
-			continue;
-		last = box->nr_used == box->page[i]->nr_pages;
-		slab_destroy(d, box->page[i]);
-		if (last)
+	for (i = 0; i < n; i++)
+		if (box->page[i] && slab_destroy(d, box->page[i]))
 			return;	/* the box went with its last page */
-	}
 }
 
 /* A sealed slab has nothing live left: it goes (a page slab with its box). */
@@ -657,15 +653,8 @@ void __small_teardown(struct vmm_device *d)
 		}
 		box = r->box;
 		n = box->nr_pages;
-		for (i = 0; i < n; i++) {
-			bool last;
-
-			if (!box->page[i])
-				continue;
-			last = box->nr_used == box->page[i]->nr_pages;
-			slab_destroy(d, box->page[i]);
-			if (last)
+		for (i = 0; i < n; i++)
+			if (box->page[i] && slab_destroy(d, box->page[i]))
 				break;	/* the box went with its last page */
-		}
 	}
 }
