@@ -56,14 +56,17 @@ static CUresult ipc_open(shim_cuIpcOpenMemHandle_fn *real, CUdeviceptr *dptr,
 			 CUipcMemHandle handle, unsigned int flags)
 {
 	gpuvm_ptr_t ptr;
-	int err;
+	int err, dev;
 
 	shim_init();
 	if (shim.disabled || !gpuvm_ipc_is_handle(handle.reserved))
 		return real(dptr, handle, flags);
 	if (!dptr)
 		return CUDA_ERROR_INVALID_VALUE;
-	err = gpuvm_ipc_open_handle(handle.reserved, flags, &ptr);
+	dev = shim_current_device();
+	if (dev < 0)
+		return CUDA_ERROR_INVALID_CONTEXT;	/* as the driver, with no context */
+	err = gpuvm_ipc_open_handle(handle.reserved, flags, dev, &ptr);
 	if (err) {
 		shim_info("cuIpcOpenMemHandle: %s", strerror(-err));
 		return ipc_error(err);

@@ -806,7 +806,13 @@ static int release_tail(struct vmm_device *d, struct vmm_range *r, uint64_t want
 	d->cached_range_bytes -= (uint64_t)got * r->chunk_size;
 	__free_chunks_take(d, (uint32_t)got, r->chunk_size);
 	for (i = 0; i < (uint32_t)got; i++) {
-		freed = retire ? __chunk_retire(d, c[i]) : __chunk_release(d, c[i]);
+		if (retire) {
+			/* retired even when its allocation's release failed (said) */
+			freed = __chunk_retire(d, c[i]);
+			*done += freed > 0 ? (uint64_t)freed : 0;
+			continue;
+		}
+		freed = __chunk_release(d, c[i]);
 		if (freed < 0) {
 			/* it is in the pool now; so go the rest */
 			__chunks_return(d, c + i + 1, (uint32_t)got - i - 1);
@@ -885,14 +891,15 @@ void __range_retire(struct vmm_device *d, struct vmm_range *r)
 		peer[0] = r->head_peer;
 	if (r->flags & RANGE_F_TAIL_SHARED)
 		peer[1] = r->tail_peer;
+	/* before the detach, which would offer a live donor's room again */
+	for (i = 0; i < 2; i++)
+		if (peer[i])
+			peer[i]->flags |= RANGE_F_EXPORTED;
 	if (r->flags & RANGE_F_SHARED)
 		ret = __share_detach(d, r);
 	for (i = 0; i < 2; i++) {
-		if (!peer[i])
-			continue;
-		peer[i]->flags |= RANGE_F_EXPORTED;
 		/* a free neighbour holds our bytes in the cache: retired too */
-		if (peer[i]->state == RANGE_CACHED)
+		if (peer[i] && peer[i]->state == RANGE_CACHED)
 			__range_retire(d, peer[i]);
 	}
 	while (!ret && r->nr_chunks)

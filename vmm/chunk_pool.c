@@ -24,10 +24,10 @@ static inline uint64_t chunk_bytes(const struct vmm_device *d, const struct vmm_
 	return (uint64_t)c->granules * d->gran;
 }
 
-/* Bytes of @p's chunks in the pool: what its release gives back. */
-static inline uint64_t phys_pooled_bytes(const struct vmm_device *d, const struct vmm_phys *p)
+/* Bytes of @p: what its release gives back (retired chunks included). */
+static inline uint64_t phys_bytes(const struct vmm_device *d, const struct vmm_phys *p)
 {
-	return (uint64_t)p->pooled * chunk_bytes(d, &p->chunk[0]);
+	return (uint64_t)p->nr * chunk_bytes(d, &p->chunk[0]);
 }
 
 /* A chunk of @bytes enters (@in) or leaves the pool: the free counts. */
@@ -207,7 +207,7 @@ static const struct vmm_chunk *phys_lead(const struct vmm_phys *p)
  */
 static int phys_release(struct vmm_device *d, struct vmm_phys *p)
 {
-	uint64_t bytes = phys_pooled_bytes(d, p);
+	uint64_t bytes = phys_bytes(d, p);
 	uint32_t i;
 	int ret;
 
@@ -217,7 +217,7 @@ static int phys_release(struct vmm_device *d, struct vmm_phys *p)
 			 d->ordinal, p->chunk[0].id, drv_strerror(ret));
 		return ret;
 	}
-	d->st->chunks -= p->pooled;
+	d->st->chunks -= p->nr;
 	for (i = 0; i < p->nr; i++)
 		if (p->chunk[i].id != GPUVM_NO_CHUNK)
 			pool_del(d, &p->chunk[i]);
@@ -244,7 +244,7 @@ int64_t __chunk_release(struct vmm_device *d, struct vmm_chunk *c)
 	pool_add(d, c);
 	if (!phys_unused(p))
 		return 0;
-	bytes = phys_pooled_bytes(d, p);
+	bytes = phys_bytes(d, p);
 	ret = phys_release(d, p);
 	return ret ? ret : (int64_t)bytes;
 }
@@ -255,24 +255,23 @@ int64_t __chunk_release(struct vmm_device *d, struct vmm_chunk *c)
  * @c: the chunk, on no list
  *
  * Another process may still map it (the driver keeps the memory alive for
- * it), so it is never handed out again: it leaves the counts now, and its
- * allocation goes back to the driver once the rest of it is unused too.
+ * it), so it is never handed out again; it stays counted as held
+ * (physical, chunks) until its allocation goes back to the driver, once the
+ * rest of it is unused too.
  * Return: bytes handed back (0 while others of its allocation are in use),
  * or -errno (the rest of the allocation stays pooled).
  */
 int64_t __chunk_retire(struct vmm_device *d, struct vmm_chunk *c)
 {
 	struct vmm_phys *p = c->phys;
-	uint64_t bytes = chunk_bytes(d, c);
+	uint64_t bytes;
 	int ret;
 
 	c->id = GPUVM_NO_CHUNK;
 	p->retired++;
-	d->st->physical -= bytes;
-	d->st->chunks--;
 	if (!phys_unused(p))
 		return 0;
-	bytes = phys_pooled_bytes(d, p);
+	bytes = phys_bytes(d, p);
 	ret = phys_release(d, p);
 	return ret ? ret : (int64_t)bytes;
 }
@@ -575,10 +574,10 @@ uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only)
 			    (stale_only && chunk_bytes(d, c) == d->chunk_size))
 				continue;
 			batch[nr++] = c->phys;
-			queued += phys_pooled_bytes(d, c->phys);
+			queued += phys_bytes(d, c->phys);
 		}
 		for (i = 0; i < nr; i++) {
-			uint64_t bytes = phys_pooled_bytes(d, batch[i]);
+			uint64_t bytes = phys_bytes(d, batch[i]);
 
 			ret = phys_release(d, batch[i]);
 			if (ret)

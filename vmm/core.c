@@ -157,8 +157,19 @@ void __dev_collect(struct vmm_device *d, bool query_events)
 	struct vmm_chunk *c, *ct;
 	uint64_t high;
 
-	list_for_each_entry_safe(r, rt, &d->retiring, struct vmm_range, link)
-		__range_retire(d, r);
+	if (!list_empty(&d->retiring)) {
+		struct list_head again;
+
+		/* each is tried once: one that fails again goes back on the list */
+		INIT_LIST_HEAD(&again);
+		while (!list_empty(&d->retiring)) {
+			r = list_first_entry(&d->retiring, struct vmm_range, link);
+			list_del_init(&r->link);
+			list_add_tail(&r->link, &again);
+		}
+		list_for_each_entry_safe(r, rt, &again, struct vmm_range, link)
+			__range_retire(d, r);
+	}
 	list_for_each_entry_safe(r, rt, &d->deferred, struct vmm_range, link) {
 		if (r->tag >= d->sync_done)
 			break;		/* tags only grow along the list */
@@ -500,7 +511,10 @@ static void device_teardown(struct vmm_device *d)
 	d->knob[VMM_KNOB_HIGH_WATERMARK] = 0;
 	__dev_collect(d, false);
 	/* a driver call that failed once gets a second chance */
-	for (i = 0; i < 3 && (d->st->chunks || !list_empty(&d->cached_lru)); i++) {
+	for (i = 0; i < 3 && (d->st->chunks || !list_empty(&d->cached_lru) ||
+			      !list_empty(&d->retiring)); i++) {
+		if (i)
+			__dev_collect(d, false);	/* retires what failed to */
 		__cached_release(d, 0, false);
 		__pool_release(d, 0, false);
 	}

@@ -141,7 +141,7 @@ static int grow(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
  */
 static int shrink(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 {
-	uint32_t k = (uint32_t)((r->size - msize) / r->chunk_size);
+	uint32_t k = (uint32_t)((r->size - msize) / r->chunk_size), i;
 	struct vmm_chunk **out;
 	uint64_t old = r->size;
 	int got;
@@ -150,8 +150,13 @@ static int shrink(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 	if (!out)
 		return -ENOMEM;
 	got = __chunks_unmap_tail(d, r, k, out);
-	if (got > 0)
+	if (got > 0 && (r->flags & RANGE_F_EXPORTED)) {
+		/* another process may map them still: never reused (ipc.c) */
+		for (i = 0; i < (uint32_t)got; i++)
+			__chunk_retire(d, out[i]);
+	} else if (got > 0) {
 		__chunks_return(d, out, (uint32_t)got);
+	}
 	free(out);
 	__pt_set(d, r->va + r->size, old - r->size, GPUVM_PTE_RESERVED, r->id, r, VMM_GK_NONE);
 	d->inuse_bytes -= old - r->size;

@@ -253,7 +253,6 @@ struct vmm_slab {
 	uint32_t cls;			/* size class index */
 	uint32_t hint;			/* first free_map word that may be non-zero */
 	uint64_t pending_tag;		/* newest sync number of a pending free */
-	uint32_t nr_retired;		/* sealed: objects freed, never reused */
 	bool sealed;			/* an object was shared with another
 					 * process (ipc.c): nothing of it is
 					 * handed out again */

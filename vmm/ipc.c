@@ -343,12 +343,13 @@ out_free:
  * ipc_import - map another process's allocation into this one's arena
  * @key: the handle's identity (a second open of it maps nothing new)
  * @e: what the exporter sent (its fds stay the caller's)
- * @peers: devices besides @key->device given access (bitmask of ordinals)
+ * @dev: the device whose arena it goes in, given access with its peers
+ *	 (gpuvm_peer_access()); the memory may be another device's
  * @ptr: receives the address of the allocation's first byte here
  *
  * Return: 0, or -errno (nothing mapped).
  */
-int ipc_import(const struct ipc_key *key, const struct ipc_export *e, uint32_t peers,
+int ipc_import(const struct ipc_key *key, const struct ipc_export *e, int dev,
 	       gpuvm_ptr_t *ptr)
 {
 	struct vmm_import *im;
@@ -356,7 +357,7 @@ int ipc_import(const struct ipc_key *key, const struct ipc_export *e, uint32_t p
 	uint64_t va = 0;
 	int err = 0;
 
-	d = vmm_device_get(key->device, &err);
+	d = vmm_device_get(dev, &err);
 	if (!d)
 		return err ? err : -ENODEV;
 	vmm_lock(d);
@@ -372,7 +373,7 @@ int ipc_import(const struct ipc_key *key, const struct ipc_export *e, uint32_t p
 		err = -ENOMEM;
 		goto out_unlock;
 	}
-	err = __import_map(d, e, peers | d->peers, im->runs, &va);
+	err = __import_map(d, e, d->peers, im->runs, &va);
 	if (err) {
 		free(im);
 		goto out_unlock;

@@ -48,7 +48,7 @@ int ipc_mark(gpuvm_ptr_t ptr, struct ipc_key *key, uint64_t *size);
 int ipc_export(const struct ipc_key *key, struct ipc_export *e);
 bool ipc_export_alive(const struct ipc_key *key);
 void ipc_export_put(struct ipc_export *e);
-int ipc_import(const struct ipc_key *key, const struct ipc_export *e, uint32_t peers,
+int ipc_import(const struct ipc_key *key, const struct ipc_export *e, int dev,
 	       gpuvm_ptr_t *ptr);
 int ipc_close(gpuvm_ptr_t ptr);
 

@@ -97,15 +97,34 @@ static struct {
 
 /* ---- bytes on a socket ---- */
 
+/* When this thread's exchange must be over (CLOCK_MONOTONIC ns). */
+static __thread uint64_t ipc_deadline;
+
+static void exchange_begin(void)
+{
+	ipc_deadline = vmm_now_ns() + IPC_TIMEOUT_MS * 1000000ull;
+}
+
+/*
+ * Wait until @fd is ready, in slices, so that a peer that trickles bytes
+ * cannot hold the exchange past its deadline, nor the server past a stop.
+ */
 static int wait_fd(int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	int n;
 
-	do {
-		n = poll(&p, 1, IPC_TIMEOUT_MS);
-	} while (n < 0 && errno == EINTR);
-	return n > 0 ? 0 : n == 0 ? -ETIMEDOUT : -errno;
+	for (;;) {
+		if (__atomic_load_n(&ipc.stop, __ATOMIC_ACQUIRE))
+			return -ESHUTDOWN;
+		if (vmm_now_ns() >= ipc_deadline)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, IPC_POLL_MS);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 /* All @len bytes of @buf sent (@out) or received, within IPC_TIMEOUT_MS a step. */
@@ -268,6 +287,7 @@ static void serve_one(int conn)
 	socklen_t clen = sizeof(cred);
 	struct ipc_key key;
 
+	exchange_begin();
 	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
 	    (cred.uid != geteuid() && cred.uid != 0))
 		return;		/* another user: not a byte */
@@ -373,16 +393,27 @@ out_errno:
 /* At shutdown: no more handles are served; the socket goes. */
 void ipc_stop(void)
 {
+	bool serving;
+	pthread_t thread;
+
+	/* the server may wait for ipc.lock: joined without it */
 	pthread_mutex_lock(&ipc.lock);
-	if (ipc.serving) {
+	serving = ipc.serving;
+	thread = ipc.thread;
+	ipc.serving = false;
+	if (serving)
 		__atomic_store_n(&ipc.stop, true, __ATOMIC_RELEASE);
-		pthread_join(ipc.thread, NULL);
-		close(ipc.listen_fd);
-		ipc.listen_fd = -1;
-		unlink(ipc.path);
-		ipc.serving = false;
-	}
+	pthread_mutex_unlock(&ipc.lock);
+	if (!serving)
+		return;
+	pthread_join(thread, NULL);
+	pthread_mutex_lock(&ipc.lock);
+	close(ipc.listen_fd);
+	ipc.listen_fd = -1;
+	unlink(ipc.path);
 	ipc.nr = 0;
+	/* this process may open handles again after a new gpuvm_init() */
+	__atomic_store_n(&ipc.stop, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&ipc.lock);
 }
 
@@ -407,19 +438,22 @@ static int ipc_get_handle(gpuvm_ptr_t ptr, void *handle, gpuvm_ptr_t *base)
 
 	if (!handle)
 		return -EINVAL;
+	if (!gpuvm_owns(ptr, NULL))
+		return -ENOENT;
 	memset(&key, 0, sizeof(key));
-	ret = ipc_mark(ptr, &key, &size);
-	if (ret)
-		return ret;
 	key.pid = getpid();
 	key.start_time = publish_start_time(key.pid);
 	pthread_mutex_lock(&ipc.lock);
+	/* the server first: memory is marked only when it can be shared */
 	ret = __serve_start();
 	if (ret) {
 		vmm_warn("cannot share gpuvm memory: the socket %s/%d.ipc: %s",
 			 publish_rundir(), key.pid, strerror(-ret));
 		goto out_unlock;
 	}
+	ret = ipc_mark(ptr, &key, &size);
+	if (ret)
+		goto out_unlock;
 	x = __exported_find(&key);
 	if (!x) {
 		if (ipc.nr == ipc.cap)
@@ -500,12 +534,19 @@ static int ipc_fetch(const struct ipc_handle *h, struct ipc_export *e)
 	ret = socket_path(sa.sun_path, sizeof(sa.sun_path), h->pid);
 	if (ret)
 		return ret;
+	exchange_begin();
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
-		ret = errno == ENOENT || errno == ECONNREFUSED ? -ESRCH : -errno;
-		goto out_close;
+	/* a full backlog (many openers at once) says EAGAIN: try again */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		const struct timespec pause = { 0, 1000000 };	/* 1 ms */
+
+		if (errno != EAGAIN || vmm_now_ns() >= ipc_deadline) {
+			ret = errno == ENOENT || errno == ECONNREFUSED ? -ESRCH : -errno;
+			goto out_close;
+		}
+		nanosleep(&pause, NULL);
 	}
 	/* the one who answers is the exporter, of our user */
 	ret = -EACCES;
@@ -554,7 +595,7 @@ out_close:
 	return ret;
 }
 
-static int ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *ptr)
+static int ipc_open_handle(const void *handle, unsigned int flags, int dev, gpuvm_ptr_t *ptr)
 {
 	struct ipc_export e = { 0 };
 	struct ipc_handle h;
@@ -569,7 +610,7 @@ static int ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *
 	if (h.version != IPC_VERSION || h.reserved || h.pid <= 0 || h.device < 0 ||
 	    h.device >= GPUVM_MAX_DEVICES || !h.id || !h.base)
 		return -EINVAL;
-	if (flags & ~GPUVM_IPC_LAZY_PEER_ACCESS)
+	if ((flags & ~GPUVM_IPC_LAZY_PEER_ACCESS) || dev >= GPUVM_MAX_DEVICES)
 		return -EINVAL;
 	/* a pid now another process's: the handle's exporter is gone */
 	if (publish_start_time(h.pid) != h.start_time)
@@ -583,9 +624,9 @@ static int ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *
 	ret = ipc_fetch(&h, &e);
 	if (ret)
 		return ret;
-	/* mapped for its device and those given peer access to gpuvm memory
+	/* mapped for @dev and those given peer access to gpuvm memory
 	 * (cuCtxEnablePeerAccess): what the lazy flag asks for */
-	ret = ipc_import(&key, &e, 0, ptr);
+	ret = ipc_import(&key, &e, dev < 0 ? h.device : dev, ptr);
 	ipc_export_put(&e);
 	return ret;
 }
@@ -594,6 +635,8 @@ static int ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *
  * gpuvm_ipc_open_handle - map memory another process shared
  * @handle: GPUVM_IPC_HANDLE_SIZE bytes from gpuvm_ipc_get_handle()
  * @flags: 0 or GPUVM_IPC_LAZY_PEER_ACCESS
+ * @dev: the device to map it for, as cuIpcOpenMemHandle maps for the
+ *	 current context's (-1: the exporter's ordinal)
  * @ptr: receives the address of the allocation's first byte in this process
  *
  * A second open of the same handle gives the same address (closed as many
@@ -602,9 +645,10 @@ static int ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *
  * allocation freed); -ESRCH when its process is gone; -EACCES when it is
  * another user's; else -errno.  Nothing is mapped on failure.
  */
-GPUVM_API int gpuvm_ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *ptr)
+GPUVM_API int gpuvm_ipc_open_handle(const void *handle, unsigned int flags, int dev,
+				    gpuvm_ptr_t *ptr)
 {
-	int ret = vmm_gated(-ESHUTDOWN, ipc_open_handle(handle, flags, ptr));
+	int ret = vmm_gated(-ESHUTDOWN, ipc_open_handle(handle, flags, dev, ptr));
 
 	/* a token the exporter does not know, or a freed allocation */
 	return ret == -EPIPE || ret == -ESTALE ? -EINVAL : ret;

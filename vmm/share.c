@@ -88,7 +88,7 @@ void __share_offer(struct vmm_device *d, struct vmm_range *r)
 {
 	if (!d->knob[VMM_KNOB_TAIL_SHARE] || r->state != RANGE_LIVE || !r->nr_chunks ||
 	    (r->flags & (RANGE_F_DONOR | RANGE_F_TAIL_SHARED | RANGE_F_GROWABLE |
-			 RANGE_F_SLAB)) ||
+			 RANGE_F_SLAB | RANGE_F_EXPORTED)) ||
 	    ((r->flags & RANGE_F_HEAD_SHARED) && r->nr_chunks == 1) ||
 	    r->chunk_size != d->chunk_size)
 		return;

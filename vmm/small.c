@@ -361,12 +361,16 @@ static void box_reap_sealed(struct vmm_device *d, struct vmm_pagebox *box)
 			return;	/* the box went with its last page */
 }
 
-/* A sealed slab has nothing live left: it goes (a page slab with its box). */
+/*
+ * A sealed slab whose objects are all free (and synced: a queued kernel may
+ * touch a pending one) goes, a page slab with its box: its free objects,
+ * never handed out (it is on no partial list), are only counted.
+ */
 static void slab_sealed_done(struct vmm_device *d, struct vmm_slab *s)
 {
 	struct vmm_pagebox *box = s->box;
 
-	if (s->nr_pending || s->nr_free + s->nr_retired != s->nr_objs)
+	if (s->nr_pending || s->nr_free != s->nr_objs)
 		return;
 	if (!box) {
 		slab_destroy(d, s);
@@ -463,15 +467,6 @@ int __small_free(struct vmm_device *d, struct vmm_range *r, uint64_t ptr)
 		return -EINVAL;
 	vmm_trace(GPUVM_EV_FREE_REQUESTED, d->ordinal, 0, ptr, 0, 0);
 	clear_bit(s->live_map, (uint32_t)i);
-	if (__builtin_expect(s->sealed, 0)) {
-		/* another process may hold it: never handed out again */
-		__atab_del(d, s->objs[i].slot);
-		vmm_stats_free(d, s->objs[i].requested, s->obj_size);
-		s->objs[i].id = 0;
-		s->nr_retired++;
-		slab_sealed_done(d, s);
-		return 0;
-	}
 	set_bit(s->pending_map, (uint32_t)i);
 	if (!s->nr_pending++)
 		list_add_tail(&s->pending_link, &d->pending_slabs);

@@ -273,7 +273,8 @@ GPUVM_API int gpuvm_mem_info(int dev, uint64_t *free, uint64_t *total);
 
 GPUVM_API int gpuvm_ipc_get_handle(gpuvm_ptr_t ptr, void *handle, gpuvm_ptr_t *base);
 GPUVM_API bool gpuvm_ipc_is_handle(const void *handle);
-GPUVM_API int gpuvm_ipc_open_handle(const void *handle, unsigned int flags, gpuvm_ptr_t *ptr);
+GPUVM_API int gpuvm_ipc_open_handle(const void *handle, unsigned int flags, int dev,
+				    gpuvm_ptr_t *ptr);
 GPUVM_API int gpuvm_ipc_close_handle(gpuvm_ptr_t ptr);
 
 /**

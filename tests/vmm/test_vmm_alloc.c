@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "../../vmm/internal.h"
 #include "testlib.h"
@@ -1565,6 +1569,7 @@ START_TEST(ipc_shared_never_reused)
 	unsigned char handle[GPUVM_IPC_HANDLE_SIZE], again[GPUVM_IPC_HANDLE_SIZE];
 	gpuvm_ptr_t p, alias, base, q[96];
 	struct gpuvm_stats st;
+	uint64_t unmaps;
 	int i, k, n;
 
 	/* a sync at the first want of memory: without the sealing and the
@@ -1578,10 +1583,13 @@ START_TEST(ipc_shared_never_reused)
 		ck_assert_int_eq(gpuvm_ipc_get_handle(p, again, NULL), 0);
 		ck_assert_mem_eq(handle, again, sizeof(handle));
 		ck_assert(gpuvm_ipc_is_handle(handle));
-		ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &alias), 0);
+		ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, 0, &alias), 0);
 		ck_assert_uint_ne(alias, p);
 		ck_assert(tl_verify(alias, size[i], 500 + i));
+		/* a free unmaps nothing: queued work may still use it */
+		unmaps = calls(GPUVM_DRV_MEM_UNMAP);
 		ck_assert_int_eq(gpuvm_free(p), 0);
+		ck_assert_uint_eq(calls(GPUVM_DRV_MEM_UNMAP), unmaps);
 		n = i ? 96 : 4;
 		for (k = 0; k < n; k++) {
 			ck_assert_int_eq(gpuvm_alloc(0, size[i], 0, &q[k]), 0);
@@ -1589,7 +1597,7 @@ START_TEST(ipc_shared_never_reused)
 		}
 		ck_assert(tl_verify(alias, size[i], 500 + i));
 		/* a freed allocation's handle opens nothing */
-		ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &base), -EINVAL);
+		ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, 0, &base), -EINVAL);
 		ck_assert_int_eq(gpuvm_ipc_close_handle(alias), 0);
 		ck_assert_int_eq(gpuvm_ipc_close_handle(alias), -EINVAL);
 		for (k = 0; k < n; k++)
@@ -1599,7 +1607,7 @@ START_TEST(ipc_shared_never_reused)
 	ck_assert_int_eq(gpuvm_alloc(0, size[0], 0, &p), 0);
 	ck_assert_int_eq(tl_fill(p, size[0], 700), 0);
 	ck_assert_int_eq(gpuvm_ipc_get_handle(p, handle, NULL), 0);
-	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &alias), 0);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, 0, &alias), 0);
 	ck_assert_int_eq(gpuvm_free_async(p, NULL), 0);
 	ck_assert_int_eq(gpuvm_alloc_async(0, size[0], NULL, &q[0]), 0);
 	ck_assert_int_eq(tl_fill(q[0], size[0], 701), 0);
@@ -1609,16 +1617,101 @@ START_TEST(ipc_shared_never_reused)
 
 	/* a forged handle, bad flags, a pointer gpuvm did not hand out */
 	handle[40] ^= 1;
-	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, &base), -EINVAL);
-	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 2, &base), -EINVAL);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 0, 0, &base), -EINVAL);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(handle, 2, 0, &base), -EINVAL);
 	memset(again, 0, sizeof(again));
 	ck_assert(!gpuvm_ipc_is_handle(again));
-	ck_assert_int_eq(gpuvm_ipc_open_handle(again, 0, &base), -ENOENT);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(again, 0, 0, &base), -ENOENT);
 	ck_assert_int_eq(gpuvm_ipc_get_handle(12345, handle, NULL), -ENOENT);
 	ck_assert_int_gt(gpuvm_reclaim(-1, 0), 0);
 	ck_assert_int_eq(gpuvm_stats(0, &st), 0);
 	ck_assert_uint_eq(st.physical, 0);
 	ck_assert(consistent(0));
+}
+END_TEST
+
+/*
+ * A shared allocation that began in a live donor's room: once it is freed
+ * its room is not lent again, so the next request of its size does not get
+ * the bytes an importer still sees.
+ */
+START_TEST(ipc_shared_tail_not_relent)
+{
+	unsigned char h[GPUVM_IPC_HANDLE_SIZE];
+	gpuvm_ptr_t a, b, c, alias;
+
+	ck_assert_int_eq(gpuvm_policy_set(-1, "free_batch", 1), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 3 * MiB, 0, &a), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, 0, &b), 0);
+	ck_assert_uint_eq(b % (2 * MiB), MiB);	/* it began in a donor's room */
+	ck_assert_int_eq(tl_fill(b, 5 * MiB / 2, 7), 0);
+	ck_assert_int_eq(gpuvm_ipc_get_handle(b, h, NULL), 0);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(h, 0, 0, &alias), 0);
+	ck_assert_int_eq(gpuvm_free(b), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 5 * MiB / 2, 0, &c), 0);
+	ck_assert_int_eq(tl_fill(c, 5 * MiB / 2, 8), 0);
+	ck_assert(tl_verify(alias, 5 * MiB / 2, 7));
+	ck_assert_int_eq(gpuvm_ipc_close_handle(alias), 0);
+	ck_assert_int_eq(gpuvm_free(c), 0);
+	ck_assert_int_eq(gpuvm_free(a), 0);
+}
+END_TEST
+
+/* A shared growable allocation shrunk: its tail chunks are not reused. */
+START_TEST(ipc_shared_shrink)
+{
+	unsigned char h[GPUVM_IPC_HANDLE_SIZE];
+	gpuvm_ptr_t g, q, alias;
+
+	ck_assert_int_eq(gpuvm_alloc_growable(0, 16 * MiB, 8 * MiB, &g), 0);
+	ck_assert_int_eq(tl_fill(g, 8 * MiB, 9), 0);
+	ck_assert_int_eq(gpuvm_ipc_get_handle(g, h, NULL), 0);
+	ck_assert_int_eq(gpuvm_ipc_open_handle(h, 0, 0, &alias), 0);
+	ck_assert_int_eq(gpuvm_resize(g, 2 * MiB), 0);
+	ck_assert_int_eq(gpuvm_alloc(0, 6 * MiB, 0, &q), 0);
+	ck_assert_int_eq(tl_fill(q, 6 * MiB, 10), 0);
+	ck_assert(tl_verify(alias, 8 * MiB, 9));
+	ck_assert_int_eq(gpuvm_ipc_close_handle(alias), 0);
+	ck_assert_int_eq(gpuvm_free(q), 0);
+	ck_assert_int_eq(gpuvm_free(g), 0);
+}
+END_TEST
+
+/* A peer that connects and sends its request while the exporter shuts down. */
+static void *ipc_slow_peer(void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char req[40] = { 1 };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	(void)arg;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%d.ipc", getenv("GPUVM_RUNDIR"),
+		 getpid());
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		usleep(300000);
+		if (send(fd, req, sizeof(req), MSG_NOSIGNAL) < 0)
+			perror("send");
+		usleep(1000000);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* The shutdown (as at exit) does not wait for a peer forever: it ends. */
+START_TEST(ipc_shutdown_with_peer)
+{
+	unsigned char h[GPUVM_IPC_HANDLE_SIZE];
+	pthread_t th;
+	gpuvm_ptr_t p;
+
+	ck_assert_int_eq(gpuvm_alloc(0, 4 * MiB, 0, &p), 0);
+	ck_assert_int_eq(gpuvm_ipc_get_handle(p, h, NULL), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, ipc_slow_peer, NULL), 0);
+	usleep(100000);
+	gpuvm_shutdown();	/* hung here, the server waiting for ipc.lock */
+	pthread_join(th, NULL);
+	ck_assert_int_eq(gpuvm_init(), 0);
 }
 END_TEST
 
@@ -1651,6 +1744,9 @@ int main(void)
 	tcase_add_test(tc, trim_kept_allocation);
 	tcase_add_test(tc, creates_offset_refused);
 	tcase_add_test(tc, ipc_shared_never_reused);
+	tcase_add_test(tc, ipc_shared_tail_not_relent);
+	tcase_add_test(tc, ipc_shared_shrink);
+	tcase_add_test(tc, ipc_shutdown_with_peer);
 	tcase_add_loop_test(tc, map_undo_retries, 0, 3);
 	tcase_add_test(tc, small_objects);
 	tcase_add_test(tc, small_classes_share_chunks);
