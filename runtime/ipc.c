@@ -22,6 +22,8 @@ static CUresult ipc_error(int err)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	case -EOPNOTSUPP:
 		return CUDA_ERROR_NOT_SUPPORTED;
+	case -EPERM:
+		return CUDA_ERROR_NOT_PERMITTED;	/* the run directory was refused */
 	case -ESHUTDOWN:
 		return CUDA_ERROR_DEINITIALIZED;
 	default:

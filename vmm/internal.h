@@ -687,6 +687,7 @@ void publish_device_free(int dev, struct gpuvm_seg_device *blk, struct gpuvm_seg
 void publish_ctl_result(uint64_t generation, int err);
 struct gpuvm_ctl_header *publish_ctl(void);
 const char *publish_rundir(void);
+int publish_rundir_check(void);
 /* field 22 of /proc/<pid>/stat, 0 when unknown */
 uint64_t publish_start_time(int pid);
 void publish_set_driver(const char *name, bool simulated);

@@ -348,6 +348,10 @@ static int __serve_start(void)
 
 	if (ipc.serving)
 		return 0;
+	/* a link, another user's or a writable directory: no socket there */
+	ret = publish_rundir_check();
+	if (ret)
+		return ret;
 	ret = socket_path(sa.sun_path, sizeof(sa.sun_path), getpid());
 	if (ret)
 		return ret;

@@ -170,6 +170,17 @@ static int rundir_check(const char *dir)
 	return -EPERM;
 }
 
+/**
+ * publish_rundir_check - whether the run directory may hold our files
+ *
+ * For what goes there besides the segments (the IPC socket, ipc_socket.c):
+ * the same check as at start.  Return: 0, or -errno (said).
+ */
+int publish_rundir_check(void)
+{
+	return rundir_check(publish_rundir());
+}
+
 /* Copy a string into a fixed NUL-padded field, always terminated. */
 static void copy_field(char *dst, size_t size, const char *src)
 {

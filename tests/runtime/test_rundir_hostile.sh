@@ -86,13 +86,15 @@ run_capture reused
 for mode in 0777 01777 0770; do
 	mkdir -m $mode "$tmp/open$mode"
 	chmod $mode "$tmp/open$mode"
-	run_capture open$mode GPUVM_RUNDIR="$tmp/open$mode"
+	run_capture open$mode GPUVM_RUNDIR="$tmp/open$mode" CU_QUERY_IPC=refused
 	published open$mode && fail "a run directory of mode $mode was used"
+	[ -z "$(find "$tmp/open$mode" -name '*.ipc')" ] ||
+		fail "mode $mode: an IPC socket was made there"
 	grep -q "refusing the run directory.*writable by other users" "$tmp/open$mode.err" ||
 		fail "mode $mode: no reason was given"
 done
 ln -s "$run" "$tmp/linkdir"
-run_capture linkdir GPUVM_RUNDIR="$tmp/linkdir"
+run_capture linkdir GPUVM_RUNDIR="$tmp/linkdir" CU_QUERY_IPC=refused
 published linkdir && fail "a symlinked run directory was used"
 
 # 5. An empty leftover at our own pid's state name (a pid reused after a
@@ -127,7 +129,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	[ -s "$shared/planted.trace" ] && fail "our trace went into another user's file"
 	# 4. A run directory another user made for us is refused.
 	as_nobody mkdir -m 0700 "$shared/theirs"
-	run_capture theirs GPUVM_RUNDIR="$shared/theirs"
+	run_capture theirs GPUVM_RUNDIR="$shared/theirs" CU_QUERY_IPC=refused
 	published theirs && fail "another user's run directory was used"
 	grep -q "belongs to another user" "$tmp/theirs.err" || fail "no reason was given"
 
@@ -146,7 +148,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	rm -rf "$vdir"
 	as_nobody mkdir -m 0777 "$vdir"
 	as_nobody chmod 0777 "$vdir"
-	timeout 30 setpriv --reuid=$victim --regid=$victim --clear-groups env -u GPUVM_RUNDIR LD_PRELOAD="$preload" "$bindir/cu_query" routed \
+	timeout 30 setpriv --reuid=$victim --regid=$victim --clear-groups env -u GPUVM_RUNDIR CU_QUERY_IPC=refused LD_PRELOAD="$preload" "$bindir/cu_query" routed \
 		2>"$tmp/squat.err" >/dev/null || fail "squat: exit $?"
 	cat "$tmp/squat.err"
 	published squat && fail "a run directory another user made first was used"
