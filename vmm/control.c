@@ -25,9 +25,7 @@ static uint32_t ctl_start_gen;	/* generation when the thread was started */
 static int apply_request(const struct gpuvm_ctl_request *req, uint64_t gen)
 {
 	char name[GPUVM_SEG_KNOB_NAME];
-	const struct gpuvm_knob *k;
 	int64_t got;
-	int ret;
 
 	if (req->generation != gen)
 		return -ESTALE;		/* overwritten or never written */
@@ -39,12 +37,7 @@ static int apply_request(const struct gpuvm_ctl_request *req, uint64_t gen)
 		got = gpuvm_reclaim(req->device, req->value);
 		return got < 0 ? (int)got : 0;
 	}
-	k = gpuvm_knob_find(name);
-	if (!k)
-		return -EINVAL;
-	ret = gpuvm_knob_check(k, req->value);
-	if (ret)
-		return ret;
+	/* the one validation of the value: gpuvm_policy_set()'s */
 	return gpuvm_policy_set(req->device, name, req->value);
 }
 

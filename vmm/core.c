@@ -296,7 +296,7 @@ static void trace_from_env(void)
 
 	if (!env || !*env)
 		return;
-	if (!gpuvm_knob_parse(&vmm_knobs[VMM_KNOB_TRACE], env, &on)) {
+	if (!gpuvm_knob_parse(&vmm_knobs[VMM_KNOB_TRACE].schema, env, &on)) {
 		if (!on)
 			return;
 		snprintf(path, sizeof(path), "%s/%d.trace", publish_rundir(), (int)getpid());
@@ -382,7 +382,7 @@ out_unlock:
 static int device_setup(struct vmm_device *d)
 {
 	uint64_t va_size, va, factor;
-	int ret, i;
+	int ret;
 
 	ret = drv_device_get(d->ordinal, d->name, sizeof(d->name), &d->total, &d->gran);
 	if (ret)
@@ -391,19 +391,10 @@ static int device_setup(struct vmm_device *d)
 		vmm.simulated = !strncmp(d->name, "cudasim", 7);
 		publish_set_driver(d->name, vmm.simulated);
 	}
-	for (i = 0; i < VMM_KNOB_NR; i++)
-		d->knob[i] = vmm.defaults[i];
+	policy_device_knobs(d);
 	d->unmap_single = false;
 	d->slicing = VMM_SLICING_UNKNOWN;
 	d->trim_stuck = 0;
-	d->chunk_size = d->knob[VMM_KNOB_CHUNK_SIZE] ? d->knob[VMM_KNOB_CHUNK_SIZE] : d->gran;
-	if (d->chunk_size % d->gran) {
-		vmm_warn("device %d: chunk_size %llu is not a multiple of the granularity %llu; using %llu",
-			 d->ordinal, (unsigned long long)d->chunk_size,
-			 (unsigned long long)d->gran, (unsigned long long)d->gran);
-		d->chunk_size = d->gran;
-		d->knob[VMM_KNOB_CHUNK_SIZE] = 0;
-	}
 	factor = d->knob[VMM_KNOB_VA_FACTOR];
 	va_size = round_up(factor * d->total, d->gran);
 	if (va_size / d->gran > UINT32_MAX)
@@ -734,110 +725,4 @@ static int vmm_peer_access(int dev, int peer)
 GPUVM_API int gpuvm_peer_access(int dev, int peer)
 {
 	return vmm_gated(-ESHUTDOWN, vmm_peer_access(dev, peer));
-}
-
-/* Can @d take knob @i = @val?  (Range was checked by the schema.) */
-static int knob_fits(const uint64_t *knob, uint64_t gran, int i, uint64_t val, bool live)
-{
-	uint64_t next[VMM_KNOB_NR];
-
-	if (live && vmm_knobs[i].init_only)
-		return -EINVAL;
-	if (i == VMM_KNOB_CHUNK_SIZE && gran && val % gran)
-		return -EINVAL;
-	memcpy(next, knob, sizeof(next));
-	next[i] = val;
-	return gpuvm_knob_check_all(next, NULL);
-}
-
-static void knob_apply(struct vmm_device *d, int i, uint64_t val)
-{
-	uint64_t chunks;
-
-	d->knob[i] = val;
-	switch (i) {
-	case VMM_KNOB_CHUNK_SIZE:
-		d->chunk_size = val ? val : d->gran;
-		__free_run_recount(d, &chunks, &d->free_run_bytes, &d->pool_run_bytes);
-		__pool_release(d, 0, true);
-		break;
-	case VMM_KNOB_HIGH_WATERMARK:
-	case VMM_KNOB_LOW_WATERMARK:
-		if (d->knob[VMM_KNOB_HIGH_WATERMARK] &&
-		    d->st->physical - d->inuse_bytes > d->knob[VMM_KNOB_HIGH_WATERMARK])
-			__dev_trim(d);
-		break;
-	}
-	__stats_publish_knobs(d);
-	__stats_cached_update(d);
-}
-
-static void trace_knob(uint64_t on)
-{
-	char path[4096];
-
-	if (on && !vmm_trace_on) {
-		const char *env = getenv("GPUVM_TRACE");
-		uint64_t b;
-
-		if (env && *env && gpuvm_knob_parse(&vmm_knobs[VMM_KNOB_TRACE], env, &b))
-			snprintf(path, sizeof(path), "%s", env);
-		else
-			snprintf(path, sizeof(path), "%s/%d.trace", publish_rundir(),
-				 (int)getpid());
-		if (vmm_trace_start(path, vmm.dev[0].total, vmm.dev[0].gran))
-			vmm_warn("trace: cannot write %s", path);
-	} else if (!on && vmm_trace_on) {
-		vmm_trace_stop();
-	}
-}
-
-/* Validate and apply a knob for one device or (-1) all and the defaults. */
-int vmm_apply_knob(int dev, int i, uint64_t val)
-{
-	struct vmm_device *d;
-	int ret = 0, j;
-
-	if (dev < -1 || dev >= vmm.nr_devices)
-		return -EINVAL;
-	if (dev >= 0) {
-		d = vmm_device_get(dev, &ret);
-		if (!d)
-			return ret;
-		vmm_lock(d);
-		ret = knob_fits(d->knob, d->gran, i, val, true);
-		if (!ret)
-			knob_apply(d, i, val);
-		vmm_unlock(d);
-		if (!ret && i == VMM_KNOB_TRACE)
-			trace_knob(val);
-		return ret;
-	}
-
-	/* every device and the defaults, or nothing */
-	pthread_mutex_lock(&vmm.setup_lock);
-	ret = knob_fits(vmm.defaults, 0, i, val, false);
-	for (j = 0; !ret && j < vmm.nr_devices; j++) {
-		d = &vmm.dev[j];
-		if (!d->ready || vmm_knobs[i].init_only)
-			continue;
-		vmm_lock(d);
-		ret = knob_fits(d->knob, d->gran, i, val, true);
-		vmm_unlock(d);
-	}
-	if (!ret) {
-		vmm.defaults[i] = val;
-		for (j = 0; j < vmm.nr_devices; j++) {
-			d = &vmm.dev[j];
-			if (!d->ready || vmm_knobs[i].init_only)
-				continue;
-			vmm_lock(d);
-			knob_apply(d, i, val);
-			vmm_unlock(d);
-		}
-	}
-	pthread_mutex_unlock(&vmm.setup_lock);
-	if (!ret && i == VMM_KNOB_TRACE)
-		trace_knob(val);
-	return ret;
 }

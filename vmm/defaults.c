@@ -179,8 +179,8 @@ static int defaults_replace(const char *dir, const char *path, const uint64_t *v
 	}
 	fchmod(fd, 0644);
 	for (i = 0; i < VMM_KNOB_NR; i++)
-		if (set[i] && !value_text(&vmm_knobs[i], vals[i], value, sizeof(value)))
-			fprintf(out, "%s=%s\n", vmm_knobs[i].name, value);
+		if (set[i] && !value_text(&vmm_knobs[i].schema, vals[i], value, sizeof(value)))
+			fprintf(out, "%s=%s\n", vmm_knobs[i].schema.name, value);
 	if (fclose(out)) {
 		err = -EIO;
 		goto out_unlink;

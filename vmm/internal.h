@@ -70,11 +70,33 @@ enum vmm_placement {
 	VMM_PLACE_FIRST_FIT,
 };
 
-extern const struct gpuvm_knob vmm_knobs[VMM_KNOB_NR];
+struct vmm_device;
+
+/*
+ * A knob, whole: what the daemon and CLI see of it (the schema, with its
+ * stateless @check), what it needs of a live device (@fits) and what
+ * changing it does (@apply, @applied).  policy.c owns the table; nobody
+ * else tests a knob's identity to decide how it behaves.
+ */
+struct vmm_knob {
+	struct gpuvm_knob schema;
+	/* rules beyond the range that need no state (NULL: none) */
+	int (*check)(uint64_t val);
+	/* can the set-up device @d take @val?  Device lock (NULL: yes) */
+	int (*fits)(const struct vmm_device *d, uint64_t val);
+	/* d->knob[] holds the new value: act on it.  Device lock (NULL: nothing) */
+	void (*apply)(struct vmm_device *d);
+	/* once per change, after every device took it; no lock held */
+	void (*applied)(uint64_t val);
+};
+
+extern const struct vmm_knob vmm_knobs[VMM_KNOB_NR];
 
 /* defaults from GPUVM_<KNOB> variables into @vals (bad ones: one warning) */
 void policy_load_env(uint64_t *vals);
 int policy_knob_index(const struct gpuvm_knob *k);
+/* a device's starting values: the defaults, but for what was set for it */
+void policy_device_knobs(struct vmm_device *d);
 
 /* ---- arena: the VA allocator (arena.c) ---- */
 
@@ -300,6 +322,7 @@ struct vmm_device {
 	bool unmap_single;		/* the driver refused a cuMemUnmap over
 					 * several mappings: one call each */
 	uint64_t knob[VMM_KNOB_NR];	/* live values; lock for writes */
+	uint32_t knob_preset;		/* before set-up: knob[i] set for it; setup_lock */
 	char name[64];
 
 	struct vmm_arena arena;
@@ -474,7 +497,6 @@ int64_t __dev_reclaim(struct vmm_device *d, uint64_t target);
 void __dev_trim(struct vmm_device *d);
 void vmm_lock(struct vmm_device *d);
 void vmm_unlock(struct vmm_device *d);
-int vmm_apply_knob(int dev, int knob, uint64_t val);
 
 /*
  * Seqcount writers of the published segment (include/gpuvm/segment.h): the

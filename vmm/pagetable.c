@@ -169,7 +169,7 @@ void __stats_publish_knobs(struct vmm_device *d)
 
 	d->blk->nr_knobs = VMM_KNOB_NR;
 	for (i = 0; i < VMM_KNOB_NR; i++) {
-		strncpy(d->blk->knobs[i].name, vmm_knobs[i].name, GPUVM_SEG_KNOB_NAME - 1);
+		strncpy(d->blk->knobs[i].name, vmm_knobs[i].schema.name, GPUVM_SEG_KNOB_NAME - 1);
 		d->blk->knobs[i].value = d->knob[i];
 	}
 	d->blk->chunk_size = d->chunk_size;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * policy.c - the knob schema, shared by the library, gpuvmfs and the CLI,
- * and the validated get/set of live values (Documentation/policy.rst).
+ * policy.c - the knobs: the schema, shared by the library, gpuvmfs and the
+ * CLI; beside each knob's schema what it needs of a device and what
+ * changing it does; and the validated get/set of live values
+ * (Documentation/policy.rst).
  *
  * Text is parsed strictly: a partial number, a negative sign, a stray
  * character or a value out of range is an error and nothing changes.
@@ -11,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "parse_size.h"
+#include "trace.h"
 
 #define KNOB_TEXT_MAX	64	/* characters, without the trailing newline */
 #define MiB		(1ull << 20)
@@ -24,66 +28,155 @@ static const char *const placement_choices[] = { "best-fit", "first-fit", NULL }
 static const char *const bool_true[] = { "1", "on", "true", "yes", NULL };
 static const char *const bool_false[] = { "0", "off", "false", "no", NULL };
 
-const struct gpuvm_knob vmm_knobs[VMM_KNOB_NR] = {
+/* ---- what each knob needs of a device and does to it ---- */
+
+/* chunks are whole granules; granularity is a power of two >= 64 KiB */
+static int chunk_size_check(uint64_t val)
+{
+	return val & ((64u << 10) - 1) ? -EINVAL : 0;
+}
+
+static int chunk_size_fits(const struct vmm_device *d, uint64_t val)
+{
+	return val % d->gran ? -EINVAL : 0;
+}
+
+static void chunk_size_derive(struct vmm_device *d)
+{
+	d->chunk_size = d->knob[VMM_KNOB_CHUNK_SIZE] ? d->knob[VMM_KNOB_CHUNK_SIZE] : d->gran;
+}
+
+/* pooled chunks of the old size go back; runs are counted in the new one */
+static void chunk_size_apply(struct vmm_device *d)
+{
+	uint64_t chunks;
+
+	chunk_size_derive(d);
+	__free_run_recount(d, &chunks, &d->free_run_bytes, &d->pool_run_bytes);
+	__pool_release(d, 0, true);
+}
+
+/* a lower high watermark releases what is now above it */
+static void watermark_apply(struct vmm_device *d)
+{
+	uint64_t high = d->knob[VMM_KNOB_HIGH_WATERMARK];
+
+	if (high && d->st->physical - d->inuse_bytes > high)
+		__dev_trim(d);
+}
+
+/* trace is process-wide: start or stop the one trace file */
+static void trace_applied(uint64_t on)
+{
+	char path[4096];
+
+	if (on && !vmm_trace_on) {
+		const char *env = getenv("GPUVM_TRACE");
+		uint64_t b;
+
+		if (env && *env && gpuvm_knob_parse(&vmm_knobs[VMM_KNOB_TRACE].schema, env, &b))
+			snprintf(path, sizeof(path), "%s", env);
+		else
+			snprintf(path, sizeof(path), "%s/%d.trace", publish_rundir(),
+				 (int)getpid());
+		if (vmm_trace_start(path, vmm.dev[0].total, vmm.dev[0].gran))
+			vmm_warn("trace: cannot write %s", path);
+	} else if (!on && vmm_trace_on) {
+		vmm_trace_stop();
+	}
+}
+
+const struct vmm_knob vmm_knobs[VMM_KNOB_NR] = {
 	[VMM_KNOB_CHUNK_SIZE] = {
-		.name = "chunk_size", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
-		.min = 0, .max = GiB, .def = 0, .new_allocs_only = true,
-		.help = "bytes per physical chunk (0: the driver's recommended granularity)",
+		.schema = {
+			.name = "chunk_size", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+			.min = 0, .max = GiB, .def = 0, .new_allocs_only = true,
+			.help = "bytes per physical chunk "
+				"(0: the driver's recommended granularity)",
+		},
+		.check = chunk_size_check, .fits = chunk_size_fits,
+		.apply = chunk_size_apply,
 	},
 	[VMM_KNOB_LIMIT] = {
-		.name = "limit", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
-		.min = 0, .max = PiB, .def = 0,
-		.help = "most physical bytes held on the device (0: no limit)",
+		.schema = {
+			.name = "limit", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+			.min = 0, .max = PiB, .def = 0,
+			.help = "most physical bytes held on the device (0: no limit)",
+		},
 	},
 	[VMM_KNOB_POOL_RESERVE] = {
-		.name = "pool_reserve", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
-		.min = 0, .max = PiB, .def = 0, .init_only = true,
-		.help = "physical bytes created when the device is set up",
+		.schema = {
+			.name = "pool_reserve", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+			.min = 0, .max = PiB, .def = 0, .init_only = true,
+			.help = "physical bytes created when the device is set up",
+		},
 	},
 	[VMM_KNOB_HIGH_WATERMARK] = {
-		.name = "high_watermark", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
-		.min = 0, .max = PiB, .def = 0,
-		.help = "cached bytes above which chunks go back to the driver (0: never)",
+		.schema = {
+			.name = "high_watermark", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+			.min = 0, .max = PiB, .def = 0,
+			.help = "cached bytes above which chunks go back to the driver (0: never)",
+		},
+		.apply = watermark_apply,
 	},
 	[VMM_KNOB_LOW_WATERMARK] = {
-		.name = "low_watermark", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
-		.min = 0, .max = PiB, .def = 0,
-		.help = "cached bytes kept when releasing above high_watermark",
+		.schema = {
+			.name = "low_watermark", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+			.min = 0, .max = PiB, .def = 0,
+			.help = "cached bytes kept when releasing above high_watermark",
+		},
+		.apply = watermark_apply,
 	},
 	[VMM_KNOB_SMALL_MAX] = {
-		.name = "small_max", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
-		.min = 0, .max = 64 * MiB, .def = MiB, .new_allocs_only = true,
-		.help = "largest request sub-allocated from shared chunks (0: none)",
+		.schema = {
+			.name = "small_max", .type = GPUVM_KNOB_SIZE, .unit = "bytes",
+			.min = 0, .max = 64 * MiB, .def = MiB, .new_allocs_only = true,
+			.help = "largest request sub-allocated from shared chunks (0: none)",
+		},
 	},
 	[VMM_KNOB_PLACEMENT] = {
-		.name = "placement", .type = GPUVM_KNOB_ENUM, .min = 0, .max = 1,
-		.def = VMM_PLACE_BEST_FIT, .choices = placement_choices,
-		.new_allocs_only = true,
-		.help = "where new VA ranges go in the arena",
+		.schema = {
+			.name = "placement", .type = GPUVM_KNOB_ENUM, .min = 0, .max = 1,
+			.def = VMM_PLACE_BEST_FIT, .choices = placement_choices,
+			.new_allocs_only = true,
+			.help = "where new VA ranges go in the arena",
+		},
 	},
 	[VMM_KNOB_STITCH] = {
-		.name = "stitch", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 1,
-		.new_allocs_only = true,
-		.help = "build new ranges from chunks of cached ranges (0: create instead)",
+		.schema = {
+			.name = "stitch", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 1,
+			.new_allocs_only = true,
+			.help = "build new ranges from chunks of cached ranges (0: create instead)",
+		},
 	},
 	[VMM_KNOB_TRACE] = {
-		.name = "trace", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 0,
-		.help = "record allocation events (GPUVM_TRACE=path names the file)",
+		.schema = {
+			.name = "trace", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 0,
+			.help = "record allocation events (GPUVM_TRACE=path names the file)",
+		},
+		.applied = trace_applied,
 	},
 	[VMM_KNOB_VA_FACTOR] = {
-		.name = "va_factor", .type = GPUVM_KNOB_UINT, .unit = "x device memory",
-		.min = 1, .max = 64, .def = 4, .init_only = true,
-		.help = "virtual bytes reserved per device, in multiples of its memory",
+		.schema = {
+			.name = "va_factor", .type = GPUVM_KNOB_UINT, .unit = "x device memory",
+			.min = 1, .max = 64, .def = 4, .init_only = true,
+			.help = "virtual bytes reserved per device, in multiples of its memory",
+		},
 	},
 	[VMM_KNOB_FREE_BATCH] = {
-		.name = "free_batch", .type = GPUVM_KNOB_UINT, .unit = "frees",
-		.min = 1, .max = 1u << 20, .def = 64,
-		.help = "deferred frees after which the next miss synchronizes",
+		.schema = {
+			.name = "free_batch", .type = GPUVM_KNOB_UINT, .unit = "frees",
+			.min = 1, .max = 1u << 20, .def = 64,
+			.help = "deferred frees after which the next miss synchronizes",
+		},
 	},
 	[VMM_KNOB_TAIL_SHARE] = {
-		.name = "tail_share", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 1,
-		.new_allocs_only = true,
-		.help = "start a large allocation in the unused end of another's last chunk",
+		.schema = {
+			.name = "tail_share", .type = GPUVM_KNOB_BOOL, .min = 0, .max = 1, .def = 1,
+			.new_allocs_only = true,
+			.help = "start a large allocation in the unused end "
+				"of another's last chunk",
+		},
 	},
 };
 
@@ -98,7 +191,7 @@ GPUVM_API const struct gpuvm_knob *gpuvm_knob_at(int i)
 {
 	if (i < 0 || i >= VMM_KNOB_NR)
 		return NULL;
-	return &vmm_knobs[i];
+	return &vmm_knobs[i].schema;
 }
 
 /** gpuvm_knob_find - a knob by @name, or NULL */
@@ -109,8 +202,8 @@ GPUVM_API const struct gpuvm_knob *gpuvm_knob_find(const char *name)
 	if (!name)
 		return NULL;
 	for (i = 0; i < VMM_KNOB_NR; i++)
-		if (!strcmp(vmm_knobs[i].name, name))
-			return &vmm_knobs[i];
+		if (!strcmp(vmm_knobs[i].schema.name, name))
+			return &vmm_knobs[i].schema;
 	return NULL;
 }
 
@@ -127,9 +220,12 @@ static bool knob_well_formed(const struct gpuvm_knob *k)
 
 int policy_knob_index(const struct gpuvm_knob *k)
 {
-	if (k < vmm_knobs || k >= vmm_knobs + VMM_KNOB_NR)
-		return -1;
-	return (int)(k - vmm_knobs);
+	int i;
+
+	for (i = 0; i < VMM_KNOB_NR; i++)
+		if (k == &vmm_knobs[i].schema)
+			return i;
+	return -1;
 }
 
 static int match(const char *const *words, const char *s)
@@ -166,9 +262,8 @@ GPUVM_API int gpuvm_knob_check(const struct gpuvm_knob *knob, uint64_t val)
 		if (val >= (uint64_t)n)
 			return -ERANGE;
 	}
-	/* chunks are whole granules; granularity is a power of two >= 64 KiB */
-	if (i == VMM_KNOB_CHUNK_SIZE && val && (val & ((64u << 10) - 1)))
-		return -EINVAL;
+	if (i >= 0 && vmm_knobs[i].check)
+		return vmm_knobs[i].check(val);
 	return 0;
 }
 
@@ -290,11 +385,11 @@ void policy_load_env(uint64_t *vals)
 	int i, ret;
 
 	for (i = 0; i < VMM_KNOB_NR; i++)
-		vals[i] = vmm_knobs[i].def;
+		vals[i] = vmm_knobs[i].schema.def;
 	/* <rundir>/defaults (defaults.c), then the environment over it */
 	gpuvm_defaults_read(NULL, vals, NULL, false);
 	for (i = 0; i < VMM_KNOB_NR; i++) {
-		const struct gpuvm_knob *k = &vmm_knobs[i];
+		const struct gpuvm_knob *k = &vmm_knobs[i].schema;
 		const char *s;
 		uint64_t v;
 
@@ -317,9 +412,159 @@ void policy_load_env(uint64_t *vals)
 	/* a low watermark above the high one is ignored as a pair */
 	if (gpuvm_knob_check_all(vals, NULL)) {
 		vmm_warn("GPUVM_LOW_WATERMARK above GPUVM_HIGH_WATERMARK; using the defaults");
-		vals[VMM_KNOB_HIGH_WATERMARK] = vmm_knobs[VMM_KNOB_HIGH_WATERMARK].def;
-		vals[VMM_KNOB_LOW_WATERMARK] = vmm_knobs[VMM_KNOB_LOW_WATERMARK].def;
+		vals[VMM_KNOB_HIGH_WATERMARK] = vmm_knobs[VMM_KNOB_HIGH_WATERMARK].schema.def;
+		vals[VMM_KNOB_LOW_WATERMARK] = vmm_knobs[VMM_KNOB_LOW_WATERMARK].schema.def;
 	}
+}
+
+/* ---- changing a knob ---- */
+
+/* What a device not yet set up will start with (setup_lock). */
+static uint64_t preset_value(const struct vmm_device *d, int i)
+{
+	return d->knob_preset & (1u << i) ? d->knob[i] : vmm.defaults[i];
+}
+
+/**
+ * policy_device_knobs - a device's starting values, at its set-up
+ * @d: the device; its granularity is known, nothing else is set up
+ *
+ * The process defaults, but for knobs set for this device before it was
+ * set up; a value the device cannot take (a chunk size no multiple of its
+ * granularity, from a default or the environment) is replaced by the
+ * schema's default, with a warning.  Called under setup_lock.
+ */
+void policy_device_knobs(struct vmm_device *d)
+{
+	int i, ret;
+
+	for (i = 0; i < VMM_KNOB_NR; i++)
+		d->knob[i] = preset_value(d, i);
+	d->knob_preset = 0;
+	for (i = 0; i < VMM_KNOB_NR; i++) {
+		const struct vmm_knob *k = &vmm_knobs[i];
+
+		if (!k->fits || !(ret = k->fits(d, d->knob[i])))
+			continue;
+		vmm_warn("device %d (granularity %llu): %s=%llu does not fit it (%s); using %llu",
+			 d->ordinal, (unsigned long long)d->gran, k->schema.name,
+			 (unsigned long long)d->knob[i], strerror(-ret),
+			 (unsigned long long)k->schema.def);
+		d->knob[i] = k->schema.def;
+	}
+	chunk_size_derive(d);
+}
+
+/*
+ * Can knob @i take @val, the other knobs being @vals?  @d: the set-up
+ * device it is for, or NULL (the defaults, a device not set up yet).
+ */
+static int knob_fits(const struct vmm_device *d, const uint64_t *vals, int i, uint64_t val)
+{
+	const struct vmm_knob *k = &vmm_knobs[i];
+	uint64_t next[VMM_KNOB_NR];
+	int ret;
+
+	if (d && k->schema.init_only)
+		return -EACCES;		/* read once, when it was set up */
+	if (d && k->fits) {
+		ret = k->fits(d, val);
+		if (ret)
+			return ret;
+	}
+	memcpy(next, vals, sizeof(next));
+	next[i] = val;
+	return gpuvm_knob_check_all(next, NULL);
+}
+
+/* Device lock held; @val fits. */
+static void knob_apply(struct vmm_device *d, int i, uint64_t val)
+{
+	d->knob[i] = val;
+	if (vmm_knobs[i].apply)
+		vmm_knobs[i].apply(d);
+	__stats_publish_knobs(d);
+	__stats_cached_update(d);
+}
+
+/* Knob @i = @val for device @d, set up or not: 0 or -errno, all or nothing. */
+static int knob_set_device(struct vmm_device *d, int i, uint64_t val)
+{
+	uint64_t vals[VMM_KNOB_NR];
+	int ret, j;
+
+	pthread_mutex_lock(&vmm.setup_lock);
+	if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE)) {
+		/* kept for its set-up, which then checks what needs the device */
+		for (j = 0; j < VMM_KNOB_NR; j++)
+			vals[j] = preset_value(d, j);
+		ret = knob_fits(NULL, vals, i, val);
+		if (!ret) {
+			for (j = 0; j < VMM_KNOB_NR; j++)
+				d->knob[j] = vals[j];
+			d->knob[i] = val;
+			d->knob_preset |= 1u << i;
+		}
+		pthread_mutex_unlock(&vmm.setup_lock);
+		return ret;
+	}
+	pthread_mutex_unlock(&vmm.setup_lock);
+	/* set up for good: ready never goes back while callers are let in */
+	vmm_lock(d);
+	ret = knob_fits(d, d->knob, i, val);
+	if (!ret)
+		knob_apply(d, i, val);
+	vmm_unlock(d);
+	return ret;
+}
+
+/* Knob @i = @val for every device and the defaults, or nothing. */
+static int knob_set_all(int i, uint64_t val)
+{
+	const struct vmm_knob *k = &vmm_knobs[i];
+	struct vmm_device *d;
+	int ret, j;
+
+	pthread_mutex_lock(&vmm.setup_lock);
+	ret = knob_fits(NULL, vmm.defaults, i, val);
+	for (j = 0; !ret && j < vmm.nr_devices; j++) {
+		d = &vmm.dev[j];
+		if (!d->ready || k->schema.init_only)
+			continue;	/* init-only: the defaults alone take it */
+		vmm_lock(d);
+		ret = knob_fits(d, d->knob, i, val);
+		vmm_unlock(d);
+	}
+	if (!ret) {
+		vmm.defaults[i] = val;
+		for (j = 0; j < vmm.nr_devices; j++) {
+			d = &vmm.dev[j];
+			if (!d->ready) {
+				d->knob_preset &= ~(1u << i);	/* the defaults win */
+				continue;
+			}
+			if (k->schema.init_only)
+				continue;
+			vmm_lock(d);
+			knob_apply(d, i, val);
+			vmm_unlock(d);
+		}
+	}
+	pthread_mutex_unlock(&vmm.setup_lock);
+	return ret;
+}
+
+/* Validate and apply knob @i for device @dev or (-1) all and the defaults. */
+static int knob_set(int dev, int i, uint64_t val)
+{
+	int ret;
+
+	if (dev < -1 || dev >= vmm.nr_devices)
+		return -EINVAL;
+	ret = dev < 0 ? knob_set_all(i, val) : knob_set_device(&vmm.dev[dev], i, val);
+	if (!ret && vmm_knobs[i].applied)
+		vmm_knobs[i].applied(val);
+	return ret;
 }
 
 static int vmm_policy_get(int dev, const char *name, uint64_t *val)
@@ -340,9 +585,16 @@ static int vmm_policy_get(int dev, const char *name, uint64_t *val)
 		pthread_mutex_unlock(&vmm.setup_lock);
 		return 0;
 	}
-	d = vmm_device_get(dev, &ret);
-	if (!d)
-		return ret;
+	if (dev < 0 || dev >= vmm.nr_devices)
+		return -EINVAL;
+	d = &vmm.dev[dev];
+	pthread_mutex_lock(&vmm.setup_lock);
+	if (!d->ready) {
+		*val = preset_value(d, i);	/* what its set-up will take */
+		pthread_mutex_unlock(&vmm.setup_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&vmm.setup_lock);
 	vmm_lock(d);
 	*val = d->knob[i];
 	vmm_unlock(d);
@@ -376,7 +628,7 @@ static int vmm_policy_set(int dev, const char *name, uint64_t val)
 	ret = gpuvm_init();
 	if (ret)
 		return ret;
-	return vmm_apply_knob(dev, i, val);
+	return knob_set(dev, i, val);
 }
 
 /**
@@ -385,9 +637,13 @@ static int vmm_policy_set(int dev, const char *name, uint64_t val)
  * @name: knob name
  * @val: the new value
  *
+ * A device not set up yet is not set up by this: it takes the value when
+ * it is (where the value needs the device, a chunk size its granularity
+ * does not divide, it is refused then, with a warning, not now).
+ *
  * Return: 0; -EINVAL (unknown knob or device, not a multiple of the
- * granularity, low_watermark above high_watermark, an init-only knob of a
- * device already set up), -ERANGE (out of range).
+ * granularity, low_watermark above high_watermark), -EACCES (an init-only
+ * knob of a device already set up), -ERANGE (out of range).
  */
 GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val)
 {

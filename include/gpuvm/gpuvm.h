@@ -393,6 +393,10 @@ GPUVM_API int gpuvm_policy_get(int dev, const char *name, uint64_t *val);
 /**
  * gpuvm_policy_set - change a knob (validated; nothing changes on error)
  * @dev: device ordinal, or -1 for every device and the process defaults
+ *
+ * A device not set up yet keeps the value for its set-up (it is not set
+ * up by this).  Return: 0, -EINVAL, -ERANGE, -EACCES (an init-only knob
+ * of a device already set up), -ENODEV.
  */
 GPUVM_API int gpuvm_policy_set(int dev, const char *name, uint64_t val);
 

@@ -104,7 +104,7 @@ def test_refused_by_the_device(restore_knobs):
         gpuvm.set("chunk_size", "3M", 0)
     assert gpuvm.get("chunk_size", 0) == restore_knobs[0]["chunk_size"]
     # read once when the device was set up
-    with pytest.raises(ValueError):
+    with pytest.raises(PermissionError):
         gpuvm.set("pool_reserve", "2M", 0)
     assert gpuvm.get("pool_reserve", 0) == restore_knobs[0]["pool_reserve"]
     # a rule between knobs: low_watermark at most a set high_watermark

@@ -185,6 +185,17 @@ if [ -e "$d/policy/limit" ]; then
 			fail "placement after: $(cat "$d/policy/placement")"
 		bad_write "$d/policy/placement" "worst-fit" "Invalid argument"
 	fi
+	# read only at set-up: the file says so, and root (past the mode) is
+	# refused by the process itself; the default still takes it
+	if [ -e "$d/policy/pool_reserve" ]; then
+		[ "$(stat -c %a "$d/policy/pool_reserve")" = 444 ] ||
+			fail "pool_reserve mode $(stat -c %a "$d/policy/pool_reserve")"
+		was=$(cat "$d/policy/pool_reserve")
+		bad_write "$d/policy/pool_reserve" "4M" "Permission denied"
+		[ "$(cat "$d/policy/pool_reserve")" = "$was" ] || fail "pool_reserve changed"
+		echo 4M >"$mnt/policy/pool_reserve" || fail "pool_reserve default write"
+		echo 0 >"$mnt/policy/pool_reserve" || fail "pool_reserve default back"
+	fi
 	if [ -e "$d/policy/chunk_size" ]; then
 		echo 4M >"$d/policy/chunk_size" || fail "chunk_size write"
 		[ "$(key "$d/status" chunk_size)" = 4194304 ] || fail "status chunk_size"

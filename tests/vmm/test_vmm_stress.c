@@ -278,6 +278,71 @@ START_TEST(fork_child)
 }
 END_TEST
 
+/*
+ * A knob set for a device the process has not used does not set it up:
+ * the device takes it when it is set up, init-only knobs included; what
+ * needs the device (a chunk size its granularity does not divide) is
+ * refused then, for the schema's default; a later change of every
+ * device's value wins over it.
+ */
+START_TEST(knob_before_setup)
+{
+	struct gpuvm_alloc_info info;
+	gpuvm_ptr_t p;
+	uint64_t v;
+
+	start(3);
+	if (gpuvm_device_count() < 3) {
+		fprintf(stderr, "SKIP: fewer than 3 devices\n");
+		return;
+	}
+	ck_assert_int_eq(gpuvm_policy_set(1, "chunk_size", 4 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_set(1, "va_factor", 2), 0);
+	ck_assert_int_eq(gpuvm_policy_set(1, "high_watermark", 4 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_set(1, "low_watermark", 8 * MiB), -EINVAL);
+	ck_assert_int_eq(gpuvm_policy_set(1, "va_factor", 65), -ERANGE);
+	ck_assert_int_eq(gpuvm_policy_set(2, "chunk_size", 3 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_set(2, "limit", 64 * MiB), 0);
+	ck_assert(!vmm.dev[1].ready && !vmm.dev[2].ready);
+	ck_assert_int_eq(gpuvm_policy_get(1, "chunk_size", &v), 0);
+	ck_assert_uint_eq(v, 4 * MiB);
+	ck_assert_int_eq(gpuvm_policy_get(1, "low_watermark", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(gpuvm_policy_get(-1, "chunk_size", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert(!vmm.dev[1].ready && !vmm.dev[2].ready);
+
+	/* every device's limit, the defaults: device 2's own value goes */
+	ck_assert_int_eq(gpuvm_policy_set(-1, "limit", 128 * MiB), 0);
+	ck_assert_int_eq(gpuvm_policy_get(2, "limit", &v), 0);
+	ck_assert_uint_eq(v, 128 * MiB);
+	ck_assert(!vmm.dev[1].ready && !vmm.dev[2].ready);
+
+	ck_assert_int_eq(gpuvm_alloc(1, 5 * MiB, 0, &p), 0);
+	ck_assert(vmm.dev[1].ready);
+	ck_assert_int_eq(gpuvm_query(p, &info), 0);
+	ck_assert_uint_eq(info.size, 8 * MiB);
+	ck_assert_uint_eq(info.nr_chunks, 2);
+	ck_assert_uint_eq(vmm.dev[1].arena.size, 2 * vmm.dev[1].total);
+	ck_assert_int_eq(gpuvm_policy_get(1, "high_watermark", &v), 0);
+	ck_assert_uint_eq(v, 4 * MiB);
+	ck_assert_int_eq(gpuvm_policy_set(1, "va_factor", 3), -EACCES);
+	ck_assert_int_eq(gpuvm_policy_set(1, "chunk_size", 3 * MiB), -EINVAL);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+
+	ck_assert_int_eq(gpuvm_alloc(2, 5 * MiB, 0, &p), 0);
+	ck_assert_int_eq(gpuvm_policy_get(2, "chunk_size", &v), 0);
+	ck_assert_uint_eq(v, 0);	/* 3M is no multiple of 2M */
+	ck_assert_int_eq(gpuvm_query(p, &info), 0);
+	ck_assert_uint_eq(info.size, 6 * MiB);
+	ck_assert_int_eq(gpuvm_policy_get(2, "limit", &v), 0);
+	ck_assert_uint_eq(v, 128 * MiB);
+	ck_assert_int_eq(gpuvm_free(p), 0);
+	ck_assert(!vmm.dev[0].ready);	/* never used */
+	ck_assert(consistent(1) && consistent(2));
+}
+END_TEST
+
 /* GPUVM_<KNOB> defaults: good ones apply, a bad one keeps the default. */
 START_TEST(env_defaults)
 {
@@ -318,6 +383,7 @@ int main(void)
 	tcase_add_test(tc, threads_two_devices);
 	tcase_add_test(tc, fork_child);
 	tcase_add_test(tc, env_defaults);
+	tcase_add_test(tc, knob_before_setup);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

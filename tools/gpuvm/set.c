@@ -407,12 +407,6 @@ int cmd_set(int argc, char **argv)
 				goto out_free;
 			}
 		}
-		if (p->k->init_only) {
-			/* as echo into its file: EACCES */
-			cli_err("set", "%d %s: %s", (int)pid, p->arg, strerror(EACCES));
-			ret = 1;
-			goto out_free;
-		}
 	}
 
 	/* the knobs not named keep their current values: read them */
