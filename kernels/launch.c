@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * launch.c - see launch.h.  The driver is the process's (gpuvm_cuda_driver())
+ * launch.c - see include/kernels/launch.h.  The driver is the process's (gpuvm_cuda_driver())
  * and every entry point is looked up by its versioned name, as a linked
  * program's would be (under the shim, its hooks), so the programs that link
  * this build and run without a GPU; cudasim is told apart by its extension
@@ -16,9 +16,9 @@
 #include <cuda.h>
 #include <gpuvm/cuda_driver.h>
 
-#include "cudasim_ext.h"
+#include <cudasim/cudasim_ext.h>
 #include "kernels.h"
-#include "launch.h"
+#include <kernels/launch.h>
 
 #define KL_MAX_DEVICES	16
 /* verify counters per device: concurrent verifies each take one */

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include <cuda.h>
-#include "cudasim_ext.h"
+#include <cudasim/cudasim_ext.h>
 
 #define MiB (1024UL * 1024)
 #define GRAN (2 * MiB)

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include <cuda.h>
-#include "cudasim_ext.h"
+#include <cudasim/cudasim_ext.h>
 
 #define CS_API __attribute__((visibility("default")))
 

@@ -44,7 +44,7 @@
 #include <gpuvm/segment.h>
 
 #include "gpuvm.h"
-#include "../../kernels/launch.h"
+#include <kernels/launch.h>
 
 #define KiB		(1ull << 10)
 #define MiB		(1ull << 20)
