@@ -425,6 +425,14 @@ static uint64_t preset_value(const struct vmm_device *d, int i)
 	return d->knob_preset & (1u << i) ? d->knob[i] : vmm.defaults[i];
 }
 
+static void preset_values(const struct vmm_device *d, uint64_t *vals)
+{
+	int i;
+
+	for (i = 0; i < VMM_KNOB_NR; i++)
+		vals[i] = preset_value(d, i);
+}
+
 /**
  * policy_device_knobs - a device's starting values, at its set-up
  * @d: the device; its granularity is known, nothing else is set up
@@ -438,8 +446,7 @@ void policy_device_knobs(struct vmm_device *d)
 {
 	int i, ret;
 
-	for (i = 0; i < VMM_KNOB_NR; i++)
-		d->knob[i] = preset_value(d, i);
+	preset_values(d, d->knob);
 	d->knob_preset = 0;
 	for (i = 0; i < VMM_KNOB_NR; i++) {
 		const struct vmm_knob *k = &vmm_knobs[i];
@@ -491,17 +498,14 @@ static void knob_apply(struct vmm_device *d, int i, uint64_t val)
 static int knob_set_device(struct vmm_device *d, int i, uint64_t val)
 {
 	uint64_t vals[VMM_KNOB_NR];
-	int ret, j;
+	int ret;
 
 	pthread_mutex_lock(&vmm.setup_lock);
 	if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE)) {
 		/* kept for its set-up, which then checks what needs the device */
-		for (j = 0; j < VMM_KNOB_NR; j++)
-			vals[j] = preset_value(d, j);
+		preset_values(d, vals);
 		ret = knob_fits(NULL, vals, i, val);
 		if (!ret) {
-			for (j = 0; j < VMM_KNOB_NR; j++)
-				d->knob[j] = vals[j];
 			d->knob[i] = val;
 			d->knob_preset |= 1u << i;
 		}
@@ -522,6 +526,7 @@ static int knob_set_device(struct vmm_device *d, int i, uint64_t val)
 static int knob_set_all(int i, uint64_t val)
 {
 	const struct vmm_knob *k = &vmm_knobs[i];
+	uint64_t vals[VMM_KNOB_NR];
 	struct vmm_device *d;
 	int ret, j;
 
@@ -529,7 +534,13 @@ static int knob_set_all(int i, uint64_t val)
 	ret = knob_fits(NULL, vmm.defaults, i, val);
 	for (j = 0; !ret && j < vmm.nr_devices; j++) {
 		d = &vmm.dev[j];
-		if (!d->ready || k->schema.init_only)
+		if (!d->ready) {
+			/* its own values of the other knobs stay: with this one? */
+			preset_values(d, vals);
+			ret = knob_fits(NULL, vals, i, val);
+			continue;
+		}
+		if (k->schema.init_only)
 			continue;	/* init-only: the defaults alone take it */
 		vmm_lock(d);
 		ret = knob_fits(d, d->knob, i, val);

@@ -300,6 +300,10 @@ START_TEST(knob_before_setup)
 	ck_assert_int_eq(gpuvm_policy_set(1, "va_factor", 2), 0);
 	ck_assert_int_eq(gpuvm_policy_set(1, "high_watermark", 4 * MiB), 0);
 	ck_assert_int_eq(gpuvm_policy_set(1, "low_watermark", 8 * MiB), -EINVAL);
+	/* nor for every device: device 1 would break the rule at its set-up */
+	ck_assert_int_eq(gpuvm_policy_set(-1, "low_watermark", 8 * MiB), -EINVAL);
+	ck_assert_int_eq(gpuvm_policy_get(-1, "low_watermark", &v), 0);
+	ck_assert_uint_eq(v, 0);
 	ck_assert_int_eq(gpuvm_policy_set(1, "va_factor", 65), -ERANGE);
 	ck_assert_int_eq(gpuvm_policy_set(2, "chunk_size", 3 * MiB), 0);
 	ck_assert_int_eq(gpuvm_policy_set(2, "limit", 64 * MiB), 0);
