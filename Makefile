@@ -308,7 +308,7 @@ install: all man $(objtree)/gpuvm.pc
 	done
 	$(Q)$(INSTALL) -m 0755 $(LIBGPUVM_SO) $(LIBGPUVM_PRELOAD) $(DESTDIR)$(libdir)
 	$(Q)ln -sfn $(LIBGPUVM_SONAME) $(DESTDIR)$(libdir)/libgpuvm.so
-	$(Q)$(INSTALL) -m 0644 $(LIBGPUVM_A) $(DESTDIR)$(libdir)
+	$(Q)$(INSTALL) -m 0644 $(LIBGPUVM_A) $(SEG_A) $(DESTDIR)$(libdir)
 	$(Q)$(INSTALL) -m 0755 $(LIBCUDASIM) $(DESTDIR)$(libdir)/gpuvm/cudasim
 	$(Q)$(INSTALL) -m 0644 $(addprefix $(srctree)/include/gpuvm/,$(install-headers)) \
 		$(DESTDIR)$(includedir)/gpuvm
@@ -323,7 +323,7 @@ uninstall:
 	@echo "  UNINST  $(DESTDIR)$(PREFIX)"
 	$(Q)rm -f $(addprefix $(DESTDIR)$(bindir)/,$(install-bins)) \
 		$(addprefix $(DESTDIR)$(libdir)/,$(LIBGPUVM_SONAME) libgpuvm.so libgpuvm.a \
-		libgpuvm_preload.so gpuvm/cudasim/libcuda.so.1) \
+		libgpuvm-seg.a libgpuvm_preload.so gpuvm/cudasim/libcuda.so.1) \
 		$(addprefix $(DESTDIR)$(includedir)/gpuvm/,$(install-headers)) \
 		$(DESTDIR)$(pkgconfigdir)/gpuvm.pc $(DESTDIR)$(bashcompdir)/gpuvm \
 		$(foreach p,$(MAN_PAGES),$(DESTDIR)$(mandir)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))

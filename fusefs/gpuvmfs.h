@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gpuvmfs.h - private to the gpuvmfs daemon: the filesystem context, the
- * inode numbering, the process list, the control writer and the renderers.
+ * inode numbering, the process list and the renderers (the segment reader
+ * and the control ring are the ABI's, include/gpuvm/segment.h).
  *
  * Only ops.c and main.c see FUSE; everything declared here is plain C so the
  * renderers and the control writer can be linked into tests and the fuzz
@@ -19,7 +20,7 @@
 #include <time.h>
 
 #include <gpuvm/gpuvm.h>
-#include "segment.h"
+#include <gpuvm/segment.h>
 
 #define GPUVMFS_VERSION		"1.0"
 /* The file of /gpuvm/policy defaults, in the run directory. */
@@ -105,13 +106,10 @@ int gpuvmfs_proc_snapshot(struct gpuvmfs *fs, const struct gpuvmfs_proc *p, unsi
 			  struct gpuvm_snapshot *snap);
 void gpuvmfs_proc_exit(struct gpuvmfs *fs);
 const char *gpuvmfs_proc_rundir(const struct gpuvmfs *fs, uid_t uid, char *buf, size_t len);
-int gpuvmfs_parse_pid(const char *name, size_t len, pid_t *pid);
 
-/* ---- control.c ---- */
+/* ---- reclaim.c ---- */
 
 int gpuvmfs_parse_reclaim(const char *text, uint64_t *bytes);
-int gpuvmfs_ctl_request(const char *rundir, const struct gpuvm_segment *state, int dev,
-			const char *name, uint64_t value, unsigned int timeout_ms);
 
 /* ---- defaults (policy.c) ---- */
 

@@ -180,7 +180,7 @@ static int parse_dev_name(const char *name)
 		return -1;
 	if (!strcmp(name + 3, "0"))
 		return 0;
-	if (gpuvmfs_parse_pid(name + 3, strlen(name + 3), &v) || v >= GPUVM_SEG_MAX_DEVICES)
+	if (gpuvm_parse_pid(name + 3, strlen(name + 3), &v) || v >= GPUVM_SEG_MAX_DEVICES)
 		return -1;
 	return v;
 }
@@ -218,7 +218,7 @@ static int lookup_node(struct gpuvmfs *fs, const struct gpuvmfs_node *parent, co
 			n->kind = e->kind;
 			return 0;
 		}
-		if (gpuvmfs_parse_pid(name, strlen(name), &n->pid))
+		if (gpuvm_parse_pid(name, strlen(name), &n->pid))
 			return -ENOENT;
 		n->kind = GFS_PID_DIR;
 		return 0;
@@ -656,7 +656,7 @@ static int do_write(struct gpuvmfs *fs, const struct fuse_ctx *ctx,
 	if (seg.uid != proc.uid)
 		err = -ESTALE;
 	else
-		err = gpuvmfs_ctl_request(dir, &seg, n->dev, name, val, GPUVMFS_CTL_TIMEOUT_MS);
+		err = gpuvm_ctl_request(dir, &seg, n->dev, name, val, GPUVMFS_CTL_TIMEOUT_MS);
 	gpuvm_segment_close(&seg);
 	return err;
 }

@@ -48,63 +48,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/**
- * gpuvmfs_parse_pid - a pid from a decimal name, strictly
- * @name: the text (not necessarily NUL-terminated)
- * @len: its length
- * @pid: the pid on success
- *
- * No sign, no leading zero, no trailing byte, below 2^22 (PID_MAX_LIMIT).
- * Return: 0 or -EINVAL.
- */
-int gpuvmfs_parse_pid(const char *name, size_t len, pid_t *pid)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (!len || len > 7 || name[0] == '0')
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (name[i] < '0' || name[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (name[i] - '0');
-	}
-	if (v >= (1ul << 22))
-		return -EINVAL;
-	*pid = v;
-	return 0;
-}
-
-/*
- * Start time (field 22) and owner of a live process.
- * Return: 0, -ESRCH when it does not exist, or -errno.
- */
-static int proc_identity(pid_t pid, uint64_t *start_time, uid_t *uid)
-{
-	char path[64], buf[1024];
-	struct stat sb;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	if (fstat(fd, &sb) < 0) {
-		close(fd);
-		return -errno;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;	/* a zombie being reaped reads empty */
-	buf[n] = '\0';
-	if (gpuvm_stat_start_time(buf, start_time))
-		return -EIO;
-	*uid = sb.st_uid;
-	return 0;
-}
-
 /* One run directory being scanned. */
 struct scan_dir {
 	const char *path;
@@ -138,7 +81,7 @@ static int proc_examine(struct gpuvmfs *fs, const struct scan_dir *d, pid_t pid,
 	uid_t owner = 0;
 	int err;
 
-	err = proc_identity(pid, &start_time, &owner);
+	err = gpuvm_proc_identity(pid, &start_time, &owner);
 	if (err == -ESRCH) {
 		proc_cleanup(fs, d, pid);
 		return 0;
@@ -193,12 +136,9 @@ static int scan_rundir(struct gpuvmfs *fs, const struct scan_dir *d, struct proc
 	if (!dir)
 		return 0;	/* no run directory yet: nobody has started */
 	while ((de = readdir(dir))) {
-		const char *dot = strchr(de->d_name, '.');
 		pid_t pid;
 
-		if (!dot || strcmp(dot, GPUVM_STATE_SUFFIX))
-			continue;
-		if (gpuvmfs_parse_pid(de->d_name, dot - de->d_name, &pid))
+		if (gpuvm_seg_file_name(de->d_name, &pid) != GPUVM_SEG_FILE_STATE)
 			continue;
 		if (pv->nr == pv->cap) {
 			pv->cap = pv->cap ? pv->cap * 2 : 32;

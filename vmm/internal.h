@@ -498,55 +498,15 @@ void __dev_trim(struct vmm_device *d);
 void vmm_lock(struct vmm_device *d);
 void vmm_unlock(struct vmm_device *d);
 
-/*
- * Seqcount writers of the published segment (include/gpuvm/segment.h): the
- * count goes odd, the fields are stored, the count goes even again.  The
- * readers are other processes (gpuvmfs, the CLI) that copy and re-check.
- *
- * vmm_smp_wmb() orders the odd count before the stores that follow it; no
- * atomic on the count alone can (a release orders what comes before it).
- * GCC's -Wtsan says ThreadSanitizer does not model fences; it emits the
- * fence all the same (a full barrier in libtsan), and what it would order
- * is only seen by those other processes, out of TSan's sight anyway: so
- * the fence stays and only the warning goes.
- */
-static inline void vmm_smp_wmb(void)
-{
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-}
-
-/* The caller excludes other writers of @seq. */
-static inline void __seq_write_begin(uint32_t *seq)
-{
-	uint32_t s = __atomic_load_n(seq, __ATOMIC_RELAXED);
-
-	__atomic_store_n(seq, s + 1, __ATOMIC_RELAXED);
-	vmm_smp_wmb();
-}
-
-static inline void __seq_write_end(uint32_t *seq)
-{
-	uint32_t s = __atomic_load_n(seq, __ATOMIC_RELAXED);
-
-	__atomic_store_n(seq, s + 1, __ATOMIC_RELEASE);
-}
-
 /* pagetable.c: published tables, under the device lock */
 static inline void __pt_begin(struct vmm_device *d)
 {
-	__seq_write_begin(&d->blk->seq);
+	gpuvm_seq_write_begin(&d->blk->seq);
 }
 
 static inline void __pt_end(struct vmm_device *d)
 {
-	__seq_write_end(&d->blk->seq);
+	gpuvm_seq_write_end(&d->blk->seq);
 }
 
 /*
@@ -711,7 +671,6 @@ struct gpuvm_ctl_header *publish_ctl(void);
 const char *publish_rundir(void);
 int publish_rundir_check(void);
 /* field 22 of /proc/<pid>/stat, 0 when unknown */
-uint64_t publish_start_time(int pid);
 void publish_set_driver(const char *name, bool simulated);
 
 /* ipc.c */

@@ -296,7 +296,7 @@ static void serve_one(int conn)
 	memset(&key, 0, sizeof(key));
 	key.device = req.device;
 	key.pid = getpid();
-	key.start_time = publish_start_time(key.pid);
+	key.start_time = gpuvm_proc_start_time(key.pid);
 	key.base = req.base;
 	key.id = req.id;
 	pthread_mutex_lock(&ipc.lock);
@@ -446,7 +446,7 @@ static int ipc_get_handle(gpuvm_ptr_t ptr, void *handle, gpuvm_ptr_t *base)
 		return -ENOENT;
 	memset(&key, 0, sizeof(key));
 	key.pid = getpid();
-	key.start_time = publish_start_time(key.pid);
+	key.start_time = gpuvm_proc_start_time(key.pid);
 	pthread_mutex_lock(&ipc.lock);
 	/* the server first: memory is marked only when it can be shared */
 	ret = __serve_start();
@@ -617,7 +617,7 @@ static int ipc_open_handle(const void *handle, unsigned int flags, int dev, gpuv
 	if ((flags & ~GPUVM_IPC_LAZY_PEER_ACCESS) || dev >= GPUVM_MAX_DEVICES)
 		return -EINVAL;
 	/* a pid now another process's: the handle's exporter is gone */
-	if (publish_start_time(h.pid) != h.start_time)
+	if (gpuvm_proc_start_time(h.pid) != h.start_time)
 		return -ESRCH;
 	memset(&key, 0, sizeof(key));
 	key.device = h.device;

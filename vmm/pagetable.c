@@ -41,13 +41,10 @@ int pt_setup(struct vmm_device *d)
 	for (i = 0; i < d->nr_pt; i++)
 		d->pt[i].chunk = GPUVM_NO_CHUNK;
 
-	d->blk->ordinal = d->ordinal;
 	d->blk->granularity = d->gran;
 	d->blk->chunk_size = d->chunk_size;
 	d->blk->arena_base = d->arena.base;
 	d->blk->arena_size = d->arena.size;
-	d->blk->pt_entries = d->nr_pt;
-	d->blk->alloc_capacity = d->atab_cap;
 	d->st->reserved_va = d->arena.size;
 	d->st->device_total = d->total;
 	drv_set_counters(d->ordinal, d->st->driver_calls, d->st->driver_ns);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * publish.c - the writer side of the state segment (include/gpuvm/segment.h)
- * and the creator of the control segment.
+ * publish.c - the library's state segment and control segment: where
+ * they live, when they are made and removed (the layout and the writer's
+ * primitives are the ABI's own, seg/ and include/gpuvm/segment.h).
  *
  * <rundir>/<pid>.state is mapped once over a large reservation and grown
  * with ftruncate() as devices are set up, so nothing ever moves: the page
@@ -13,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,54 +62,23 @@ const char *publish_rundir(void)
 	return pub.rundir;
 }
 
-/* Field 22 of /proc/<pid>/stat (start time in clock ticks), 0 if unknown. */
-uint64_t publish_start_time(int pid)
-{
-	char path[64], buf[1024];
-	uint64_t v;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return gpuvm_stat_start_time(buf, &v) ? 0 : v;
-}
-
-/* The pid of a "<pid><suffix>" name with one of our two suffixes, else 0. */
-static long segment_name_pid(const char *name)
-{
-	char *end;
-	long pid = strtol(name, &end, 10);
-
-	if (pid <= 0 || end == name)
-		return 0;
-	return !strcmp(end, GPUVM_STATE_SUFFIX) || !strcmp(end, GPUVM_CTL_SUFFIX) ? pid : 0;
-}
-
 /*
  * Whether our own segment file @path belongs to a process that is gone:
  * its pid is dead, or (a state segment) its start time says the pid was
  * reused.  Anything not our own regular file is never judged, opened for
  * reading or removed: a FIFO there must not block us, a link not lead us.
  */
-static bool segment_is_stale(const char *path, long pid)
+static bool segment_is_stale(const char *path, pid_t pid)
 {
 	struct gpuvm_seg_header h;
-	bool dead = kill((pid_t)pid, 0) && errno == ESRCH;
+	bool dead = kill(pid, 0) && errno == ESRCH;
 	int fd = safe_open_owned(path, false);
 
 	if (fd < 0)
 		return false;
 	if (!dead && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
 	    h.magic == GPUVM_STATE_MAGIC && h.start_time &&
-	    h.start_time != publish_start_time((int)pid))
+	    h.start_time != gpuvm_proc_start_time(pid))
 		dead = true;
 	close(fd);
 	return dead;
@@ -121,14 +90,13 @@ static void remove_stale(const char *dir)
 	char path[PATH_MAX];
 	struct dirent *e;
 	DIR *dp = opendir(dir);
-	long pid;
+	pid_t pid;
 	int fd;
 
 	if (!dp)
 		return;
 	while ((e = readdir(dp))) {
-		pid = segment_name_pid(e->d_name);
-		if (!pid || pid == getpid())
+		if (!gpuvm_seg_file_name(e->d_name, &pid) || pid == getpid())
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
 			continue;
@@ -136,7 +104,7 @@ static void remove_stale(const char *dir)
 			continue;
 		unlink(path);
 		/* a reused pid's control segment goes with its state segment */
-		if (snprintf(path, sizeof(path), "%s/%ld%s", dir, pid, GPUVM_CTL_SUFFIX) <
+		if (snprintf(path, sizeof(path), "%s/%d%s", dir, (int)pid, GPUVM_CTL_SUFFIX) <
 		    (int)sizeof(path) && (fd = safe_open_owned(path, false)) >= 0) {
 			close(fd);
 			unlink(path);
@@ -181,15 +149,6 @@ int publish_rundir_check(void)
 	return rundir_check(publish_rundir());
 }
 
-/* Copy a string into a fixed NUL-padded field, always terminated. */
-static void copy_field(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memset(dst, 0, size);
-	memcpy(dst, src, n);
-}
-
 static void fill_header(struct gpuvm_seg_header *h)
 {
 	const char *preload = getenv("LD_PRELOAD");
@@ -197,17 +156,6 @@ static void fill_header(struct gpuvm_seg_header *h)
 	ssize_t n;
 	int fd;
 
-	h->magic = GPUVM_STATE_MAGIC;
-	h->version_major = GPUVM_SEG_VERSION_MAJOR;
-	h->version_minor = GPUVM_SEG_VERSION_MINOR;
-	h->header_size = sizeof(struct gpuvm_seg_header);
-	h->device_size = sizeof(struct gpuvm_seg_device);
-	h->pte_size = sizeof(struct gpuvm_seg_pte);
-	h->alloc_size = sizeof(struct gpuvm_seg_alloc);
-	h->segment_size = pub.used;
-	h->pid = getpid();
-	h->uid = geteuid();	/* the file owner, which readers check */
-	h->start_time = publish_start_time(h->pid);
 	fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = read(fd, comm, sizeof(comm) - 1);
@@ -217,7 +165,8 @@ static void fill_header(struct gpuvm_seg_header *h)
 			comm[strcspn(comm, "\n")] = '\0';
 		}
 	}
-	copy_field(h->comm, GPUVM_SEG_COMM, comm);
+	/* the uid is the file owner's, which readers check */
+	gpuvm_seg_header_init(h, getpid(), geteuid(), comm, pub.used);
 	if (preload && strstr(preload, "libgpuvm_preload"))
 		h->flags |= GPUVM_SEG_F_SHIM;
 }
@@ -274,13 +223,10 @@ int publish_init(void)
 		goto out_remove_ctl;
 	}
 	pub.ctl = p;
-	pub.ctl->magic = GPUVM_CTL_MAGIC;
-	pub.ctl->version_major = GPUVM_SEG_VERSION_MAJOR;
-	pub.ctl->version_minor = GPUVM_SEG_VERSION_MINOR;
-	pub.ctl->header_size = sizeof(struct gpuvm_ctl_header);
+	gpuvm_ctl_header_init(pub.ctl);
 
 	fill_header(pub.hdr);
-	copy_field(pub.hdr->driver, GPUVM_SEG_DRIVER, pub.driver);
+	gpuvm_seg_set_string(pub.hdr->driver, GPUVM_SEG_DRIVER, pub.driver);
 	if (pub.simulated)
 		pub.hdr->flags |= GPUVM_SEG_F_SIMULATED;
 	pub.on = true;
@@ -330,31 +276,16 @@ void publish_exit(bool remove_files)
 
 /*
  * The header has writers on more than one thread (device set-up, and the
- * control thread reporting results), so its seqcount doubles as their
- * lock: a writer claims it by turning it odd with a compare-and-swap from
- * even, and releases it by turning it even.  No mutex, so nothing is left
- * locked in a forked child (which maps a header of its own anyway).
+ * control thread reporting results): its seqcount is their lock.
  */
 static void hdr_write_begin(void)
 {
-	uint32_t *seq = &pub.hdr->seq;
-	uint32_t s = __atomic_load_n(seq, __ATOMIC_RELAXED);
-
-	for (;;) {
-		if (!(s & 1) && __atomic_compare_exchange_n(seq, &s, s + 1, false,
-							    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			break;
-		if (s & 1) {
-			sched_yield();	/* another writer: a few stores long */
-			s = __atomic_load_n(seq, __ATOMIC_RELAXED);
-		}
-	}
-	vmm_smp_wmb();
+	gpuvm_seq_write_lock(&pub.hdr->seq);
 }
 
 static void hdr_write_end(void)
 {
-	__seq_write_end(&pub.hdr->seq);
+	gpuvm_seq_write_end(&pub.hdr->seq);
 }
 
 void publish_set_driver(const char *name, bool simulated)
@@ -364,7 +295,7 @@ void publish_set_driver(const char *name, bool simulated)
 	if (!pub.on)
 		return;
 	hdr_write_begin();
-	copy_field(pub.hdr->driver, GPUVM_SEG_DRIVER, pub.driver);
+	gpuvm_seg_set_string(pub.hdr->driver, GPUVM_SEG_DRIVER, pub.driver);
 	if (simulated)
 		pub.hdr->flags |= GPUVM_SEG_F_SIMULATED;
 	hdr_write_end();
@@ -372,42 +303,43 @@ void publish_set_driver(const char *name, bool simulated)
 
 /*
  * Memory for device @dev's block, page table and allocation table: in the
- * segment (appended, page-aligned) or, when not publishing, on the heap.
+ * segment (appended, each part on pages of its own) or, when not
+ * publishing, on the heap.  The block says where its tables are and how
+ * big they are before the header shows it.
  */
 int publish_device(int dev, uint32_t nr_pt, uint32_t atab_cap, struct gpuvm_seg_device **blk,
 		   struct gpuvm_seg_pte **pt, struct gpuvm_seg_alloc **atab)
 {
-	uint64_t blk_bytes = round_up(sizeof(**blk), PAGE);
-	uint64_t pt_bytes = round_up((uint64_t)nr_pt * sizeof(**pt), PAGE);
-	uint64_t atab_bytes = round_up((uint64_t)atab_cap * sizeof(**atab), PAGE);
-	uint64_t off = pub.used, total = blk_bytes + pt_bytes + atab_bytes;
 	struct gpuvm_seg_header *h = pub.hdr;
-	char *base;
+	struct gpuvm_seg_layout l = { 0 };
+	char *base = (char *)h;
 
-	if (!pub.on || off + total > STATE_RESERVE) {
+	if (!pub.on || gpuvm_seg_layout_device(pub.used, nr_pt, atab_cap, PAGE, &l) ||
+	    l.end > STATE_RESERVE) {
 		*blk = calloc(1, sizeof(**blk));
 		*pt = calloc(nr_pt, sizeof(**pt));
 		*atab = calloc(atab_cap, sizeof(**atab));
-		if (*blk && *pt && *atab)
-			return 0;
-		free(*blk);
-		free(*pt);
-		free(*atab);
-		return -ENOMEM;
+		if (!*blk || !*pt || !*atab) {
+			free(*blk);
+			free(*pt);
+			free(*atab);
+			return -ENOMEM;
+		}
+		memset(&l, 0, sizeof(l));	/* no offsets: not in a file */
+		gpuvm_seg_device_init(*blk, dev, &l, nr_pt, atab_cap);
+		return 0;
 	}
-	if (ftruncate(pub.state_fd, (off_t)(off + total)))
+	if (ftruncate(pub.state_fd, (off_t)l.end))
 		return -errno;
-	base = (char *)h + off;
-	*blk = (struct gpuvm_seg_device *)base;
-	*pt = (struct gpuvm_seg_pte *)(base + blk_bytes);
-	*atab = (struct gpuvm_seg_alloc *)(base + blk_bytes + pt_bytes);
-	(*blk)->pt_offset = off + blk_bytes;
-	(*blk)->alloc_offset = off + blk_bytes + pt_bytes;
-	pub.used = off + total;
+	*blk = (struct gpuvm_seg_device *)(base + l.device_offset);
+	*pt = (struct gpuvm_seg_pte *)(base + l.pt_offset);
+	*atab = (struct gpuvm_seg_alloc *)(base + l.alloc_offset);
+	gpuvm_seg_device_init(*blk, dev, &l, nr_pt, atab_cap);
+	pub.used = l.end;
 
 	hdr_write_begin();
 	h->segment_size = pub.used;
-	h->device_offset[dev] = off;
+	h->device_offset[dev] = l.device_offset;
 	if ((uint32_t)dev + 1 > h->nr_devices)
 		h->nr_devices = dev + 1;
 	hdr_write_end();

@@ -29,7 +29,7 @@ fi
 
 "$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-I"$src/include" -o "$out/fuzz_segment" \
-	"$src/tests/fusefs/fuzz_segment.c" "$src/fusefs/segment.c" "$src/fusefs/render.c" \
+	"$src/tests/fusefs/fuzz_segment.c" "$src/seg/seg_read.c" "$src/fusefs/render.c" \
 	-L"$build/lib" -lgpuvm -Wl,-rpath,"$build/lib"
 "$build/tests/fusefs/segwriter" corpus "$out/seeds"
 

@@ -2,13 +2,13 @@
 /*
  * segbuild.c - valid segments for tests, fuzz seeds and the benchmark.
  *
- * Layout: the header, the device blocks (64-byte aligned), then per device
- * its page table and its allocation table.  Allocation i of a device owns
+ * Written with the ABI's own writer (seg/seg_write.c): the header, then
+ * per device its block, page table and allocation table as the library
+ * lays them out, 64-byte aligned here (the library aligns to pages) to
+ * keep the fuzz seeds small.  Allocation i of a device owns
  * pt_used / nr_allocs consecutive granules, mapped, one chunk each; the
  * rest of the used granules are cached (mapped, no owner).
  */
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,7 +16,7 @@
 
 #include "segbuild.h"
 
-#define ALIGN64(x)	(((x) + 63) & ~(uint64_t)63)
+#define SEGBUILD_ALIGN	64
 #define ARENA_BASE	0x7f0000000000ull
 #define ARENA_STRIDE	0x010000000000ull
 
@@ -25,7 +25,7 @@ void segbuild_defaults(struct segbuild *p)
 	memset(p, 0, sizeof(*p));
 	p->pid = getpid();
 	p->uid = geteuid();
-	p->start_time = segbuild_start_time(p->pid);
+	p->start_time = gpuvm_proc_start_time(p->pid);
 	p->comm = "segwriter";
 	p->nr_devices = 1;
 	p->granularity = 2u << 20;
@@ -52,27 +52,35 @@ void segbuild_schema_knobs(struct segbuild *p)
 	}
 }
 
-static uint64_t tables_offset(const struct segbuild *p)
+/* Where device @dev's block and tables go. */
+static void device_layout(const struct segbuild *p, unsigned int dev, struct gpuvm_seg_layout *l)
 {
-	return ALIGN64(sizeof(struct gpuvm_seg_header)) +
-	       p->nr_devices * ALIGN64(sizeof(struct gpuvm_seg_device));
-}
+	uint64_t off = sizeof(struct gpuvm_seg_header);
+	unsigned int i;
 
-static uint64_t device_tables_size(const struct segbuild *p)
-{
-	return ALIGN64((uint64_t)p->pt_entries * sizeof(struct gpuvm_seg_pte)) +
-	       ALIGN64((uint64_t)p->alloc_capacity * sizeof(struct gpuvm_seg_alloc));
+	/* the parameters are small: the arithmetic cannot overflow */
+	for (i = 0; i <= dev; i++) {
+		gpuvm_seg_layout_device(off, p->pt_entries, p->alloc_capacity, SEGBUILD_ALIGN, l);
+		off = l->end;
+	}
 }
 
 uint64_t segbuild_device_offset(const struct segbuild *p, unsigned int dev)
 {
-	return ALIGN64(sizeof(struct gpuvm_seg_header)) +
-	       dev * ALIGN64(sizeof(struct gpuvm_seg_device));
+	struct gpuvm_seg_layout l;
+
+	device_layout(p, dev, &l);
+	return l.device_offset;
 }
 
 size_t segbuild_size(const struct segbuild *p)
 {
-	return tables_offset(p) + p->nr_devices * device_tables_size(p);
+	struct gpuvm_seg_layout l;
+
+	if (!p->nr_devices)
+		return sizeof(struct gpuvm_seg_header);
+	device_layout(p, p->nr_devices - 1, &l);
+	return l.end;
 }
 
 uint64_t segbuild_alloc_id(unsigned int dev, uint32_t i)
@@ -82,26 +90,25 @@ uint64_t segbuild_alloc_id(unsigned int dev, uint32_t i)
 
 static void fill_device(const struct segbuild *p, unsigned char *base, unsigned int dev)
 {
-	struct gpuvm_seg_device *d = (void *)(base + segbuild_device_offset(p, dev));
-	uint64_t tables = tables_offset(p) + dev * device_tables_size(p);
+	struct gpuvm_seg_layout l;
+	struct gpuvm_seg_device *d;
 	uint32_t per = p->nr_allocs ? p->pt_used / p->nr_allocs : 0;
-	struct gpuvm_seg_stats *st = &d->stats;
 	struct gpuvm_seg_alloc *allocs;
 	struct gpuvm_seg_pte *pt;
+	struct gpuvm_seg_stats *st;
 	uint32_t i, j, g = 0;
 
-	d->ordinal = dev;
+	device_layout(p, dev, &l);
+	d = (void *)(base + l.device_offset);
+	st = &d->stats;
+	gpuvm_seg_device_init(d, dev, &l, p->pt_entries, p->alloc_capacity);
 	d->granularity = p->granularity;
 	d->chunk_size = p->granularity;
 	d->arena_base = ARENA_BASE + dev * ARENA_STRIDE;
 	d->arena_size = (uint64_t)p->pt_entries * p->granularity;
-	d->pt_offset = tables;
-	d->pt_entries = p->pt_entries;
-	d->alloc_offset = tables + ALIGN64((uint64_t)p->pt_entries * sizeof(*pt));
-	d->alloc_capacity = p->alloc_capacity;
 	d->nr_knobs = p->nr_knobs;
 	for (i = 0; i < p->nr_knobs; i++) {
-		strncpy(d->knobs[i].name, p->knob_names[i], GPUVM_SEG_KNOB_NAME - 1);
+		gpuvm_seg_set_string(d->knobs[i].name, GPUVM_SEG_KNOB_NAME, p->knob_names[i]);
 		d->knobs[i].value = p->knob_values[i];
 	}
 
@@ -155,21 +162,11 @@ void segbuild_fill(const struct segbuild *p, void *buf)
 	struct gpuvm_seg_header *h = buf;
 	unsigned int i;
 
-	h->magic = GPUVM_STATE_MAGIC;
-	h->version_major = GPUVM_SEG_VERSION_MAJOR;
-	h->version_minor = GPUVM_SEG_VERSION_MINOR;
-	h->header_size = sizeof(*h);
-	h->device_size = sizeof(struct gpuvm_seg_device);
-	h->pte_size = sizeof(struct gpuvm_seg_pte);
-	h->alloc_size = sizeof(struct gpuvm_seg_alloc);
-	h->segment_size = segbuild_size(p);
-	h->pid = p->pid;
-	h->uid = p->uid;
+	gpuvm_seg_header_init(h, p->pid, p->uid, p->comm, segbuild_size(p));
 	h->start_time = p->start_time;
 	h->nr_devices = p->nr_devices;
 	h->flags = GPUVM_SEG_F_SIMULATED;
-	strncpy(h->comm, p->comm ? p->comm : "", sizeof(h->comm) - 1);
-	strncpy(h->driver, "cudasim", sizeof(h->driver) - 1);
+	gpuvm_seg_set_string(h->driver, sizeof(h->driver), "cudasim");
 	for (i = 0; i < p->nr_devices; i++) {
 		h->device_offset[i] = segbuild_device_offset(p, i);
 		fill_device(p, buf, i);
@@ -179,34 +176,5 @@ void segbuild_fill(const struct segbuild *p, void *buf)
 void segbuild_ctl_fill(struct gpuvm_ctl_header *ctl)
 {
 	memset(ctl, 0, sizeof(*ctl));
-	ctl->magic = GPUVM_CTL_MAGIC;
-	ctl->version_major = GPUVM_SEG_VERSION_MAJOR;
-	ctl->version_minor = GPUVM_SEG_VERSION_MINOR;
-	ctl->header_size = sizeof(*ctl);
-}
-
-uint64_t segbuild_start_time(pid_t pid)
-{
-	unsigned long long st = 0;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (p)
-		p++;	/* the space before field 3 */
-	for (i = 3; p && i <= 21; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", &st) != 1)
-		return 0;
-	return st;
+	gpuvm_ctl_header_init(ctl);
 }

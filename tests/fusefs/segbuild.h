@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * segbuild.h - build valid state and control segments (include/gpuvm/
- * segment.h) the way a process using gpuvm publishes them, for the tests,
- * the fuzz seeds and the benchmark of gpuvmfs.
+ * segment.h) with the ABI's writer, the way a process using gpuvm
+ * publishes them, for the tests, the fuzz seeds and the benchmark of
+ * gpuvmfs.
  */
 #ifndef GPUVM_TESTS_SEGBUILD_H
 #define GPUVM_TESTS_SEGBUILD_H
@@ -16,7 +17,7 @@
 struct segbuild {
 	pid_t pid;
 	uid_t uid;
-	uint64_t start_time;		/* field 22 of /proc/<pid>/stat */
+	uint64_t start_time;		/* gpuvm_proc_start_time(pid) */
 	const char *comm;
 	unsigned int nr_devices;	/* 1..GPUVM_SEG_MAX_DEVICES */
 	uint64_t granularity;		/* bytes */
@@ -37,8 +38,6 @@ size_t segbuild_size(const struct segbuild *p);
 void segbuild_fill(const struct segbuild *p, void *buf);
 /* A valid, empty control segment (sizeof(struct gpuvm_ctl_header) bytes). */
 void segbuild_ctl_fill(struct gpuvm_ctl_header *ctl);
-/* Field 22 of /proc/<pid>/stat, or 0. */
-uint64_t segbuild_start_time(pid_t pid);
 /* Allocation id of allocation @i of device @dev. */
 uint64_t segbuild_alloc_id(unsigned int dev, uint32_t i);
 /* Knobs from the schema in libgpuvm, when it has one: their defaults. */

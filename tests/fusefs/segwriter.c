@@ -17,18 +17,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../../fusefs/gpuvmfs.h"
+#include <gpuvm/gpuvm.h>
+#include <gpuvm/segment.h>
+
 #include "segbuild.h"
 
 static volatile sig_atomic_t stop;
@@ -166,25 +166,6 @@ struct fake {
 	char state_path[PATH_MAX], ctl_path[PATH_MAX];
 };
 
-static void seq_begin(uint32_t *seq)
-{
-	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
-	/* the readers are other processes: gcc's -Wtsan has nothing to say */
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-}
-
-static void seq_end(uint32_t *seq)
-{
-	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
-}
-
 static struct gpuvm_seg_device *fake_dev(struct fake *f, unsigned int i)
 {
 	return (void *)(f->state + segbuild_device_offset(&f->p, i));
@@ -199,13 +180,13 @@ static int apply_one(struct fake *f, struct gpuvm_seg_device *d, const char *nam
 	int err;
 
 	if (!strcmp(name, "reclaim")) {
-		seq_begin(&d->seq);
+		gpuvm_seq_write_begin(&d->seq);
 		d->stats.reclaimed += d->stats.cached;
 		d->stats.physical -= d->stats.cached;
 		d->stats.cached = 0;
 		d->stats.chunks -= d->stats.chunks_free;
 		d->stats.chunks_free = 0;
-		seq_end(&d->seq);
+		gpuvm_seq_write_end(&d->seq);
 		return 0;
 	}
 	for (i = 0; i < d->nr_knobs; i++)
@@ -217,57 +198,47 @@ static int apply_one(struct fake *f, struct gpuvm_seg_device *d, const char *nam
 	err = k ? gpuvm_knob_check(k, value) : -EINVAL;
 	if (err)
 		return err;
-	seq_begin(&d->seq);
+	gpuvm_seq_write_begin(&d->seq);
 	d->knobs[i].value = value;
 	if (!strcmp(name, "chunk_size"))
 		d->chunk_size = value;
 	if (!strcmp(name, "limit"))
 		d->stats.limit = value;
-	seq_end(&d->seq);
+	gpuvm_seq_write_end(&d->seq);
 	return 0;
 }
 
-static int apply(struct fake *f, const struct gpuvm_ctl_request *req)
+static int apply(const struct gpuvm_ctl_request *req, void *arg)
 {
-	char name[GPUVM_SEG_KNOB_NAME + 1];
+	struct fake *f = arg;
 	unsigned int i;
 	int err = 0;
 
-	memcpy(name, req->name, GPUVM_SEG_KNOB_NAME);
-	name[GPUVM_SEG_KNOB_NAME] = '\0';
 	if (req->device >= (int)f->p.nr_devices || req->device < -1)
 		return -ENODEV;
 	for (i = 0; i < f->p.nr_devices && !err; i++)
 		if (req->device < 0 || (int)i == req->device)
-			err = apply_one(f, fake_dev(f, i), name, req->value);
+			err = apply_one(f, fake_dev(f, i), req->name, req->value);
 	return err;
 }
 
+/* The library's loop (vmm/control.c), over the same ring consumer. */
 static void serve_requests(struct fake *f)
 {
 	struct gpuvm_seg_header *h = (void *)f->state;
 	uint32_t applied = 0;
+	int err;
 
 	while (!stop) {
-		uint32_t gen = __atomic_load_n(&f->ctl->generation, __ATOMIC_ACQUIRE);
-		struct timespec ts = { 0, 100 * 1000000 };
-		int err = 0;
-
-		if (gen == applied) {
-			syscall(SYS_futex, &f->ctl->generation, FUTEX_WAIT, gen, &ts, NULL, 0);
+		if (gpuvm_ctl_generation(f->ctl) == applied) {
+			gpuvm_ctl_wait(f->ctl, applied, 100);
 			continue;
 		}
-		while (applied != gen) {
-			const struct gpuvm_ctl_request *req;
-
-			applied++;
-			req = &f->ctl->requests[applied % GPUVM_CTL_MAX_REQUESTS];
-			err = req->generation == applied ? apply(f, req) : -EINVAL;
-		}
-		seq_begin(&h->seq);
+		err = gpuvm_ctl_consume(f->ctl, &applied, apply, f);
+		gpuvm_seq_write_begin(&h->seq);
 		h->ctl_applied = applied;
 		h->ctl_error = err;
-		seq_end(&h->seq);
+		gpuvm_seq_write_end(&h->seq);
 	}
 }
 

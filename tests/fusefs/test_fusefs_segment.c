@@ -406,35 +406,35 @@ static void test_control(const char *dir)
 	close(fd);
 	CHECK(!gpuvm_segment_open(dir, params.pid, &seg), "open state");
 
-	err = gpuvmfs_ctl_request(dir, &seg, -1, "limit", 1, 100);
+	err = gpuvm_ctl_request(dir, &seg, -1, "limit", 1, 100);
 	CHECK(err == -ENOENT, "no ctl file: %d", err);
 
 	segbuild_ctl_fill(&ctl);
 	ctl.magic = 0;
 	fd = open(cpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0 && write(fd, &ctl, sizeof(ctl)) == sizeof(ctl), "write ctl");
-	err = gpuvmfs_ctl_request(dir, &seg, -1, "limit", 1, 100);
+	err = gpuvm_ctl_request(dir, &seg, -1, "limit", 1, 100);
 	CHECK(err == -EPROTO, "bad ctl magic: %d", err);
 
 	segbuild_ctl_fill(&ctl);
 	CHECK(pwrite(fd, &ctl, sizeof(ctl), 0) == sizeof(ctl), "rewrite ctl");
-	err = gpuvmfs_ctl_request(dir, &seg, -1, "limit", 1, 100);
+	err = gpuvm_ctl_request(dir, &seg, -1, "limit", 1, 100);
 	CHECK(err == -ETIMEDOUT, "nobody applies: %d", err);
 	CHECK(pread(fd, &ctl, sizeof(ctl), 0) == sizeof(ctl) && ctl.generation == 1 &&
 	      ctl.requests[1].generation == 1 && !strcmp(ctl.requests[1].name, "limit") &&
 	      ctl.requests[1].value == 1 && ctl.requests[1].device == -1,
 	      "request not in the ring");
 
-	err = gpuvmfs_ctl_request(dir, &seg, -1, "a_name_longer_than_thirty_two_bytes", 1, 100);
+	err = gpuvm_ctl_request(dir, &seg, -1, "a_name_longer_than_thirty_two_bytes", 1, 100);
 	CHECK(err == -EINVAL, "long name: %d", err);
 
 	if (geteuid() == 0) {
 		CHECK(fchown(fd, 65534, 65534) == 0, "chown");
-		err = gpuvmfs_ctl_request(dir, &seg, -1, "limit", 1, 100);
+		err = gpuvm_ctl_request(dir, &seg, -1, "limit", 1, 100);
 		CHECK(err == -EPROTO, "foreign ctl file: %d", err);
 	}
 	CHECK(ftruncate(fd, 10) == 0, "truncate ctl");
-	err = gpuvmfs_ctl_request(dir, &seg, -1, "limit", 1, 100);
+	err = gpuvm_ctl_request(dir, &seg, -1, "limit", 1, 100);
 	CHECK(err == -EPROTO, "short ctl file: %d", err);
 	close(fd);
 	gpuvm_segment_close(&seg);
@@ -464,13 +464,116 @@ static void test_parse_pid(void)
 {
 	pid_t pid;
 
-	CHECK(!gpuvmfs_parse_pid("123", 3, &pid) && pid == 123, "123");
-	CHECK(gpuvmfs_parse_pid("0123", 4, &pid), "leading zero");
-	CHECK(gpuvmfs_parse_pid("", 0, &pid), "empty");
-	CHECK(gpuvmfs_parse_pid("-1", 2, &pid), "negative");
-	CHECK(gpuvmfs_parse_pid("4194304", 7, &pid), "past PID_MAX_LIMIT");
-	CHECK(gpuvmfs_parse_pid("99999999", 8, &pid), "long");
-	CHECK(gpuvmfs_parse_pid("12a", 3, &pid), "garbage");
+	CHECK(!gpuvm_parse_pid("123", 3, &pid) && pid == 123, "123");
+	CHECK(gpuvm_parse_pid("0123", 4, &pid), "leading zero");
+	CHECK(gpuvm_parse_pid("", 0, &pid), "empty");
+	CHECK(gpuvm_parse_pid("-1", 2, &pid), "negative");
+	CHECK(gpuvm_parse_pid("4194304", 7, &pid), "past PID_MAX_LIMIT");
+	CHECK(gpuvm_parse_pid("99999999", 8, &pid), "long");
+	CHECK(gpuvm_parse_pid("12a", 3, &pid), "garbage");
+}
+
+static void test_seg_file_name(void)
+{
+	pid_t pid = 0;
+
+	CHECK(gpuvm_seg_file_name("123.state", &pid) == GPUVM_SEG_FILE_STATE && pid == 123,
+	      "123.state");
+	CHECK(gpuvm_seg_file_name("123.ctl", &pid) == GPUVM_SEG_FILE_CTL && pid == 123, "123.ctl");
+	/* a pid that cannot exist is still a leftover of ours */
+	CHECK(gpuvm_seg_file_name("999999999.ctl", &pid) == GPUVM_SEG_FILE_CTL &&
+	      pid == 999999999, "999999999.ctl");
+	CHECK(!gpuvm_seg_file_name("2147483648.state", &pid), "past INT_MAX");
+	CHECK(!gpuvm_seg_file_name("0123.state", &pid), "leading zero");
+	CHECK(!gpuvm_seg_file_name(".state", &pid), "no pid");
+	CHECK(!gpuvm_seg_file_name("12.state.tmp", &pid), "another suffix");
+	CHECK(!gpuvm_seg_file_name("12", &pid), "no suffix");
+	CHECK(!gpuvm_seg_file_name("defaults", &pid), "defaults");
+	CHECK(!gpuvm_seg_file_name("-1.state", &pid), "negative");
+}
+
+static void test_seg_layout(void)
+{
+	struct gpuvm_seg_layout l;
+
+	CHECK(!gpuvm_seg_layout_device(4097, 3, 5, 4096, &l), "layout");
+	CHECK(l.device_offset == 8192 && l.pt_offset == 12288 && l.alloc_offset == 16384 &&
+	      l.end == 20480, "page layout: %llu %llu %llu %llu",
+	      (unsigned long long)l.device_offset, (unsigned long long)l.pt_offset,
+	      (unsigned long long)l.alloc_offset, (unsigned long long)l.end);
+	CHECK(!gpuvm_seg_layout_device(0, 0, 0, 64, &l) && l.pt_offset == l.alloc_offset &&
+	      l.end == l.pt_offset && l.pt_offset >= sizeof(struct gpuvm_seg_device),
+	      "empty tables");
+	CHECK(gpuvm_seg_layout_device(0, 1, 1, 48, &l) == -EINVAL, "align not a power of 2");
+	CHECK(gpuvm_seg_layout_device(0, 1, 1, 4, &l) == -EINVAL, "align below 8");
+	CHECK(gpuvm_seg_layout_device(UINT64_MAX - 100, 1, 1, 64, &l) == -EOVERFLOW,
+	      "offset overflow");
+	CHECK(gpuvm_seg_layout_device(UINT64_MAX - (1ull << 30), UINT32_MAX, UINT32_MAX, 64,
+				      &l) == -EOVERFLOW, "tables overflow");
+}
+
+struct ring_seen {
+	unsigned int calls;
+	uint64_t last_value;
+	bool unterminated;
+};
+
+static int ring_apply(const struct gpuvm_ctl_request *req, void *arg)
+{
+	struct ring_seen *seen = arg;
+
+	seen->calls++;
+	seen->last_value = req->value;
+	seen->unterminated |= req->name[sizeof(req->name) - 1] != '\0';
+	return req->value == 13 ? -EINVAL : 0;
+}
+
+/* The ring's consumer: in order, lost requests, stale slots, hostile names. */
+static void test_ctl_ring(void)
+{
+	struct gpuvm_ctl_header *ctl = calloc(1, sizeof(*ctl));
+	struct ring_seen seen = { 0 };
+	uint32_t applied = 0, g;
+	int err;
+
+	if (!ctl)
+		return;
+	gpuvm_ctl_header_init(ctl);
+	CHECK(!gpuvm_ctl_consume(ctl, &applied, ring_apply, &seen) && !seen.calls,
+	      "an empty ring applied something");
+	CHECK(gpuvm_ctl_post(ctl, 0, "limit", 5) == 1 && gpuvm_ctl_post(ctl, -1, "limit", 6) == 2,
+	      "generations");
+	err = gpuvm_ctl_consume(ctl, &applied, ring_apply, &seen);
+	CHECK(!err && applied == 2 && seen.calls == 2 && seen.last_value == 6,
+	      "two requests: %d, applied %u, %u calls", err, applied, seen.calls);
+
+	/* more than the ring holds: the oldest are lost, and said so */
+	memset(&seen, 0, sizeof(seen));
+	for (g = 0; g < GPUVM_CTL_MAX_REQUESTS + 6; g++)
+		gpuvm_ctl_post(ctl, 0, "limit", 100 + g);
+	err = gpuvm_ctl_consume(ctl, &applied, ring_apply, &seen);
+	CHECK(err == -EOVERFLOW && seen.calls == GPUVM_CTL_MAX_REQUESTS &&
+	      seen.last_value == 100 + GPUVM_CTL_MAX_REQUESTS + 5 &&
+	      applied == gpuvm_ctl_generation(ctl), "overflow: %d, %u calls", err, seen.calls);
+
+	/* an apply error is the answer; a slot of another generation is stale */
+	memset(&seen, 0, sizeof(seen));
+	gpuvm_ctl_post(ctl, 0, "limit", 13);
+	g = gpuvm_ctl_post(ctl, 0, "limit", 14);
+	ctl->requests[g % GPUVM_CTL_MAX_REQUESTS].generation = g - GPUVM_CTL_MAX_REQUESTS;
+	err = gpuvm_ctl_consume(ctl, &applied, ring_apply, &seen);
+	CHECK(err == -ESTALE && seen.calls == 1, "stale slot: %d, %u calls", err, seen.calls);
+	gpuvm_ctl_post(ctl, 0, "limit", 13);
+	err = gpuvm_ctl_consume(ctl, &applied, ring_apply, &seen);
+	CHECK(err == -EINVAL, "apply error: %d", err);
+
+	/* a name with no NUL reaches apply terminated */
+	memset(&seen, 0, sizeof(seen));
+	g = gpuvm_ctl_post(ctl, 0, "limit", 1);
+	memset(ctl->requests[g % GPUVM_CTL_MAX_REQUESTS].name, 'a', GPUVM_SEG_KNOB_NAME);
+	err = gpuvm_ctl_consume(ctl, &applied, ring_apply, &seen);
+	CHECK(!err && seen.calls == 1 && !seen.unterminated, "unterminated name");
+	free(ctl);
 }
 
 int main(void)
@@ -495,6 +598,9 @@ int main(void)
 	test_control(dir);
 	test_inodes();
 	test_parse_pid();
+	test_seg_file_name();
+	test_seg_layout();
+	test_ctl_ring();
 	rmdir(dir);
 	if (failures) {
 		fprintf(stderr, "%d failures\n", failures);

@@ -4,8 +4,8 @@
 # test_install.sh - make install into a DESTDIR, used from there as a user
 # would: the installed gpuvm runs a program on the cudasim installed beside
 # libgpuvm (nothing on LD_LIBRARY_PATH, from another folder), gpuvm.pc
-# builds a program against the installed header and library, and
-# make uninstall leaves nothing behind.
+# builds a program against the installed header and library, the ABI's
+# archive reads a segment, and make uninstall leaves nothing behind.
 set -u
 build=${GPUVM_BUILD:?}
 src=${GPUVM_SRC:?}
@@ -21,7 +21,7 @@ root=$dest$prefix
 # the same build (O=, SANITIZE= and the rest come through MAKEFLAGS)
 inst() { make -C "$src" O="$build" DESTDIR="$dest" PREFIX="$prefix" "$@" >"$tmp/make.log" 2>&1; }
 inst install || { fail "make install: $(tail -n 20 "$tmp/make.log")"; exit 1; }
-for f in bin/gpuvm lib/libgpuvm.so.1 lib/libgpuvm.a lib/libgpuvm_preload.so \
+for f in bin/gpuvm lib/libgpuvm.so.1 lib/libgpuvm.a lib/libgpuvm-seg.a lib/libgpuvm_preload.so \
 	 lib/gpuvm/cudasim/libcuda.so.1 include/gpuvm/gpuvm.h include/gpuvm/segment.h \
 	 lib/pkgconfig/gpuvm.pc share/bash-completion/completions/gpuvm \
 	 share/man/man1/gpuvm.1 share/man/man7/gpuvm.7 share/man/man8/gpuvmfs.8; do
@@ -78,6 +78,46 @@ if ${CC:-cc} ${SANITIZE:+-fsanitize=$SANITIZE} -o "$tmp/prog" "$tmp/prog.c" $fla
 	[ "$out" = "requested 1048576" ] || fail "a program built with gpuvm.pc: $out"
 else
 	fail "cannot build against the installed gpuvm: $(cat "$tmp/cc.log")"
+fi
+
+# libgpuvm-seg.a: a program reads its own published segment through the
+# installed ABI reader (the shared library keeps those symbols hidden)
+cat >"$tmp/seg.c" <<'PROG'
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <gpuvm/gpuvm.h>
+#include <gpuvm/segment.h>
+
+int main(void)
+{
+	struct gpuvm_snapshot snap;
+	struct gpuvm_segment seg;
+	gpuvm_ptr_t p;
+	int err;
+
+	if (gpuvm_alloc(0, 1 << 20, 0, &p))
+		return 1;
+	err = gpuvm_segment_open(getenv("GPUVM_RUNDIR"), getpid(), &seg);
+	if (!err)
+		err = gpuvm_snapshot_take(&seg, 0, &snap);
+	if (err)
+		return 2;
+	printf("%s requested %llu\n", snap.comm,
+	       (unsigned long long)snap.dev[0]->blk.stats.requested);
+	gpuvm_snapshot_release(&snap);
+	gpuvm_segment_close(&seg);
+	gpuvm_free(p);
+	gpuvm_shutdown();
+	return 0;
+}
+PROG
+if ${CC:-cc} ${SANITIZE:+-fsanitize=$SANITIZE} -o "$tmp/segread" "$tmp/seg.c" $flags -lgpuvm-seg \
+	-Wl,-rpath,"$root/lib" 2>"$tmp/cc.log"; then
+	out=$(GPUVM_LIBCUDA="$root/lib/gpuvm/cudasim/libcuda.so.1" GPUVM_RUNDIR=$tmp/run "$tmp/segread" 2>&1)
+	[ "$out" = "segread requested 1048576" ] || fail "the installed segment reader: $out"
+else
+	fail "cannot build against libgpuvm-seg.a: $(cat "$tmp/cc.log")"
 fi
 
 inst uninstall || fail "make uninstall: $(tail -n 20 "$tmp/make.log")"

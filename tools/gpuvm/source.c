@@ -550,7 +550,7 @@ int cli_list_pids(const struct cli_source *src, pid_t **pids, size_t *nr)
 	while ((de = readdir(dir))) {
 		pid_t pid;
 
-		if (gpuvmfs_parse_pid(de->d_name, strlen(de->d_name), &pid))
+		if (gpuvm_parse_pid(de->d_name, strlen(de->d_name), &pid))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -679,7 +679,7 @@ static int direct_request(const struct cli_source *src, pid_t pid, int dev, cons
 	else if (geteuid() != 0 && geteuid() != proc.uid)
 		err = -EACCES;
 	else
-		err = gpuvmfs_ctl_request(dir, &seg, dev, name, val, GPUVMFS_CTL_TIMEOUT_MS);
+		err = gpuvm_ctl_request(dir, &seg, dev, name, val, GPUVMFS_CTL_TIMEOUT_MS);
 	gpuvm_segment_close(&seg);
 	return err;
 }

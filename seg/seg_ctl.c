@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * control.c - the writer side of a process's control segment.
+ * seg_ctl.c - asking a process through its control ring: the side of
+ * gpuvmfs and the CLI.
  *
  * One request at a time per process: the writer holds flock(LOCK_EX) on
  * <pid>.ctl from writing the request until the process has applied it, so
@@ -15,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,11 +24,10 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "gpuvmfs.h"
+#include <gpuvm/segment.h>
 
 /* ---- SIGBUS guard ---- */
 
@@ -96,13 +95,12 @@ static int ctl_lock(int fd, uint64_t deadline)
 }
 
 /*
- * Write the request and bump the generation, under the SIGBUS guard.
- * Return: the new generation (> 0 as a 64-bit value), or negative errno.
+ * Post the request, under the SIGBUS guard.
+ * Return: its generation, or negative errno.
  */
 static int64_t ctl_post(struct gpuvm_ctl_header *ctl, int dev, const char *name,
 			uint64_t value)
 {
-	struct gpuvm_ctl_request *req;
 	sigjmp_buf env;
 	uint32_t gen;
 
@@ -116,19 +114,9 @@ static int64_t ctl_post(struct gpuvm_ctl_header *ctl, int dev, const char *name,
 		bus_guard = NULL;
 		return -EPROTO;
 	}
-	gen = __atomic_load_n(&ctl->generation, __ATOMIC_RELAXED) + 1;
-	req = &ctl->requests[gen % GPUVM_CTL_MAX_REQUESTS];
-	memset(req->name, 0, sizeof(req->name));
-	strncpy(req->name, name, sizeof(req->name) - 1);
-	req->device = dev;
-	req->pad = 0;
-	req->value = value;
-	req->generation = gen;
-	/* The process reads the request after it sees the generation. */
-	__atomic_store_n(&ctl->generation, gen, __ATOMIC_RELEASE);
+	gen = gpuvm_ctl_post(ctl, dev, name, value);
 	bus_guard = NULL;
-	/* shared futex: the process waits on its own mapping of the file */
-	syscall(SYS_futex, &ctl->generation, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	gpuvm_ctl_wake(ctl);
 	return gen;
 }
 
@@ -159,12 +147,12 @@ static int ctl_wait(const struct gpuvm_segment *state, uint32_t gen, uint64_t de
 }
 
 /**
- * gpuvmfs_ctl_request - ask a process to change a knob (or to reclaim)
+ * gpuvm_ctl_request - ask a process to change a knob (or to reclaim)
  * @rundir: the run directory
  * @state: the process's open state segment (its owner is the trusted uid)
  * @dev: device ordinal, or -1 for every device
  * @name: knob name, or "reclaim"
- * @value: the value, already validated against the schema
+ * @value: the value (the process validates it)
  * @timeout_ms: how long to wait for the process to apply it
  *
  * Return: the process's answer (0 or its -errno); -ETIMEDOUT when it did
@@ -172,8 +160,8 @@ static int ctl_wait(const struct gpuvm_segment *state, uint32_t gen, uint64_t de
  * gpuvm call); -EBUSY when the control file stayed locked; -EPROTO for a
  * control segment we do not understand; -EIO when it was cut short.
  */
-int gpuvmfs_ctl_request(const char *rundir, const struct gpuvm_segment *state, int dev,
-			const char *name, uint64_t value, unsigned int timeout_ms)
+int gpuvm_ctl_request(const char *rundir, const struct gpuvm_segment *state, int dev,
+		      const char *name, uint64_t value, unsigned int timeout_ms)
 {
 	uint64_t deadline = now_ms() + timeout_ms;
 	struct gpuvm_ctl_header *ctl;
@@ -222,28 +210,4 @@ out_unlock:
 out_close:
 	close(fd);
 	return err;
-}
-
-/**
- * gpuvmfs_parse_reclaim - what a write to a reclaim file asks for
- * @text: "all" (everything cached) or a size with an optional K/M/G/T
- *	  suffix; a trailing newline is accepted
- * @bytes: on success, the bytes to release at least (0: everything)
- * Return: 0, -EINVAL or -ERANGE, as gpuvm_knob_parse() for a size.
- */
-int gpuvmfs_parse_reclaim(const char *text, uint64_t *bytes)
-{
-	static const struct gpuvm_knob reclaim = {
-		.name = "reclaim",
-		.type = GPUVM_KNOB_SIZE,
-		.unit = "bytes",
-		.min = 0,
-		.max = UINT64_MAX,
-	};
-
-	if (!strcmp(text, "all") || !strcmp(text, "all\n")) {
-		*bytes = 0;
-		return 0;
-	}
-	return gpuvm_knob_parse(&reclaim, text, bytes);
 }

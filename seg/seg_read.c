@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * segment.c - copy and validate state segments.
+ * seg_read.c - copy and validate state segments: the reader of gpuvmfs,
+ * the CLI and the fuzz target.
  *
  * Everything read from a segment is checked on our private copy before it
  * is used: sizes against the file size, offset + count * size with
@@ -19,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "segment.h"
+#include <gpuvm/segment.h>
 
 #define SEG_DEFAULT_TRIES	200
 
@@ -162,19 +163,8 @@ static int seg_read_seq(const struct gpuvm_segment *seg, uint64_t off, uint32_t 
 {
 	int err = seg_read(seg, off, seq, sizeof(*seq));
 
-	/*
-	 * Pairs with the writer's release store of the seqcount.  The writer
-	 * is another process, out of ThreadSanitizer's sight: GCC's -Wtsan
-	 * (it does not model fences) has nothing to say here, the fence stays.
-	 */
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+	/* pairs with the writer's release store of the count */
+	gpuvm_seq_fence_acquire();
 	return err;
 }
 
