@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 /** gpuvmfs_knob_index - index of a knob in the schema, or -1 */
 int gpuvmfs_knob_index(const char *name)

@@ -20,7 +20,7 @@
  */
 #include <errno.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 #define INO_KIND_SHIFT	59
 #define INO_PID_SHIFT	37

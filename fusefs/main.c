@@ -29,7 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
+#include "ops.h"
 
 struct gpuvmfs_opts {
 	char *rundir;

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 /* Threads serving connections, each one at a time. */
 #define GPUVMFS_HTTP_THREADS		4

@@ -21,7 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
+#include "ops.h"
 
 /* Cache lifetimes (s): process entries come and go, the rest stays. */
 #define TIMEOUT_PROC	0.1

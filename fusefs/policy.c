@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 #define KNOBS_MAX	64	/* more than the schema has */
 

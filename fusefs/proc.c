@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 static uint64_t now_ns(void)
 {

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 /**
  * gpuvmfs_parse_reclaim - what a write to a reclaim file asks for

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 /* ---- buffer ---- */
 

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../fusefs/gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 #include "segbuild.h"
 
 #define PT_ENTRIES	100000

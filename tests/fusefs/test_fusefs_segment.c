@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fusefs/gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 #include "segbuild.h"
 
 static int failures;

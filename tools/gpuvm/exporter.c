@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "gpuvm.h"
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 /* For each request, from any of the server's threads. */
 static int exporter_text(void *src, struct gpuvmfs_buf *b)

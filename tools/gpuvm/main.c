@@ -18,7 +18,7 @@
 #include <gpuvm/segment.h>
 
 #include "gpuvm.h"
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 static int cmd_help(int argc, char **argv);
 

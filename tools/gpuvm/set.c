@@ -28,7 +28,7 @@
 #include <gpuvm/segment.h>
 
 #include "gpuvm.h"
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 /* The schema, as `gpuvm set --list` prints it. */
 static void list_knobs(void)

@@ -33,7 +33,7 @@
 #include <gpuvm/segment.h>
 
 #include "gpuvm.h"
-#include "gpuvmfs.h"
+#include <gpuvmfs/gpuvmfs.h>
 
 /* gpuvmfs mounts with fsname=gpuvmfs[:SERVED],subtype=gpuvm (fusefs/main.c). */
 #define GPUVMFS_FSTYPE	"fuse.gpuvm"

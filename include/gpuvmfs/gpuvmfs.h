@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gpuvmfs.h - private to the gpuvmfs daemon: the filesystem context, the
- * inode numbering, the process list and the renderers (the segment reader
- * and the control ring are the ABI's, include/gpuvm/segment.h).
- *
- * Only ops.c and main.c see FUSE; everything declared here is plain C so the
- * renderers and the control writer can be linked into tests and the fuzz
- * target.
+ * gpuvmfs.h - the FUSE-free part of the gpuvmfs daemon (fusefs/libgpuvmfs.a):
+ * the filesystem context, the inode numbering, the process list, the
+ * defaults, the renderers and the metrics server.  The CLI renders what
+ * /gpuvm serves through it when nothing is mounted, and the tests and the
+ * fuzz target link it; not installed.  The segment reader and the control
+ * ring are the ABI's (include/gpuvm/segment.h); the FUSE operations are
+ * the daemon's own (fusefs/ops.h).
  */
 #ifndef GPUVM_FUSEFS_GPUVMFS_H
 #define GPUVM_FUSEFS_GPUVMFS_H
@@ -173,11 +173,5 @@ int gpuvmfs_http_listen(const char *text, struct gpuvmfs_http **out, const char 
 const char *gpuvmfs_http_address(const struct gpuvmfs_http *h);
 int gpuvmfs_http_start(struct gpuvmfs_http *h, gpuvmfs_http_text_fn text, void *arg);
 void gpuvmfs_http_close(struct gpuvmfs_http *h);
-
-/* ---- ops.c ---- */
-
-#ifdef FUSE_USE_VERSION
-extern const struct fuse_lowlevel_ops gpuvmfs_ops;
-#endif
 
 #endif /* GPUVM_FUSEFS_GPUVMFS_H */
