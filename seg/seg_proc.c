@@ -98,6 +98,28 @@ uint64_t gpuvm_proc_start_time(pid_t pid)
 	return gpuvm_proc_identity(pid, &v, NULL) ? 0 : v;
 }
 
+/*
+ * A decimal of @len bytes, strictly: no sign, no leading zero, no other
+ * byte, at most @max.  Return: 0 or -EINVAL.
+ */
+static int parse_decimal(const char *name, size_t len, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!len || len > 10 || name[0] == '0')
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (name[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 /**
  * gpuvm_parse_pid - a pid from a decimal name, strictly
  * @name: the text (not necessarily NUL-terminated)
@@ -109,19 +131,11 @@ uint64_t gpuvm_proc_start_time(pid_t pid)
  */
 int gpuvm_parse_pid(const char *name, size_t len, pid_t *pid)
 {
-	unsigned long v = 0;
-	size_t i;
+	unsigned long v;
 
-	if (!len || len > 7 || name[0] == '0')
+	if (parse_decimal(name, len, (1ul << 22) - 1, &v))
 		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (name[i] < '0' || name[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (name[i] - '0');
-	}
-	if (v >= (1ul << 22))
-		return -EINVAL;
-	*pid = v;
+	*pid = (pid_t)v;
 	return 0;
 }
 
@@ -134,21 +148,13 @@ int gpuvm_parse_pid(const char *name, size_t len, pid_t *pid)
 enum gpuvm_seg_file gpuvm_seg_file_name(const char *name, pid_t *pid)
 {
 	const char *dot = strchr(name, '.');
-	unsigned long v = 0;
-	const char *p;
+	unsigned long v;
 
 	/*
 	 * Any pid_t, not only those below PID_MAX_LIMIT: a file named for a
 	 * pid that cannot exist is a leftover to remove, not a stranger.
 	 */
-	if (!dot || dot == name || name[0] == '0' || dot - name > 10)
-		return GPUVM_SEG_FILE_NONE;
-	for (p = name; p < dot; p++) {
-		if (*p < '0' || *p > '9')
-			return GPUVM_SEG_FILE_NONE;
-		v = v * 10 + (*p - '0');
-	}
-	if (v > INT_MAX)
+	if (!dot || parse_decimal(name, dot - name, INT_MAX, &v))
 		return GPUVM_SEG_FILE_NONE;
 	*pid = (pid_t)v;
 	if (!strcmp(dot, GPUVM_STATE_SUFFIX))

@@ -72,8 +72,8 @@ void gpuvm_ctl_wait(struct gpuvm_ctl_header *ctl, uint32_t seen, unsigned int ti
 		.tv_nsec = (long)(timeout_ms % 1000) * 1000000,
 	};
 
-	if (gpuvm_ctl_generation(ctl) == seen)
-		syscall(SYS_futex, &ctl->generation, FUTEX_WAIT, seen, &ts, NULL, 0);
+	/* the kernel compares the word with @seen: no wake-up is missed */
+	syscall(SYS_futex, &ctl->generation, FUTEX_WAIT, seen, &ts, NULL, 0);
 }
 
 /**
