@@ -80,30 +80,6 @@ void __range_destroy(struct vmm_device *d, struct vmm_range *r)
 	free(r);
 }
 
-void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated)
-{
-	struct gpuvm_seg_stats *st = d->st;
-
-	st->requested += requested;
-	st->allocated += allocated;
-	st->live_allocs++;
-	st->alloc_calls++;
-	if (st->requested > st->peak_requested)
-		st->peak_requested = st->requested;
-	if (st->allocated > st->peak_allocated)
-		st->peak_allocated = st->allocated;
-}
-
-void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated)
-{
-	struct gpuvm_seg_stats *st = d->st;
-
-	st->requested -= requested;
-	st->allocated -= allocated;
-	st->live_allocs--;
-	st->free_calls++;
-}
-
 /* An event done with goes back to the device's cache of them, or away. */
 static void __event_put(struct vmm_device *d, drv_event_t ev)
 {
@@ -449,15 +425,13 @@ static int range_grow(struct vmm_device *d, uint64_t size, uint64_t csize,
 	ret = __chunks_gather(d, csize, k, r->chunks + have, d->knob[VMM_KNOB_STITCH] != 0);
 	if (ret)
 		goto out_recache;
-	ret = __chunks_map(d, tail, r->chunks + have, k);
+	ret = __chunks_map(d, tail, r->chunks + have, k, 0);
 	if (ret)
 		goto out_return_chunks;
 	r->nr_chunks = cap;
 	r->size = r->va_size = size;
 	/* the page table of the whole range is set when it goes live */
-	d->st->stitches++;
-	if (d->st->mapped > d->st->peak_mapped)
-		d->st->peak_mapped = d->st->mapped;
+	vmm_stats_stitched(d);
 	*out = r;
 	return 0;
 
@@ -504,17 +478,13 @@ int __range_build(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_c
 		goto out_free_va;
 	if (head)
 		r->chunks[0] = head;	/* gathering never touches a live range */
-	ret = __chunks_map(d, va, r->chunks, k);
+	ret = __chunks_map(d, va, r->chunks, k, head ? 1 : 0);
 	if (ret)
 		goto out_return_chunks;
-	if (head)
-		d->st->mapped -= csize;
 	r->va = va;
 	r->size = r->va_size = size;
 	r->nr_chunks = k;
-	d->st->stitches++;
-	if (d->st->mapped > d->st->peak_mapped)
-		d->st->peak_mapped = d->st->mapped;
+	vmm_stats_stitched(d);
 	*out = r;
 	return 0;
 
@@ -588,7 +558,7 @@ retry:
 		if (!r)
 			r = cache_take(d, want, flags & VMM_ALLOC_SHARE);
 		if (r) {
-			d->st->cache_hits++;
+			vmm_stats_cache_hit(d);
 			*out = r;
 			return 0;
 		}
@@ -619,7 +589,7 @@ retry:
 	if (!(flags & GPUVM_ALLOC_NOCACHE)) {
 		*out = cache_take_run(d, want);
 		if (*out) {
-			d->st->cache_hits++;
+			vmm_stats_cache_hit(d);
 			return 0;
 		}
 		if (!range_grow(d, size, csize, out))
@@ -990,8 +960,7 @@ static int vmm_alloc(int dev, size_t size, unsigned int flags, void *stream, boo
 		vmm_trace(GPUVM_EV_ALLOC, d->ordinal, (uint64_t)(uintptr_t)stream, *ptr, size,
 			  granted);
 	} else if (ret == -ENOMEM) {
-		d->st->ooms++;
-		vmm_trace(GPUVM_EV_OOM, d->ordinal, (uint64_t)(uintptr_t)stream, 0, size, 0);
+		vmm_stats_oom(d, stream, 0, size);
 	}
 	__stats_cached_update(d);
 	if (VMM_DEBUG_CHECKS && !__pt_check(d))

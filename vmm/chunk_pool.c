@@ -148,8 +148,7 @@ static int phys_create(struct vmm_device *d, uint64_t csize, uint32_t m,
 		INIT_LIST_HEAD(&c->link);
 		out[i] = c;
 	}
-	d->st->physical += m * csize;
-	d->st->chunks += m;
+	vmm_stats_chunks_created(d, m, m * csize);
 	vmm_trace(GPUVM_EV_CHUNK_CREATE, d->ordinal, 0, 0, m * csize, m * csize);
 	return 0;
 
@@ -217,12 +216,10 @@ static int phys_release(struct vmm_device *d, struct vmm_phys *p)
 			 d->ordinal, p->chunk[0].id, drv_strerror(ret));
 		return ret;
 	}
-	d->st->chunks -= p->nr;
 	for (i = 0; i < p->nr; i++)
 		if (p->chunk[i].id != GPUVM_NO_CHUNK)
 			pool_del(d, &p->chunk[i]);
-	d->st->physical -= bytes;
-	d->st->reclaimed += bytes;
+	vmm_stats_chunks_released(d, p->nr, bytes);
 	vmm_trace(GPUVM_EV_CHUNK_RELEASE, d->ordinal, 0, 0, 0, bytes);
 	free(p);
 	return 0;
@@ -320,7 +317,7 @@ static void tail_unmapped(struct vmm_device *d, struct vmm_range *r, uint64_t va
 		r->chunks[r->nr_chunks] = NULL;
 	}
 	r->size -= bytes;
-	d->st->mapped -= bytes;
+	vmm_stats_unmapped(d, bytes);
 }
 
 /*
@@ -359,9 +356,11 @@ int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
 
 /*
  * Map @k chunks at @va, one mapping each, then set access once over the
- * whole range.  On failure nothing stays mapped.
+ * whole range; the first @nr_counted of them are mapped elsewhere too, and
+ * counted in the mapped bytes there.  On failure nothing stays mapped.
  */
-int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32_t k)
+int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32_t k,
+		 uint32_t nr_counted)
 {
 	uint64_t off = 0, total = 0;
 	uint32_t i, j;
@@ -382,7 +381,7 @@ int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32
 		__pt_map_chunk(d, va + off, c[j]);
 		off += chunk_bytes(d, c[j]);
 	}
-	d->st->mapped += total;
+	vmm_stats_mapped(d, total - (uint64_t)nr_counted * chunk_bytes(d, c[0]));
 	vmm_trace(GPUVM_EV_MAP, d->ordinal, 0, va, 0, total);
 	return 0;
 

@@ -51,12 +51,10 @@ static int vmm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t
 					      d->knob[VMM_KNOB_STITCH] != 0);
 		if (ret)
 			goto out_free_va;
-		ret = __chunks_map(d, va, r->chunks, k);
+		ret = __chunks_map(d, va, r->chunks, k, 0);
 		if (ret)
 			goto out_return_chunks;
-		d->st->stitches++;
-		if (d->st->mapped > d->st->peak_mapped)
-			d->st->peak_mapped = d->st->mapped;
+		vmm_stats_stitched(d);
 	}
 	r->va = va;
 	r->va_size = vsize;
@@ -75,10 +73,8 @@ out_free_va:
 out_free_range:
 	__range_destroy(d, r);
 out_unlock:
-	if (ret == -ENOMEM) {
-		d->st->ooms++;
-		vmm_trace(GPUVM_EV_OOM, d->ordinal, 0, 0, size, 0);
-	}
+	if (ret == -ENOMEM)
+		vmm_stats_oom(d, NULL, 0, size);
 	__stats_cached_update(d);
 	vmm_unlock(d);
 	return ret;
@@ -119,16 +115,14 @@ static int grow(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 				      d->knob[VMM_KNOB_STITCH] != 0);
 	if (ret)
 		return ret;
-	ret = __chunks_map(d, r->va + r->size, r->chunks + r->nr_chunks, k);
+	ret = __chunks_map(d, r->va + r->size, r->chunks + r->nr_chunks, k, 0);
 	if (ret) {
 		__chunks_return(d, r->chunks + r->nr_chunks, k);
 		return ret;
 	}
-	if (d->st->mapped > d->st->peak_mapped)
-		d->st->peak_mapped = d->st->mapped;
 	__pt_set(d, r->va + r->size, msize - r->size, GPUVM_PTE_MAPPED, r->id, r, VMM_GK_LARGE);
 	d->inuse_bytes += msize - r->size;
-	d->st->allocated += msize - r->size;
+	vmm_stats_allocated(d, (int64_t)(msize - r->size));
 	r->nr_chunks += k;
 	r->size = msize;
 	return 0;
@@ -160,7 +154,7 @@ static int shrink(struct vmm_device *d, struct vmm_range *r, uint64_t msize)
 	free(out);
 	__pt_set(d, r->va + r->size, old - r->size, GPUVM_PTE_RESERVED, r->id, r, VMM_GK_NONE);
 	d->inuse_bytes -= old - r->size;
-	d->st->allocated -= old - r->size;
+	vmm_stats_allocated(d, -(int64_t)(old - r->size));
 	if (got < 0)
 		return got;
 	return (uint32_t)got == k ? 0 : -EIO;
@@ -208,20 +202,14 @@ static int vmm_resize(gpuvm_ptr_t ptr, size_t new_size)
 	if (!ret) {
 		old_req = r->requested;
 		r->requested = new_size;
-		d->st->requested = d->st->requested - old_req + new_size;
-		if (d->st->requested > d->st->peak_requested)
-			d->st->peak_requested = d->st->requested;
+		vmm_stats_requested(d, (int64_t)new_size - (int64_t)old_req);
 	}
-	if (d->st->allocated > d->st->peak_allocated)
-		d->st->peak_allocated = d->st->allocated;
 	__atab_update(d, r->slot, r->size, r->nr_chunks);
 	if (r->slot != VMM_NO_SLOT)
 		d->atab[r->slot].requested = r->requested;
 	vmm_trace(GPUVM_EV_RESIZE, d->ordinal, 0, ptr, new_size, r->size);
-	if (ret == -ENOMEM) {
-		d->st->ooms++;
-		vmm_trace(GPUVM_EV_OOM, d->ordinal, 0, ptr, new_size, 0);
-	}
+	if (ret == -ENOMEM)
+		vmm_stats_oom(d, NULL, ptr, new_size);
 out_unlock:
 	__stats_cached_update(d);
 	vmm_unlock(d);

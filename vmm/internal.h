@@ -528,7 +528,72 @@ static inline void __free_chunks_take(struct vmm_device *d, uint64_t nr, uint64_
 		d->free_run_bytes -= nr * csize;
 }
 
-/* stats.c: the published free-memory figures */
+/*
+ * stats.c: the published counters (d->st) change here and nowhere else,
+ * under the device lock; each helper is named for what happened.  The
+ * inline ones are on the allocation path.
+ */
+void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated);
+void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated);
+void vmm_stats_oom(struct vmm_device *d, void *stream, uint64_t ptr, uint64_t size);
+
+/* a live allocation asks for @delta more bytes (a resize) */
+static inline void vmm_stats_requested(struct vmm_device *d, int64_t delta)
+{
+	d->st->requested += (uint64_t)delta;
+	if (d->st->requested > d->st->peak_requested)
+		d->st->peak_requested = d->st->requested;
+}
+
+/* a live allocation holds @delta more bytes (grown or shrunk in place) */
+static inline void vmm_stats_allocated(struct vmm_device *d, int64_t delta)
+{
+	d->st->allocated += (uint64_t)delta;
+	if (d->st->allocated > d->st->peak_allocated)
+		d->st->peak_allocated = d->st->allocated;
+}
+
+/* @bytes more of the VA are backed by a mapping */
+static inline void vmm_stats_mapped(struct vmm_device *d, uint64_t bytes)
+{
+	d->st->mapped += bytes;
+	if (d->st->mapped > d->st->peak_mapped)
+		d->st->peak_mapped = d->st->mapped;
+}
+
+static inline void vmm_stats_unmapped(struct vmm_device *d, uint64_t bytes)
+{
+	d->st->mapped -= bytes;
+}
+
+/* @nr chunks of @bytes in all were created, or released to the driver */
+static inline void vmm_stats_chunks_created(struct vmm_device *d, uint64_t nr, uint64_t bytes)
+{
+	d->st->chunks += nr;
+	d->st->physical += bytes;
+}
+
+static inline void vmm_stats_chunks_released(struct vmm_device *d, uint64_t nr,
+					     uint64_t bytes)
+{
+	d->st->chunks -= nr;
+	d->st->physical -= bytes;
+	d->st->reclaimed += bytes;
+}
+
+/* a request was served from memory already mapped (a cached range, a slab) */
+static inline void vmm_stats_cache_hit(struct vmm_device *d)
+{
+	d->st->cache_hits++;
+}
+
+/* a range was put together from chunks mapped for it */
+static inline void vmm_stats_stitched(struct vmm_device *d)
+{
+	d->st->stitches++;
+}
+
+/* the published free-memory figures */
 uint64_t __largest_free_run(struct vmm_device *d);
 void __free_run_recount(struct vmm_device *d, uint64_t *chunks, uint64_t *run,
 			uint64_t *pool);
@@ -568,7 +633,8 @@ int64_t __chunk_retire(struct vmm_device *d, struct vmm_chunk *c);
 int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
 		    struct vmm_chunk **out, bool allow_steal);
 void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k);
-int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32_t k);
+int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32_t k,
+		 uint32_t nr_counted);
 int __chunks_unmap_tail(struct vmm_device *d, struct vmm_range *r, uint32_t k,
 			struct vmm_chunk **out);
 uint64_t __pool_release(struct vmm_device *d, uint64_t target, bool stale_only);
@@ -592,8 +658,6 @@ void __range_cache(struct vmm_device *d, struct vmm_range *r);
 void __range_retire(struct vmm_device *d, struct vmm_range *r);
 void __range_destroy(struct vmm_device *d, struct vmm_range *r);
 uint64_t __cached_release(struct vmm_device *d, uint64_t target, bool stale_only);
-void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated);
-void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated);
 
 /* share.c: tail sharing */
 #define VMM_ALLOC_SHARE		(1u << 30)	/* internal: may use a donor's tail */

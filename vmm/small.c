@@ -422,7 +422,7 @@ retry:
 			return -ENOMEM;
 	} else {
 		s = list_first_entry(&c->partial, struct vmm_slab, link);
-		d->st->cache_hits++;
+		vmm_stats_cache_hit(d);
 	}
 	for (w = s->hint; !s->free_map[w]; w++)
 		;

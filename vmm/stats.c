@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * stats.c - gpuvm_stats() from the published counters, and the derived
- * figures (largest mappable run, fragmentation).
+ * stats.c - the published counters: every change of them (here and in the
+ * inline helpers of internal.h, named for what happened), gpuvm_stats()
+ * from them, and the derived figures (largest mappable run,
+ * fragmentation).
  *
  * Definitions (Documentation/vmm.rst, "Statistics"):
  *   free physical   = physical - bytes backing live allocations and slabs
@@ -20,6 +22,37 @@
 
 #include "internal.h"
 #include "trace.h"
+
+void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated)
+{
+	struct gpuvm_seg_stats *st = d->st;
+
+	st->requested += requested;
+	st->allocated += allocated;
+	st->live_allocs++;
+	st->alloc_calls++;
+	if (st->requested > st->peak_requested)
+		st->peak_requested = st->requested;
+	if (st->allocated > st->peak_allocated)
+		st->peak_allocated = st->allocated;
+}
+
+void vmm_stats_free(struct vmm_device *d, uint64_t requested, uint64_t allocated)
+{
+	struct gpuvm_seg_stats *st = d->st;
+
+	st->requested -= requested;
+	st->allocated -= allocated;
+	st->live_allocs--;
+	st->free_calls++;
+}
+
+/* an allocation of @size bytes (at @ptr, for a resize) failed for memory */
+void vmm_stats_oom(struct vmm_device *d, void *stream, uint64_t ptr, uint64_t size)
+{
+	d->st->ooms++;
+	vmm_trace(GPUVM_EV_OOM, d->ordinal, (uint64_t)(uintptr_t)stream, ptr, size, 0);
+}
 
 /*
  * Free chunks a non-live range holds, counting each chunk once: a chunk
