@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * chunk_pool.c - physical chunks: creation under the limit, the pool of
- * unmapped chunks, gathering chunks for a new range (pool first, then
- * chunks stolen from cached ranges, then new ones) and mapping them.
+ * unmapped chunks, mapping chunks into a range and unmapping a range's
+ * tail, releasing them to the driver.  Below the allocator: it never calls
+ * into it (which chunks a range gets, and from where, is alloc.c's).
  *
  * Cost model (DESIGN §3, tools/replay/costs/): a chunk is created only when
  * neither the pool nor a cached range can give one, and then all that a
@@ -407,9 +408,9 @@ out_unmap:
 	return ret;
 }
 
-/* Take up to @k pooled chunks of @csize bytes. */
-static uint32_t pool_take(struct vmm_device *d, uint64_t csize, uint32_t k,
-			  struct vmm_chunk **out)
+/* Take up to @k pooled chunks of @csize bytes into @out; how many it took. */
+uint32_t __chunks_take_pooled(struct vmm_device *d, uint64_t csize, uint32_t k,
+			      struct vmm_chunk **out)
 {
 	struct vmm_chunk *c, *tmp;
 	uint32_t n = 0;
@@ -423,127 +424,6 @@ static uint32_t pool_take(struct vmm_device *d, uint64_t csize, uint32_t k,
 		out[n++] = c;
 	}
 	return n;
-}
-
-/*
- * Chunks a thief unmaps from a cached range at least (when it has them):
- * one cuMemUnmap costs the same for 1 or 16, and the ones it does not need
- * go to the pool, where the next thieves (a KV cache growing a chunk at a
- * time) take them with no unmap.  Measured on the replays (seeds 1 to 4,
- * H100 costs): llm-serving's driver time -22%, churn's -1% to -4%, peak
- * held the same or lower on every one (4 and 8 did less; 32 held less on
- * some, but cost churn more).
- */
-#define VMM_STEAL_MIN	16
-
-/*
- * Steal up to @k chunks of @csize bytes from cached ranges, oldest first,
- * at least VMM_STEAL_MIN from each range robbed (the rest pooled).
- */
-static int steal(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk **out)
-{
-	struct vmm_chunk *spare[VMM_STEAL_MIN];
-	struct vmm_range *r, *tmp;
-	uint32_t n = 0;
-	int got;
-
-	list_for_each_entry_safe(r, tmp, &d->cached_lru, struct vmm_range, link) {
-		uint32_t m;
-
-		if (n == k)
-			break;
-		if (r->chunk_size != csize)
-			continue;
-		vtree_erase(&d->cached, &r->by_size);
-		/* a chunk another range maps stays with it */
-		if ((r->flags & RANGE_F_SHARED) && __share_detach(d, r)) {
-			vtree_insert(&d->cached, &r->by_size);
-			continue;
-		}
-		if (!r->nr_chunks) {
-			list_del_init(&r->link);
-			__range_destroy(d, r);
-			continue;
-		}
-		m = k - n < r->nr_chunks ? k - n : r->nr_chunks;
-		/* a few more in the same call: the next thieves find them pooled */
-		if (m < VMM_STEAL_MIN)
-			m = r->nr_chunks < VMM_STEAL_MIN ? r->nr_chunks : VMM_STEAL_MIN;
-		got = __chunks_unmap_tail(d, r, m, m > k - n ? spare : out + n);
-		if (got > 0) {
-			uint64_t tail = r->va + r->size;
-			uint32_t use = (uint32_t)got < k - n ? (uint32_t)got : k - n;
-
-			/* the unmapped tail's VA goes back to the arena */
-			__pt_set(d, tail, r->va + r->va_size - tail, GPUVM_PTE_FREE, 0, NULL,
-				 VMM_GK_NONE);
-			arena_free(&d->arena, tail, r->va + r->va_size - tail);
-			r->va_size = r->size;
-			d->cached_range_bytes -= (uint64_t)got * csize;
-			__free_chunks_take(d, (uint32_t)got, csize);
-			if (m > k - n) {
-				memcpy(out + n, spare, sizeof(*spare) * use);
-				__chunks_return(d, spare + use, (uint32_t)got - use);
-			}
-			n += use;
-		}
-		if (!r->nr_chunks) {
-			list_del_init(&r->link);
-			__range_destroy(d, r);
-		} else {
-			vtree_insert(&d->cached, &r->by_size);
-		}
-		if (got < 0)
-			return n ? (int)n : got;
-		if ((uint32_t)got < m)
-			return n;	/* an unmap failed: stop here */
-	}
-	return n;
-}
-
-/*
- * Gather @k unmapped chunks of @csize bytes into @out: pooled ones first,
- * then (when @allow_steal) chunks of cached ranges, then new ones under the
- * limit.  On failure every chunk gathered is back in the pool.
- */
-int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
-		    struct vmm_chunk **out, bool allow_steal)
-{
-	bool reclaimed = false, single = false;
-	uint32_t n;
-	int ret = 0, got;
-
-	n = pool_take(d, csize, k, out);
-	if (n < k && allow_steal) {
-		got = steal(d, csize, k - n, out + n);
-		if (got < 0) {
-			ret = got;
-			goto out_return;
-		}
-		n += got;
-	}
-	while (n < k) {
-		/* a batch the driver could not give once: one at a time now */
-		got = __chunks_create(d, csize, single ? 1 : k - n, out + n);
-		if (got == 1 && k - n > 1)
-			single = true;
-		if (got == -ENOMEM && !reclaimed) {
-			/* memory held in another chunk size is of no use here */
-			reclaimed = true;
-			if (__pool_release(d, 0, true) + __cached_release(d, 0, true))
-				continue;
-		}
-		if (got < 0) {
-			ret = got;
-			goto out_return;
-		}
-		n += got;
-	}
-	return 0;
-
-out_return:
-	__chunks_return(d, out, n);
-	return ret;
 }
 
 /* Allocations one scan of the pool collects for release. */

@@ -626,12 +626,12 @@ void __atab_del(struct vmm_device *d, uint32_t slot);
 void __stats_publish_knobs(struct vmm_device *d);
 bool __pt_check(struct vmm_device *d);
 
-/* chunk_pool.c */
+/* chunk_pool.c: physical chunks, below the allocator and never calling it */
 int __chunks_create(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk **out);
 int64_t __chunk_release(struct vmm_device *d, struct vmm_chunk *c);
 int64_t __chunk_retire(struct vmm_device *d, struct vmm_chunk *c);
-int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
-		    struct vmm_chunk **out, bool allow_steal);
+uint32_t __chunks_take_pooled(struct vmm_device *d, uint64_t csize, uint32_t k,
+			      struct vmm_chunk **out);
 void __chunks_return(struct vmm_device *d, struct vmm_chunk **c, uint32_t k);
 int __chunks_map(struct vmm_device *d, uint64_t va, struct vmm_chunk **c, uint32_t k,
 		 uint32_t nr_counted);
@@ -644,6 +644,8 @@ int __pool_reserve(struct vmm_device *d, uint64_t bytes);
 #define VMM_SIZE_MAX		(1ull << 56)	/* bytes; beyond any arena */
 bool __sync_before_create(struct vmm_device *d, uint64_t size);
 struct vmm_range *range_new(uint64_t csize, uint32_t cap);
+int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
+		    struct vmm_chunk **out, bool allow_steal);
 int __range_build(struct vmm_device *d, uint64_t csize, uint32_t k, struct vmm_chunk *head,
 		  struct vmm_range **out);
 void range_go_live(struct vmm_device *d, struct vmm_range *r, uint64_t requested,
