@@ -2,7 +2,7 @@
 /*
  * files.c - what each /gpuvm file holds: the schema knob a knob file names,
  * and a file's whole text, produced from one snapshot when it is opened.
- * No FUSE in here (ops.c serves the text).
+ * No FUSE in here (fuse_ops.c serves the text).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -125,7 +125,7 @@ struct shim_state {
 
 extern struct shim_state shim;
 
-/* Graph captures in progress anywhere in the process (capture.c). */
+/* Graph captures in progress anywhere in the process (shim_capture.c). */
 extern atomic_long shim_captures;
 
 void shim_init_slow(void);
@@ -144,7 +144,7 @@ static inline bool shim_routing(void)
 	return !shim.disabled;
 }
 
-/* preload.c */
+/* shim_preload.c */
 void *shim_real_dlsym(void *handle, const char *name);
 bool shim_caller_is_internal(const void *caller);
 CUresult shim_missing(void);
@@ -152,14 +152,14 @@ CUresult shim_missing(void);
 /* Whether the driver has a function (else shim.real.name is shim_missing). */
 #define shim_has(name)	((void *)shim.real.name != (void *)shim_missing)
 
-/* procaddr.c */
+/* shim_procaddr.c */
 void *shim_route_hook(const char *name);
 
-/* memory.c */
+/* shim_memory.c */
 int shim_current_device(void);
 CUresult shim_cuda_error(int err);
 
-/* capture.c: whether @stream (legacy or per-thread if NULL) may be capturing. */
+/* shim_capture.c: whether @stream (legacy or per-thread if NULL) may be capturing. */
 bool shim_stream_capturing(CUstream stream, bool per_thread);
 
 static inline bool shim_any_capture(void)
@@ -167,7 +167,7 @@ static inline bool shim_any_capture(void)
 	return atomic_load_explicit(&shim_captures, memory_order_relaxed) > 0;
 }
 
-/* log.c: GPUVM_LOG=warn|info|debug, to stderr. */
+/* shim_log.c: GPUVM_LOG=warn|info|debug, to stderr. */
 enum shim_log_level {
 	SHIM_LOG_WARN,
 	SHIM_LOG_INFO,

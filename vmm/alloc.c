@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 #define GPUVM_ALLOC_FLAGS	(GPUVM_ALLOC_NOCACHE | GPUVM_ALLOC_LARGE)
 #define VMM_ALLOC_ASYNC		(1u << 31)	/* internal: stream-ordered */

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 static inline uint64_t chunk_bytes(const struct vmm_device *d, const struct vmm_chunk *c)
 {

@@ -20,7 +20,7 @@
 
 #include "internal.h"
 #include "ipc.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 struct vmm_state vmm = {
 	.setup_lock = PTHREAD_MUTEX_INITIALIZER,

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 static int vmm_alloc_growable(int dev, size_t max_size, size_t size, gpuvm_ptr_t *ptr)
 {

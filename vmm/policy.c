@@ -17,7 +17,7 @@
 
 #include "internal.h"
 #include "parse_size.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 #define KNOB_TEXT_MAX	64	/* characters, without the trailing newline */
 #define MiB		(1ull << 20)

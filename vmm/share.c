@@ -40,7 +40,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 #define SHARE_ALIGN	512u		/* a recipient's start, as PyTorch rounds */
 #define SHARE_MIN_ROOM	(64u << 10)	/* less is not worth a mapping */

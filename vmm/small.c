@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 #define BOX_SEARCH	8	/* boxes looked at for a tight run */
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "trace.h"
+#include "trace_writer.h"
 
 void vmm_stats_alloc(struct vmm_device *d, uint64_t requested, uint64_t allocated)
 {

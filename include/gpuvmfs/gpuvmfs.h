@@ -6,7 +6,7 @@
  * /gpuvm serves through it when nothing is mounted, and the tests and the
  * fuzz target link it; not installed.  The segment reader and the control
  * ring are the ABI's (include/gpuvm/segment.h); the FUSE operations are
- * the daemon's own (fusefs/ops.h).
+ * the daemon's own (fusefs/fuse_ops.h).
  */
 #ifndef GPUVM_FUSEFS_GPUVMFS_H
 #define GPUVM_FUSEFS_GPUVMFS_H

@@ -7,7 +7,7 @@
 
 enable() gives cupy.cuda.set_allocator() a CFunctionAllocator over the C
 functions gpuvm_cupy_malloc and gpuvm_cupy_free of the libgpuvm.so this
-package opened (runtime/frameworks.c), so CuPy calls them directly, with
+package opened (vmm/frameworks.c), so CuPy calls them directly, with
 no Python in between.  It replaces CuPy's memory pool: gpuvm caches freed
 memory itself.  CuPy is imported only then.
 """

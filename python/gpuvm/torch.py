@@ -7,7 +7,7 @@
 
 enable() installs torch.cuda.memory.CUDAPluggableAllocator over
 gpuvm_torch_malloc and gpuvm_torch_free of the libgpuvm.so this package
-opened (runtime/frameworks.c: stream ordered, so memory freed on a stream
+opened (vmm/frameworks.c: stream ordered, so memory freed on a stream
 is reused on it without waiting).  PyTorch is imported only then.
 """
 MALLOC = "gpuvm_torch_malloc"

@@ -33,7 +33,7 @@ fi
 r=$src/tools/replay
 "$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-I"$src/include" -I"$src/common" -I"$r" -o "$out/fuzz_trace" "$src/tests/replay/fuzz_trace.c" \
-	"$r/trace_io.c" "$r/rmm_csv.c" "$r/ops.c" "$r/engine.c" "$r/costs.c" "$r/firstfit.c" \
+	"$r/trace_io.c" "$r/rmm_csv.c" "$r/trace_ops.c" "$r/engine.c" "$r/costs.c" "$r/firstfit.c" \
 	"$r/torch_caching.c" "$r/expandable.c" -lm
 "$seeder" seeds "$out/seeds"
 

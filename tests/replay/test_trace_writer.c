@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_trace_writer.c - vmm/trace.c on its own: the ring, the io_uring
+ * test_trace_writer.c - vmm/trace_writer.c on its own: the ring, the io_uring
  * writer, drops when the ring is full, threads, fork and bad input.
  */
 #include <check.h>
@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "replay.h"
-#include "trace.h"
+#include "trace_writer.h"
 #include "../check_run.h"
 
-/* Not yet in vmm/trace.h (asked of the lead). */
+/* Not yet in vmm/trace_writer.h (asked of the lead). */
 void vmm_trace_set_geometry(uint64_t capacity, uint64_t granularity);
 
 static char dir[64];

@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "gpuvm.h"
+#include "command.h"
 
 int main(int argc, char **argv)
 {

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gpuvm.h"
+#include "command.h"
 #include <gpuvmfs/gpuvmfs.h>
 
 /* For each request, from any of the server's threads. */

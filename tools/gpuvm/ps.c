@@ -15,7 +15,7 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 
 static const char *user_name(uid_t uid, char *buf, size_t len)
 {

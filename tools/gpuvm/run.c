@@ -36,7 +36,7 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 
 #define PRELOAD_NAME		"libgpuvm_preload.so"
 #define MOUNT_WAIT_MS		5000

@@ -27,7 +27,7 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 #include <gpuvmfs/gpuvmfs.h>
 
 /* The schema, as `gpuvm set --list` prints it. */

@@ -32,10 +32,10 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 #include <gpuvmfs/gpuvmfs.h>
 
-/* gpuvmfs mounts with fsname=gpuvmfs[:SERVED],subtype=gpuvm (fusefs/main.c). */
+/* gpuvmfs mounts with fsname=gpuvmfs[:SERVED],subtype=gpuvm (fusefs/gpuvmfs.c). */
 #define GPUVMFS_FSTYPE	"fuse.gpuvm"
 #define GPUVMFS_SOURCE	"gpuvmfs"
 #define GPUVMFS_PER_USER "per-user"

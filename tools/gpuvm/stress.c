@@ -43,7 +43,7 @@
 #include <gpuvm/gpuvm.h>
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 #include <kernels/launch.h>
 
 #define KiB		(1ull << 10)

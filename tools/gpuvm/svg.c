@@ -31,7 +31,7 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 
 #define CELL		12	/* px per cell, square */
 #define COLS		64	/* cells per row */

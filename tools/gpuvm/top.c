@@ -35,7 +35,7 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 
 #define MAX_TRACKED	256
 #define FRAME_MIN	40	/* columns: PID, COMM, DEV, MAPPED and a bar */

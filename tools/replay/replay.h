@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include <gpuvm/trace.h>
+#include <replay/commands.h>
 
 #include "list.h"
 
@@ -70,7 +71,7 @@ char *replay_escape(char *dst, size_t len, const char *src);
 int replay_import_rmm_csv(FILE *f, const char *name, struct replay_trace *t);
 
 /* ------------------------------------------------------------------------
- * Operations: a trace normalized to what a program asked for (ops.c)
+ * Operations: a trace normalized to what a program asked for (trace_ops.c)
  *
  * Every allocation is a chain: its ALLOC, then any RESIZEs, then its FREE.
  * Each version of a chain (the ALLOC and each RESIZE) has its own id, so
@@ -234,11 +235,8 @@ int replay_workload_generate(const struct replay_workload *w, uint64_t seed,
 			     struct replay_trace *t);
 
 /* ------------------------------------------------------------------------
- * Commands (cli.c); argv[0] is the subcommand name.
+ * Commands (cli.c): declared in <replay/commands.h>; the size parser.
  */
 int replay_parse_size(const char *s, uint64_t *val);
-int replay_cmd_trace(int argc, char **argv);
-int replay_cmd_replay(int argc, char **argv);
-int replay_cmd_workload(int argc, char **argv);
 
 #endif /* GPUVM_TOOLS_REPLAY_H */

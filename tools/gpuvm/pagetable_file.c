@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * arena.c - a device's page table as the command sees it: the pagetable
+ * pagetable_file.c - a device's page table as the command sees it: the pagetable
  * file ("va state chunk:part owner access", one line per granule not
  * free) parsed back, with the arena's base, size and granule from the
  * device's status.  top draws it as a bar, map as a picture.
@@ -15,7 +15,7 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 
 static int cell_of(const char *state)
 {

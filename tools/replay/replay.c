@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * main.c - gpuvm-replay: the trace tools as a program of their own (the
+ * replay.c - gpuvm-replay: the trace tools as a program of their own (the
  * gpuvm CLI offers the same commands as "gpuvm trace" and "gpuvm replay").
  */
 #include <stdio.h>

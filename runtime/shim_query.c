@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * query.c - the questions gpuvm answers for its own memory.
+ * shim_query.c - the questions gpuvm answers for its own memory.
  *
  * The driver sees gpuvm's memory as chunks mapped into one reservation, so
  * it would describe a chunk where the program asks about its allocation,
  * and count gpuvm's cached chunks as used.  These hooks let the driver
  * answer first (or entirely, for memory that is not gpuvm's) and correct
  * what gpuvm knows better: free and total memory (the limit, the cache),
- * the range of an allocation and peer access (legacy IPC: ipc.c).
+ * the range of an allocation and peer access (legacy IPC: shim_ipc.c).
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * main.c - the gpuvm command: one table of subcommands, `gpuvm help`,
+ * command.c - the gpuvm command: one table of subcommands, `gpuvm help`,
  * `gpuvm CMD --help`, and the small helpers every subcommand shares.
  *
  * See Documentation/gpuvm-cli.rst for the manual.
@@ -17,7 +17,7 @@
 
 #include <gpuvm/segment.h>
 
-#include "gpuvm.h"
+#include "command.h"
 #include <gpuvmfs/gpuvmfs.h>
 
 static int cmd_help(int argc, char **argv);

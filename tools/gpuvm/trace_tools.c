@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * trace.c - `gpuvm trace` and `gpuvm replay`: the trace tools of
+ * trace_tools.c - `gpuvm trace` and `gpuvm replay`: the trace tools of
  * tools/replay, linked in from its archive (libreplay.a) and called with
  * their own argument parsing, so `gpuvm replay ...` and `gpuvm-replay
  * replay ...` are the same command.  Each gets the command as the user
  * typed it for argv[0], so its usage and its messages say `gpuvm replay`.
  */
-#include "gpuvm.h"
-#include "replay.h"
+#include <replay/commands.h>
+
+#include "command.h"
 
 int cmd_trace(int argc, char **argv)
 {

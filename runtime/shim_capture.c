@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * capture.c - knowing, cheaply, when a CUDA graph is being captured.
+ * shim_capture.c - knowing, cheaply, when a CUDA graph is being captured.
  *
  * An allocation made while a stream captures must become part of the graph
- * and must not synchronize, so it goes to the driver (memory.c).  Asking the
+ * and must not synchronize, so it goes to the driver (shim_memory.c).  Asking the
  * driver about capture on every allocation would cost a call each time;
  * instead the shim counts the captures begun and not yet ended, and asks
  * only while that count is not zero.

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * trace.h - the manager's allocation-event trace (internal interface).
+ * trace_writer.h - the manager's allocation-event trace (internal interface).
  *
  * The allocating thread only appends to a bounded in-memory ring; a writer
- * thread hands batches to io_uring (vmm/trace.c).  vmm_trace() is a no-op
+ * thread hands batches to io_uring (vmm/trace_writer.c).  vmm_trace() is a no-op
  * unless tracing is on, and never blocks or makes a system call.
  */
-#ifndef GPUVM_VMM_TRACE_H
-#define GPUVM_VMM_TRACE_H
+#ifndef GPUVM_VMM_TRACE_WRITER_H
+#define GPUVM_VMM_TRACE_WRITER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,4 +60,4 @@ bool stats_publish_trace_dropped(uint64_t dropped, bool wait);
 /** vmm_trace_ring_records - ring slots of the current or last trace (0: none yet) */
 unsigned int vmm_trace_ring_records(void);
 
-#endif /* GPUVM_VMM_TRACE_H */
+#endif /* GPUVM_VMM_TRACE_WRITER_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipc.c - legacy CUDA IPC (cuIpcGetMemHandle, cuIpcOpenMemHandle,
+ * shim_ipc.c - legacy CUDA IPC (cuIpcGetMemHandle, cuIpcOpenMemHandle,
  * cuIpcCloseMemHandle) on gpuvm memory.
  *
  * The driver's legacy IPC exports cuMemAlloc allocations only, and gpuvm's

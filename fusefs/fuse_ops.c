@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ops.c - the FUSE low-level operations of gpuvmfs: the one place that
+ * fuse_ops.c - the FUSE low-level operations of gpuvmfs: the one place that
  * speaks FUSE.  Everything below works on decoded inode numbers (inode.c)
  * and returns 0 or -errno; the handlers turn that into fuse_reply_*().
  *
@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 
 #include <gpuvmfs/gpuvmfs.h>
-#include "ops.h"
+#include "fuse_ops.h"
 
 /* Cache lifetimes (s): process entries come and go, the rest stays. */
 #define TIMEOUT_PROC	0.1

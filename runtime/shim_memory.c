@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * memory.c - the allocation entry points routed to gpuvm.
+ * shim_memory.c - the allocation entry points routed to gpuvm.
  *
  * cuMemAlloc_v2, cuMemAllocPitch_v2, cuMemAllocAsync and
  * cuMemAllocFromPoolAsync (and their _ptsz forms) allocate from gpuvm on

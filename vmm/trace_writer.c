@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * trace.c - the allocation-event trace writer.
+ * trace_writer.c - the allocation-event trace writer.
  *
  *   allocating threads ──append──▶ bounded ring (lock-free, no syscall)
  *                                       │ drained every 2 ms or at stop
@@ -45,7 +45,7 @@
 #include <gpuvm/gpuvm.h>
 
 #include "log.h"
-#include "trace.h"
+#include "trace_writer.h"
 #include "safefile.h"
 
 bool vmm_trace_on;

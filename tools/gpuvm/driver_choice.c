@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * driver.c - which CUDA driver a program started from here gets, and the
+ * driver_choice.c - which CUDA driver a program started from here gets, and the
  * environment that gives it that one.  `gpuvm driver` prints it in one line:
  *
  *   driver: cudasim (/path/build/lib/cudasim/libcuda.so.1), 1 device
@@ -37,7 +37,7 @@
 #include <cuda.h>
 #include <gpuvm/cuda_driver.h>
 
-#include "gpuvm.h"
+#include "command.h"
 
 #define PROBE_TIMEOUT_MS	15000
 #define DRIVER_SONAME		"libcuda.so.1"

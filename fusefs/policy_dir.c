@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * policy.c - /gpuvm/policy/<knob>: defaults for processes that start later,
+ * policy_dir.c - /gpuvm/policy/<knob>: defaults for processes that start later,
  * kept in <rundir>/defaults by the library's one reader and writer of that
  * file (vmm/defaults.c, gpuvm_defaults_read() and gpuvm_defaults_write()),
  * so what this file shows is what the next process will use.

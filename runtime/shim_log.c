@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * log.c - the shim's messages: GPUVM_LOG=warn|info|debug, to stderr.
+ * shim_log.c - the shim's messages: GPUVM_LOG=warn|info|debug, to stderr.
  *
  * The shim lives in other people's programs, so it says little: warnings
  * by default, one line each, prefixed so a user can tell who spoke.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * main.c - gpuvmfs: mount /gpuvm.
+ * gpuvmfs.c - gpuvmfs: mount /gpuvm.
  *
  *   gpuvmfs [options] MOUNTPOINT
  *     -f                foreground       -d   debug (implies -f)
@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include <gpuvmfs/gpuvmfs.h>
-#include "ops.h"
+#include "fuse_ops.h"
 
 struct gpuvmfs_opts {
 	char *rundir;

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gpuvm.h - private to the gpuvm command (tools/gpuvm): the subcommands and
+ * command.h - private to the gpuvm command (tools/gpuvm): the subcommands and
  * the helpers they share.
  *
  * Conventions: a subcommand returns the process exit status: 0 success,
  * 1 failure (the reason printed on stderr as "gpuvm CMD: ..."), 2 bad
  * usage.  `gpuvm run` returns its program's status instead.
  */
-#ifndef GPUVM_TOOLS_GPUVM_H
-#define GPUVM_TOOLS_GPUVM_H
+#ifndef GPUVM_TOOLS_GPUVM_COMMAND_H
+#define GPUVM_TOOLS_GPUVM_COMMAND_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@
 
 #define EXIT_USAGE	2
 
-/* One subcommand: the const table in main.c lists them all. */
+/* One subcommand: the const table in command.c lists them all. */
 struct gpuvm_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);	/* argv[0] is the name */
@@ -140,4 +140,4 @@ struct cli_arena {
 int cli_arena_load(const struct cli_source *src, pid_t pid, int dev, struct cli_arena *a);
 void cli_arena_free(struct cli_arena *a);
 
-#endif /* GPUVM_TOOLS_GPUVM_H */
+#endif /* GPUVM_TOOLS_GPUVM_COMMAND_H */

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * preload.c - the shim's set-up: lazy initialization, the real driver, the
+ * shim_preload.c - the shim's set-up: lazy initialization, the real driver, the
  * dlsym hook and fork.
  *
  * A CUDA program reaches the driver in three ways: the dynamic linker binds
  * its references to libcuda.so.1 (our exported hooks win, we are preloaded),
  * dlopen + dlsym (the hook below), and cuGetProcAddress, which is how the
- * CUDA runtime 11.3+ finds every function (procaddr.c; itself found through
+ * CUDA runtime 11.3+ finds every function (shim_procaddr.c; itself found through
  * dlsym).  The shim opens the real driver on its own so that it can always
  * pass a call through untouched.
  */

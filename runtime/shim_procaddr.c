@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * procaddr.c - cuGetProcAddress and cuGetProcAddress_v2, and the table of
+ * shim_procaddr.c - cuGetProcAddress and cuGetProcAddress_v2, and the table of
  * the driver functions the shim hands its hooks out for.
  *
  * The CUDA runtime (11.3+, static or shared) asks cuGetProcAddress for

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ops.c - turn a trace into the operations a program asked for.
+ * trace_ops.c - turn a trace into the operations a program asked for.
  *
  * Allocations are matched by address: an ALLOC opens a chain at its
  * address, RESIZEs extend it, and its FREE_REQUESTED closes it.  A trace
