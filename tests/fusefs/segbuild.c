@@ -9,6 +9,7 @@
  * pt_used / nr_allocs consecutive granules, mapped, one chunk each; the
  * rest of the used granules are cached (mapped, no owner).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -177,4 +178,34 @@ void segbuild_ctl_fill(struct gpuvm_ctl_header *ctl)
 {
 	memset(ctl, 0, sizeof(*ctl));
 	gpuvm_ctl_header_init(ctl);
+}
+
+void *segbuild_seed(unsigned int i, size_t *size)
+{
+	static const uint32_t shapes[SEGBUILD_NR_SEEDS][5] = {
+		/* devices, entries, used, allocs, capacity */
+		{ 1, 64, 20, 8, 16 },
+		{ 2, 16, 16, 4, 4 },
+		{ 1, 8, 0, 0, 0 },
+		{ 3, 32, 31, 5, 8 },
+	};
+	struct segbuild p;
+	void *buf;
+
+	if (i >= SEGBUILD_NR_SEEDS)
+		return NULL;
+	segbuild_defaults(&p);
+	segbuild_schema_knobs(&p);
+	p.pid = 0;
+	p.uid = 0;
+	p.nr_devices = shapes[i][0];
+	p.pt_entries = shapes[i][1];
+	p.pt_used = shapes[i][2];
+	p.nr_allocs = shapes[i][3];
+	p.alloc_capacity = shapes[i][4];
+	*size = segbuild_size(&p);
+	buf = calloc(1, *size);
+	if (buf)
+		segbuild_fill(&p, buf);
+	return buf;
 }

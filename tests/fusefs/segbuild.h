@@ -43,6 +43,15 @@ uint64_t segbuild_alloc_id(unsigned int dev, uint32_t i);
 /* Knobs from the schema in libgpuvm, when it has one: their defaults. */
 void segbuild_schema_knobs(struct segbuild *p);
 
+/*
+ * The fuzz seeds: SEGBUILD_NR_SEEDS valid segments of different shapes
+ * (one to three devices, full and empty tables), for the corpus and the
+ * fuzz target alike.  Seed @i in a buffer of its own (free() it), its size
+ * in @size; NULL when @i is out of range or memory is short.
+ */
+#define SEGBUILD_NR_SEEDS	4
+void *segbuild_seed(unsigned int i, size_t *size);
+
 /* Offsets used by segbuild_fill(), for tests that corrupt fields. */
 uint64_t segbuild_device_offset(const struct segbuild *p, unsigned int dev);
 

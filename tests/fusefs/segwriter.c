@@ -119,37 +119,19 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 
 static int corpus(const char *dir)
 {
-	static const unsigned int shapes[][5] = {
-		/* devices, entries, used, allocs, capacity */
-		{ 1, 64, 20, 8, 16 },
-		{ 2, 16, 16, 4, 4 },
-		{ 1, 8, 0, 0, 0 },
-		{ 3, 32, 31, 5, 8 },
-	};
-	struct segbuild p;
 	unsigned int i;
 	int fails = 0;
 
 	mkdir(dir, 0755);
-	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+	for (i = 0; i < SEGBUILD_NR_SEEDS; i++) {
 		char name[32];
-		void *buf;
+		size_t size;
+		void *buf = segbuild_seed(i, &size);
 
-		segbuild_defaults(&p);
-		segbuild_schema_knobs(&p);
-		p.pid = 0;
-		p.uid = 0;
-		p.nr_devices = shapes[i][0];
-		p.pt_entries = shapes[i][1];
-		p.pt_used = shapes[i][2];
-		p.nr_allocs = shapes[i][3];
-		p.alloc_capacity = shapes[i][4];
-		buf = calloc(1, segbuild_size(&p));
 		if (!buf)
 			return 1;
-		segbuild_fill(&p, buf);
 		snprintf(name, sizeof(name), "seed-%u", i);
-		fails += write_file(dir, name, buf, segbuild_size(&p));
+		fails += write_file(dir, name, buf, size);
 		free(buf);
 	}
 	return fails ? 1 : 0;

@@ -17,7 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
-#define NR_SEEDS	4
+#define NR_SEEDS	SEGBUILD_NR_SEEDS
 
 /* Values a segment reader must cope with in any 32- or 64-bit field. */
 static const uint64_t interesting[] = {
@@ -33,33 +33,18 @@ static struct fuzz_mutator mut = {
 
 int main(void)
 {
-	static const unsigned int shapes[NR_SEEDS][5] = {
-		{ 1, 64, 20, 8, 16 }, { 2, 16, 16, 4, 4 }, { 1, 8, 0, 0, 0 }, { 3, 32, 31, 5, 8 },
-	};
 	const char *env = getenv("FUZZ_ITERATIONS"), *san = getenv("SANITIZE");
 	unsigned long iterations = env ? strtoul(env, NULL, 0) : san && *san ? 20000 : 100000;
 	unsigned long it;
 	unsigned char *seeds[NR_SEEDS], *work, *input;
 	size_t sizes[NR_SEEDS], cap = 0;
-	struct segbuild p;
 	unsigned int i;
 
 	fuzz_seed(&mut);
 	for (i = 0; i < NR_SEEDS; i++) {
-		segbuild_defaults(&p);
-		segbuild_schema_knobs(&p);
-		p.pid = 0;
-		p.uid = 0;
-		p.nr_devices = shapes[i][0];
-		p.pt_entries = shapes[i][1];
-		p.pt_used = shapes[i][2];
-		p.nr_allocs = shapes[i][3];
-		p.alloc_capacity = shapes[i][4];
-		sizes[i] = segbuild_size(&p);
-		seeds[i] = calloc(1, sizes[i]);
+		seeds[i] = segbuild_seed(i, &sizes[i]);
 		if (!seeds[i])
 			return 1;
-		segbuild_fill(&p, seeds[i]);
 		LLVMFuzzerTestOneInput(seeds[i], sizes[i]);
 		if (sizes[i] > cap)
 			cap = sizes[i];
