@@ -29,14 +29,6 @@ struct vmm_state vmm = {
 /* What a forked child forgot, kept reachable so leak checkers stay quiet. */
 static struct vmm_state vmm_forgotten;
 
-uint64_t vmm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The device lock; the published tables are "being written" while held. */
 /*
  * A device lock spins a while before it sleeps (glibc's adaptive mutex):

@@ -24,6 +24,7 @@
 #include <cuda.h>
 #include <gpuvm/cuda_driver.h>
 
+#include "clock.h"
 #include "driver.h"
 #include "log.h"
 
@@ -181,14 +182,6 @@ static inline void count_time(int dev, enum gpuvm_driver_call call, uint64_t ns)
 }
 
 /* Time spent in a call: clock_gettime is a vDSO call, no system call. */
-static inline uint64_t drv_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Move one device's counters (calls or ns) to @to, or back to the spare. */
 static void move_counters(uint64_t **cur, uint64_t *spare, uint64_t *to)
 {
@@ -462,10 +455,10 @@ void drv_device_put(int dev)
 		CUresult __r;						\
 		int __ret = ctx_enter(dev, &__saved);			\
 		if (!__ret) {						\
-			uint64_t __t0 = drv_now_ns();			\
+			uint64_t __t0 = vmm_now_ns();			\
 			count(dev, call);				\
 			__r = (expr);					\
-			count_time(dev, call, drv_now_ns() - __t0);	\
+			count_time(dev, call, vmm_now_ns() - __t0);	\
 			ctx_leave(dev, __saved);			\
 			if (__r != CUDA_SUCCESS)			\
 				__ret = drv_fail(what, __r);		\

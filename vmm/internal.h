@@ -29,6 +29,7 @@
 #include <gpuvm/gpuvm.h>
 #include <gpuvm/segment.h>
 
+#include "clock.h"
 #include "driver.h"
 #include "list.h"
 #include "log.h"
@@ -490,7 +491,6 @@ static inline void vmm_leave(void)
 
 /* core.c */
 struct vmm_device *vmm_device_get(int dev, int *err);
-uint64_t vmm_now_ns(void);
 int __dev_sync(struct vmm_device *d);
 void __dev_collect(struct vmm_device *d, bool query_events);
 int64_t __dev_reclaim(struct vmm_device *d, uint64_t target);

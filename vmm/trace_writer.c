@@ -44,6 +44,7 @@
 
 #include <gpuvm/gpuvm.h>
 
+#include "clock.h"
 #include "log.h"
 #include "trace_writer.h"
 #include "safefile.h"
@@ -110,14 +111,6 @@ static struct trace_state {
 	.fd = -1,
 };
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);	/* vDSO: no system call */
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /**
  * __vmm_trace - append one event to the ring (vmm_trace() checks the flag)
  *
@@ -150,7 +143,7 @@ void __vmm_trace(enum gpuvm_trace_event ev, int dev, uint64_t stream, uint64_t a
 			pos = atomic_load_explicit(&tr.tail, memory_order_relaxed);
 		}
 	}
-	slot->rec.time_ns = now_ns(CLOCK_MONOTONIC) - tr.start_mono_ns;
+	slot->rec.time_ns = vmm_clock_ns(CLOCK_MONOTONIC) - tr.start_mono_ns;
 	slot->rec.event = ev;
 	slot->rec.device = dev;
 	slot->rec.stream = stream;
@@ -322,7 +315,7 @@ static void drain(void)
 	}
 	if (dropped > tr.dropped_noted) {
 		struct gpuvm_trace_record rec = {
-			.time_ns = now_ns(CLOCK_MONOTONIC) - tr.start_mono_ns,
+			.time_ns = vmm_clock_ns(CLOCK_MONOTONIC) - tr.start_mono_ns,
 			.event = GPUVM_EV_DROPPED,
 			.device = -1,
 			.granted = dropped - tr.dropped_noted,
@@ -500,10 +493,10 @@ int vmm_trace_start(const char *path, uint64_t capacity, uint64_t granularity)
 	tr.hdr.record_size = sizeof(struct gpuvm_trace_record);
 	tr.hdr.capacity = capacity;
 	tr.hdr.granularity = granularity;
-	tr.hdr.start_ns = now_ns(CLOCK_REALTIME);
+	tr.hdr.start_ns = vmm_clock_ns(CLOCK_REALTIME);
 	tr.hdr.pid = getpid();
 	strcpy(tr.hdr.source, "gpuvm");
-	tr.start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	tr.start_mono_ns = vmm_clock_ns(CLOCK_MONOTONIC);
 
 	{
 		pthread_condattr_t ca;
