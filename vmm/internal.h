@@ -491,12 +491,12 @@ static inline void vmm_leave(void)
 
 /* core.c */
 struct vmm_device *vmm_device_get(int dev, int *err);
+
+/* deferred.c: freed memory made reusable (sync, collect), given back */
 int __dev_sync(struct vmm_device *d);
 void __dev_collect(struct vmm_device *d, bool query_events);
 int64_t __dev_reclaim(struct vmm_device *d, uint64_t target);
 void __dev_trim(struct vmm_device *d);
-void vmm_lock(struct vmm_device *d);
-void vmm_unlock(struct vmm_device *d);
 
 /* pagetable.c: published tables, under the device lock */
 static inline void __pt_begin(struct vmm_device *d)
@@ -507,6 +507,23 @@ static inline void __pt_begin(struct vmm_device *d)
 static inline void __pt_end(struct vmm_device *d)
 {
 	gpuvm_seq_write_end(&d->blk->seq);
+}
+
+/*
+ * The device lock (core.c sets it up adaptive); the published tables are
+ * "being written" while it is held.  Inline: every layer takes it, and a
+ * cached alloc or free takes it once.
+ */
+static inline void vmm_lock(struct vmm_device *d)
+{
+	pthread_mutex_lock(&d->lock);
+	__pt_begin(d);
+}
+
+static inline void vmm_unlock(struct vmm_device *d)
+{
+	__pt_end(d);
+	pthread_mutex_unlock(&d->lock);
 }
 
 /*
@@ -642,6 +659,8 @@ int __pool_reserve(struct vmm_device *d, uint64_t bytes);
 
 /* alloc.c: large path */
 #define VMM_SIZE_MAX		(1ull << 56)	/* bytes; beyond any arena */
+#define GPUVM_ALLOC_FLAGS	(GPUVM_ALLOC_NOCACHE | GPUVM_ALLOC_LARGE)
+#define VMM_ALLOC_ASYNC		(1u << 31)	/* internal: stream-ordered */
 bool __sync_before_create(struct vmm_device *d, uint64_t size);
 struct vmm_range *range_new(uint64_t csize, uint32_t cap);
 int __chunks_gather(struct vmm_device *d, uint64_t csize, uint32_t k,
